@@ -1,0 +1,279 @@
+"""Configuration: routes, sinks, rewriters, identity, and the LOGMAGIC_* environment variables.
+
+This is the only part of logmagic that raises: a bad route, sink or level is a ``ValueError``
+here, at configure time, so that a log call never has to. Every change rebuilds the loggers'
+methods once.
+
+Environment (read at import, by ``configure()`` and by ``reset()``; values override code):
+
+* ``LOGMAGIC_SINKS="name=spec;name=spec"``, e.g. ``main=file:///var/log/app.jsonl?format=json``
+* ``LOGMAGIC_ROUTES="pattern=LEVEL:sink[,sink];..."``, e.g.
+  ``__root__=INFO:graylog2-stderr;myapp.db=DEBUG:console``. An empty sink list silences.
+
+A malformed value is reported in one line on stderr and ignored: the process still starts.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Union
+
+from logmagic import logger, rewriters
+from logmagic._identity import IDENTITY
+from logmagic._report import warn
+from logmagic.levels import INFO, parse_level
+from logmagic.routing import ROOT, Route, RouteTable, check_pattern
+from logmagic.sinks import FdSink, GuardedSink, Sink
+from logmagic.specs import BUILTIN, sink_from_spec
+
+SinkSpec = Union[str, Sink, Callable[[str, int, str, dict[str, Any]], Any]]  # noqa: UP007 (runtime alias on 3.10)
+RouteSpec = Union[str, Mapping[str, Any], Iterable[Any]]  # noqa: UP007
+
+_lock = threading.RLock()
+_table = RouteTable()
+_sinks: dict[str, Sink] = {}  # every sink by name, built-in ones made on first use
+
+
+def _resolve(facility: str) -> tuple[int, tuple[Sink, ...]]:
+    route = _table.match(facility)
+    if route is None:
+        return (-1, ())
+    sinks: list[Sink] = []
+    for name in route.sinks:
+        sink = _sinks[name]
+        if sink not in sinks:
+            sinks.append(sink)
+    return (route.level, tuple(sinks))
+
+
+def _make_sink(name: str, spec: SinkSpec) -> Sink:
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in ";=,:"):
+        raise ValueError(f"invalid sink name {name!r}: a non-empty string without ; = , or :")
+    if isinstance(spec, str):
+        sink = sink_from_spec(spec)
+    elif isinstance(spec, FdSink):
+        sink = spec  # logmagic's own line sinks never raise: no guard needed
+    elif isinstance(spec, Sink) or hasattr(spec, "emit") or callable(spec):
+        sink = GuardedSink(spec, name)
+    else:
+        raise ValueError(f"sink {name!r}: expected a spec string, a Sink or fn(facility, level, msg, fields)")
+    sink.name = name
+    return sink
+
+
+def _sink_named(name: str, pending: Mapping[str, Sink]) -> Sink:
+    """A sink by name: newly given, registered, or a built-in made now."""
+    sink = pending.get(name) or _sinks.get(name)
+    if sink is None:
+        if name not in BUILTIN:
+            known = sorted({*BUILTIN, *_sinks, *pending})
+            raise ValueError(f"unknown sink {name!r}: register it first (known: {', '.join(known)})")
+        sink = BUILTIN[name]()
+        sink.name = name
+    return sink
+
+
+def _make_route(pattern: str, level: Any, sinks: Any) -> Route:
+    check_pattern(pattern)
+    names = [sinks] if isinstance(sinks, str) else list(sinks or ())
+    if not all(isinstance(n, str) for n in names):
+        raise ValueError(f"route {pattern!r}: sinks must be names (strings), got {sinks!r}")
+    return Route(pattern, parse_level(level), tuple(n.strip() for n in names))
+
+
+def _commit(routes: Iterable[Route] | None, new_sinks: Mapping[str, Sink], replace: bool) -> None:
+    """Check every route's sinks exist, then apply routes and sinks and rebuild loggers."""
+    routes = list(routes or ())
+    pending = dict(new_sinks)
+    for route in routes:
+        for name in route.sinks:
+            pending.setdefault(name, _sink_named(name, pending))
+    old = dict(_sinks)
+    _sinks.update(pending)
+    if replace:
+        _table.clear()
+    for route in routes:
+        _table.put(route)
+    for name, sink in old.items():  # replaced sinks are closed once no name refers to them
+        if _sinks.get(name) is not sink and sink not in _sinks.values():
+            sink.close(1.0)
+    logger.set_resolver(_resolve)
+
+
+def route(pattern: str, level: int | str, sinks: str | Iterable[str]) -> None:
+    """Send records of facilities matching ``pattern`` at ``level`` or above to ``sinks``.
+
+    ``__root__`` matches everything, ``a.b`` matches ``a.b`` and below, ``a.b.*`` only below.
+    The change applies at once to every logger, including those created earlier.
+    """
+    with _lock:
+        _commit([_make_route(pattern, level, sinks)], {}, replace=False)
+
+
+def register_sink(name: str, spec: SinkSpec) -> None:
+    """Register a sink under ``name``: a spec string, a ``Sink``, or ``fn(facility, level, msg, fields)``."""
+    with _lock:
+        _commit(None, {name: _make_sink(name, spec)}, replace=False)
+
+
+def add_rewriter(fn: rewriters.Rewriter) -> None:
+    """Append ``fn(facility, level, msg, fields) -> fields`` to the rewriter chain."""
+    with _lock:
+        rewriters.add(fn)
+        logger.rebuild_all()
+
+
+def remove_rewriter(fn: rewriters.Rewriter) -> None:
+    """Remove a rewriter added with ``add_rewriter``."""
+    with _lock:
+        rewriters.remove(fn)
+        logger.rebuild_all()
+
+
+def parse_routes(value: RouteSpec) -> list[Route]:
+    """Routes from the env grammar, a mapping ``{pattern: (level, sinks)}`` or ``(pattern, level, sinks)`` items."""
+    if isinstance(value, str):
+        out = []
+        for entry in value.replace("\n", ";").split(";"):
+            entry = entry.strip()
+            if not entry:
+                continue
+            pattern, eq, rest = entry.partition("=")
+            level, colon, names = rest.partition(":")
+            if not eq or not colon:
+                raise ValueError(f"route {entry!r} is malformed: expected pattern=LEVEL:sink[,sink]")
+            sinks = [n.strip() for n in names.split(",") if n.strip()]
+            out.append(_make_route(pattern.strip(), level.strip(), sinks))
+        return out
+    if isinstance(value, Mapping):
+        items: Iterable[Any] = ((p, *v) if isinstance(v, (tuple, list)) else (p, v) for p, v in value.items())
+    else:
+        items = value
+    out = []
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise ValueError(f"route {item!r} is malformed: expected (pattern, level, sinks)")
+        out.append(_make_route(*item))
+    return out
+
+
+def parse_sinks(value: str | Mapping[str, SinkSpec]) -> dict[str, Sink]:
+    """Sinks from the env grammar ``name=spec;...`` or a mapping ``{name: spec}``."""
+    if isinstance(value, str):
+        pairs: list[tuple[str, SinkSpec]] = []
+        for entry in value.replace("\n", ";").split(";"):
+            entry = entry.strip()
+            if not entry:
+                continue
+            name, eq, spec = entry.partition("=")
+            if not eq or not spec.strip():
+                raise ValueError(f"sink {entry!r} is malformed: expected name=spec")
+            pairs.append((name.strip(), spec.strip()))
+    else:
+        pairs = list(value.items())
+    return {name: _make_sink(name, spec) for name, spec in pairs}
+
+
+def _env(name: str, parse: Callable[[str], Any]) -> Any:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        warn(f"ignoring {name}: {exc}")
+        return None
+
+
+def _default_routes() -> list[Route]:
+    try:
+        tty = os.isatty(2)
+    except OSError:
+        tty = False
+    return [Route(ROOT, INFO, ("console" if tty else "graylog2-stderr",))]
+
+
+def _apply_env() -> None:
+    sinks = _env("LOGMAGIC_SINKS", parse_sinks)
+    if sinks:
+        _commit(None, sinks, replace=False)
+    routes = _env("LOGMAGIC_ROUTES", parse_routes)
+    if routes:
+        try:
+            _commit(routes, {}, replace=False)
+        except ValueError as exc:
+            warn(f"ignoring LOGMAGIC_ROUTES: {exc}")
+
+
+def configure(
+    routes: RouteSpec | None = None,
+    sinks: str | Mapping[str, SinkSpec] | None = None,
+    *,
+    host: str | None = None,
+    version: str | None = None,
+    rewriters: Iterable[rewriters.Rewriter] | None = None,
+    env: bool = True,
+) -> None:
+    """Set sinks, routes, identity and rewriters in one call, then apply LOGMAGIC_* on top.
+
+    ``routes`` replaces the whole route table when given (env grammar string, mapping
+    ``{pattern: (level, sinks)}`` or ``(pattern, level, sinks)`` items). ``sinks`` adds or
+    replaces sinks by name. ``rewriters`` replaces the rewriter chain. Everything is checked
+    before anything changes: a ``ValueError`` leaves the configuration as it was.
+    """
+    with _lock:
+        new_sinks = parse_sinks(sinks) if sinks is not None else {}
+        new_routes = parse_routes(routes) if routes is not None else None
+        chain = list(rewriters) if rewriters is not None else None
+        if chain is not None:
+            for fn in chain:
+                if not callable(fn):
+                    raise ValueError(f"rewriter {fn!r} is not callable")
+        if host is not None and (not isinstance(host, str) or not host):
+            raise ValueError(f"host must be a non-empty string, got {host!r}")
+        _commit(new_routes, new_sinks, replace=new_routes is not None)
+        if host is not None:
+            IDENTITY.host = host
+        if version is not None:
+            IDENTITY.version = str(version)
+        if chain is not None:
+            _set_chain(chain)
+        if env:
+            _apply_env()
+
+
+def _set_chain(chain: list[rewriters.Rewriter]) -> None:
+    rewriters.clear()
+    for fn in chain:
+        rewriters.add(fn)
+    logger.rebuild_all()
+
+
+def reset() -> None:
+    """Back to the state of a fresh import: default routes, no user sinks or rewriters, env read.
+
+    Meant for tests. User sinks are flushed and closed.
+    """
+    with _lock:
+        for sink in set(_sinks.values()):
+            sink.close(1.0)
+        _sinks.clear()
+        _table.clear()
+        IDENTITY.reset()
+        _set_chain([])
+        _commit(_default_routes(), {}, replace=True)
+        _apply_env()
+
+
+def sinks() -> dict[str, Sink]:
+    """Every sink by name (a copy)."""
+    with _lock:
+        return dict(_sinks)
+
+
+def routes() -> list[Route]:
+    """The route table (a copy), oldest first."""
+    with _lock:
+        return _table.routes()

@@ -1,0 +1,197 @@
+"""GELF 1.1 lines: the format Graylog reads, and logmagic's production format on stderr.
+
+Rules (see docs/gelf.md): every field becomes an additional field prefixed ``_``; a top-level
+``id`` is sent as ``_objid`` (``_id`` is reserved by Graylog); a field named ``facility`` is
+sent as ``_field_facility`` so it cannot overwrite the record's ``_facility``; names keep only
+``[A-Za-z0-9_.-]``; nested mappings are flattened with ``_`` (``headers.user-agent`` becomes
+``_headers_user-agent``); values Graylog cannot index (lists, objects, huge or non-finite
+numbers) become strings. Trace levels are sent as syslog level 7 with the exact level in
+``_exact_level``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from logmagic._identity import IDENTITY
+from logmagic.encode._safe import (
+    MAX_LINE,
+    MAX_STRING,
+    cap,
+    clean,
+    safe_key,
+    safe_number,
+    scalar_text,
+    to_jsonable,
+)
+from logmagic.record import Record
+
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+_BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
+_RENAMED = {"id": "_objid", "facility": "_field_facility", "exact_level": "_field_exact_level"}
+_KEY_CACHE_LIMIT = 10_000
+#: Nested mappings deeper than this are sent as one JSON string.
+_MAX_FLATTEN_DEPTH = 8
+#: Caps tried, in order, on every string when a line is longer than MAX_LINE.
+_SHRINK_CAPS = (4096, 512, 64)
+
+
+def _gelf_name(key: str) -> str:
+    """The additional-field name for a field name: ``_`` + the name with bad characters replaced."""
+    name = _BAD_KEY_CHARS.sub("_", key)
+    return "_" + name if name else "_empty"
+
+
+class GelfEncoder:
+    """Encode a record as one GELF 1.1 JSON line (bytes, newline-terminated)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[str, str] = dict(_RENAMED)
+
+    def _key(self, key: object) -> str:
+        """Top-level field name -> GELF name, cached (the cache is bounded against hostile keys)."""
+        text = safe_key(key)
+        name = _RENAMED.get(text) or _gelf_name(text)
+        if type(key) is str and len(self._keys) < _KEY_CACHE_LIMIT:
+            self._keys[key] = name
+        return name
+
+    def encode(self, rec: Record) -> bytes:
+        """The record as a GELF line. Never raises."""
+        try:
+            msg = rec.msg
+            level = rec.level
+            d: dict[str, Any] = {
+                "version": "1.1",
+                "host": IDENTITY.host,
+                "short_message": msg if len(msg) <= MAX_STRING else cap(msg),
+                "timestamp": int(rec.timestamp * 1000) / 1000,
+                "level": level if level <= 7 else 7,
+                "_facility": rec.facility,
+            }
+            if rec.full_message is not None:
+                d["full_message"] = cap(rec.full_message)
+            if level > 7:
+                d["_exact_level"] = level
+            keys = self._keys
+            for k, v in rec.fields.items():
+                name = keys.get(k) or self._key(k)
+                t = type(v)
+                if t is str:
+                    d[name] = v if len(v) <= MAX_STRING else cap(v)
+                elif t is int or t is bool or v is None:
+                    d[name] = v
+                elif t is float:
+                    d[name] = v if v - v == 0 else repr(v)
+                else:
+                    _add_value(d, name, v, 0, set())
+            try:
+                line = orjson.dumps(d, option=_NEWLINE)
+            except Exception:  # big ints, lone surrogates
+                line = orjson.dumps(_sanitize(d), option=_NEWLINE)
+            if len(line) > MAX_LINE:
+                line = _shrink(d)
+            return line
+        except Exception as exc:  # a bug or a hostile object beyond what the paths above catch
+            return _emergency_line(rec, exc)
+
+
+def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int]) -> None:
+    """Put a non-plain value into the flat GELF dict: flatten mappings, stringify the rest."""
+    if isinstance(value, Mapping):
+        if id(value) in active:
+            d[name] = "<cycle>"
+            return
+        if depth >= _MAX_FLATTEN_DEPTH:
+            d[name] = _json_text(value)
+            return
+        active.add(id(value))
+        try:
+            for k, v in value.items():
+                sub = _BAD_KEY_CHARS.sub("_", safe_key(k))
+                _add_value(d, f"{name}_{sub}", v, depth + 1, active)
+        except Exception as exc:
+            d[name] = scalar_text(exc)
+        finally:
+            active.discard(id(value))
+        return
+    if type(value) is str:
+        d[name] = cap(value)
+    elif isinstance(value, str):
+        d[name] = cap(clean(str.__str__(value)))
+    elif value is None or type(value) is bool:
+        d[name] = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        d[name] = safe_number(value)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        d[name] = _json_text(value)
+    else:
+        d[name] = scalar_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """A container as compact JSON text (Graylog indexes strings, not arrays), capped."""
+    return cap(orjson.dumps(to_jsonable(value)).decode("utf-8"))
+
+
+def _sanitize(d: dict[str, Any]) -> dict[str, Any]:
+    """Make every value of a flat GELF dict encodable (lone surrogates, ints beyond 64 bits)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, str):
+            v = clean(v)
+        elif isinstance(v, int) and not isinstance(v, bool):
+            v = safe_number(v)
+        out[clean(k)] = v
+    return out
+
+
+def _shrink(d: dict[str, Any]) -> bytes:
+    """Re-encode an over-long record within MAX_LINE: cut strings harder, then drop fields."""
+    base = _sanitize(d)
+    for limit in _SHRINK_CAPS:
+        small = {k: cap(v, limit) if isinstance(v, str) else v for k, v in base.items()}
+        small["_truncated"] = True
+        line = orjson.dumps(small, option=_NEWLINE)
+        if len(line) <= MAX_LINE:
+            return line
+    kept: dict[str, Any] = {}
+    size = 0
+    dropped = 0
+    for k, v in small.items():
+        item = len(orjson.dumps({k: v}))
+        if k.startswith("_") and k != "_facility" and size + item > MAX_LINE // 2:
+            dropped += 1
+            continue
+        kept[k] = v
+        size += item
+    kept["_dropped_fields"] = dropped
+    return orjson.dumps(kept, option=_NEWLINE)
+
+
+def _emergency_line(rec: Record, exc: BaseException) -> bytes:
+    """The last resort: a minimal valid line that says the record could not be encoded."""
+    try:
+        msg = cap(clean(rec.msg if isinstance(rec.msg, str) else "<non-text message>"), 1024)
+        facility = clean(str(rec.facility))
+        ts = float(rec.timestamp)
+    except Exception:
+        msg, facility, ts = "<unreadable record>", "logmagic", 0.0
+    return orjson.dumps(
+        {
+            "version": "1.1",
+            "host": clean(IDENTITY.host),
+            "short_message": msg,
+            "timestamp": ts,
+            "level": 3,
+            "_facility": facility,
+            "_logmagic_error": scalar_text(exc),
+        },
+        option=_NEWLINE,
+    )

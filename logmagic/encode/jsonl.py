@@ -1,0 +1,75 @@
+"""Plain JSON lines: the record's fields kept nested, for tools that read JSON rather than GELF.
+
+One object per line: ``timestamp`` (float seconds), ``level`` (0..15), ``level_name``,
+``host``, ``facility``, ``message``, ``full_message`` when present, then the fields at the top
+level. A field whose name collides with one of those keys is written as ``_<name>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from logmagic._identity import IDENTITY
+from logmagic.encode._safe import MAX_LINE, MAX_STRING, scalar_text, to_jsonable
+from logmagic.encode.gelf import _emergency_line
+from logmagic.levels import level_name
+from logmagic.record import Record
+
+_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+_RESERVED = frozenset(("timestamp", "level", "level_name", "host", "facility", "message", "full_message"))
+#: Caps tried, in order, on every string when a line is longer than MAX_LINE.
+_SHRINK_CAPS = (4096, 512, 64)
+
+
+class JsonEncoder:
+    """Encode a record as one JSON object per line (bytes, newline-terminated)."""
+
+    __slots__ = ()
+
+    def encode(self, rec: Record) -> bytes:
+        """The record as a JSON line. Never raises."""
+        try:
+            return self._encode(rec)
+        except Exception as exc:  # a bug or a hostile object beyond what the paths below catch
+            return _emergency_line(rec, exc)
+
+    def _encode(self, rec: Record) -> bytes:
+        d: dict[str, Any] = {
+            "timestamp": int(rec.timestamp * 1000) / 1000,
+            "level": rec.level,
+            "level_name": level_name(rec.level),
+            "host": IDENTITY.host,
+            "facility": rec.facility,
+            "message": rec.msg,
+        }
+        if rec.full_message is not None:
+            d["full_message"] = rec.full_message
+        for k, v in rec.fields.items():
+            d["_" + k if k in _RESERVED else k] = v
+        try:
+            line = orjson.dumps(d, default=scalar_text, option=_OPTS)
+        except Exception:  # cycles, big ints, lone surrogates, odd keys
+            return _bounded(d)
+        if len(line) > MAX_STRING:  # only a line this long can hold a string over the cap
+            return _bounded(d)
+        return line
+
+
+def _bounded(d: dict[str, Any]) -> bytes:
+    """Encode through the safe converter, which caps strings, depth, items and cycles."""
+    line = orjson.dumps(to_jsonable(d), option=_OPTS)
+    for limit in _SHRINK_CAPS:
+        if len(line) <= MAX_LINE:
+            return line
+        small = to_jsonable(d, limit)
+        small["_truncated"] = True
+        line = orjson.dumps(small, option=_OPTS)
+    if len(line) <= MAX_LINE:
+        return line
+    head = {k: d[k] for k in ("timestamp", "level", "level_name", "host", "facility", "message")}
+    head = to_jsonable(head, 4096)
+    head["_truncated"] = True
+    head["_dropped_fields"] = len(d) - len(head) + 1
+    return orjson.dumps(head, option=_OPTS)

@@ -1,0 +1,98 @@
+"""Flushing, closing, reopening and counting sinks; exit and fork handling.
+
+At interpreter exit every sink is flushed with a timeout (5 s by default) so that exit never
+hangs on a dead destination, and losses not yet reported are written to stderr. After
+``fork()`` each sink resets its locks in the child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+
+from logmagic import config, logger
+from logmagic._report import REPORTER
+from logmagic.sinks import Sink
+
+#: Seconds ``flush`` at interpreter exit may take in all.
+EXIT_TIMEOUT = 5.0
+
+
+def _unique() -> list[Sink]:
+    seen: list[Sink] = []
+    for sink in config.sinks().values():
+        if sink not in seen:
+            seen.append(sink)
+    return seen
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until every sink has written what it holds, or ``timeout`` seconds pass.
+
+    Returns True when everything was flushed in time.
+    """
+    deadline = time.monotonic() + timeout
+    ok = True
+    for sink in _unique():
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            ok = sink.flush(left) is not False and ok
+        except Exception:
+            ok = False
+    return ok
+
+
+def shutdown(timeout: float = 5.0) -> bool:
+    """Flush, then close every sink. Logging afterwards still works: sinks reopen lazily."""
+    ok = flush(timeout)
+    for sink in _unique():
+        try:
+            sink.close(0.0)
+        except Exception:
+            ok = False
+    REPORTER.report_now()
+    return ok
+
+
+def reopen() -> None:
+    """Reopen file sinks, e.g. from a SIGHUP handler after logrotate."""
+    for sink in _unique():
+        try:
+            sink.reopen()
+        except Exception:
+            pass
+
+
+def stats() -> dict[str, dict[str, int]]:
+    """Counters per sink name: at least ``written`` and ``dropped`` for logmagic's own sinks."""
+    out: dict[str, dict[str, int]] = {}
+    for name, sink in config.sinks().items():
+        try:
+            out[name] = dict(sink.stats())
+        except Exception:
+            out[name] = {}
+    return out
+
+
+def _at_exit() -> None:
+    flush(EXIT_TIMEOUT)
+    REPORTER.report_now()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork time stays held forever in the child: replace them.
+    config._lock = threading.RLock()
+    logger._lock = threading.RLock()
+    REPORTER.after_fork()
+    for sink in _unique():
+        try:
+            sink.after_fork()
+        except Exception:
+            pass
+
+
+atexit.register(_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

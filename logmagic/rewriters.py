@@ -1,0 +1,84 @@
+"""The rewriter chain: functions that turn rich values into plain fields before any sink.
+
+A rewriter is ``fn(facility, level, msg, fields) -> fields``. Rewriters run in registration
+order on the record's own copy of the fields, so they may mutate it. One that raises is skipped
+for that record and reported once; the record still goes out. A rewriter that logs through
+logmagic does not recurse forever: records logged from inside a rewriter skip the chain when
+they are already nested ``MAX_NESTING`` deep.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from logmagic._report import warn
+from logmagic.encode._safe import describe_exception, safe_str
+from logmagic.sinks.base import MAX_NESTING, _nesting
+
+Rewriter = Callable[[str, int, str, dict[str, Any]], Any]
+
+_chain: list[Rewriter] = []
+_reported: set[int] = set()
+_reported_lock = threading.Lock()
+
+
+def add(fn: Rewriter) -> None:
+    """Append ``fn`` to the chain (adding the same function twice is a no-op)."""
+    if not callable(fn):
+        raise ValueError(f"a rewriter must be callable fn(facility, level, msg, fields), got {fn!r}")
+    if fn not in _chain:
+        _chain.append(fn)
+
+
+def remove(fn: Rewriter) -> None:
+    """Take ``fn`` out of the chain (no error when it is not there)."""
+    if fn in _chain:
+        _chain.remove(fn)
+
+
+def clear() -> None:
+    """Empty the chain."""
+    _chain.clear()
+    _reported.clear()
+
+
+def chain() -> tuple[Rewriter, ...]:
+    """The chain as it is now; loggers capture it when the configuration changes."""
+    return tuple(_chain)
+
+
+def _report_once(fn: Rewriter, problem: str) -> None:
+    with _reported_lock:
+        if id(fn) in _reported:
+            return
+        _reported.add(id(fn))
+    name = getattr(fn, "__qualname__", None) or safe_str(fn, 200)
+    warn(f"rewriter {name} {problem}; skipped for the records it fails on (reported once)")
+
+
+def run(chain: tuple[Rewriter, ...], facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Run ``chain`` over ``fields`` and return the rewritten fields. Never raises."""
+    depth = getattr(_nesting, "depth", 0)
+    if depth >= MAX_NESTING:
+        return fields
+    _nesting.depth = depth + 1
+    try:
+        for fn in chain:
+            try:
+                out = fn(facility, level, msg, fields)
+            except Exception as exc:
+                _report_once(fn, f"raised {describe_exception(exc)}")
+                continue
+            if type(out) is dict:
+                fields = out
+            elif out is None:
+                continue  # rewrote in place and returned nothing: keep the mutated dict
+            elif isinstance(out, Mapping):
+                fields = dict(out)
+            else:
+                _report_once(fn, f"returned {type(out).__name__}, not a mapping")
+    finally:
+        _nesting.depth = depth
+    return fields
