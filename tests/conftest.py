@@ -1,0 +1,56 @@
+"""Shared fixtures: a clean logmagic configuration per test and a list sink to look at records."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import logmagic
+from logmagic.record import Record
+
+
+@pytest.fixture(autouse=True)
+def _clean_logmagic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("LOGMAGIC_ROUTES", raising=False)
+    monkeypatch.delenv("LOGMAGIC_SINKS", raising=False)
+    logmagic.reset()
+    yield
+    logmagic.reset()
+
+
+class ListSink(logmagic.Sink):
+    """Keeps every record it gets."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def emit(self, record: Record) -> None:
+        self.records.append(record)
+
+    @property
+    def fields(self) -> list[dict[str, Any]]:
+        return [r.fields for r in self.records]
+
+
+@pytest.fixture
+def sink() -> ListSink:
+    """A sink named ``list`` that every facility routes to, down to TRACE8."""
+    s = ListSink()
+    logmagic.register_sink("list", s)
+    logmagic.route("__root__", logmagic.TRACE8, "list")
+    return s
+
+
+def require(tool: str) -> str:
+    """The path of ``tool``; skip when missing, or fail under LOGMAGIC_REQUIRE_ALL=1."""
+    path = shutil.which(tool)
+    if path is None:
+        reason = f"{tool} is not installed (Debian: apt-get install runit for svlogd)"
+        if os.environ.get("LOGMAGIC_REQUIRE_ALL") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path

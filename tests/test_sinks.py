@@ -1,0 +1,189 @@
+"""The stderr and file sinks: whole lines, rotation, reopen, threads, broken pipes, fork."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import logmagic
+from logmagic import logger as logger_mod
+
+
+class Clock:
+    """A settable record clock: the file sink paces its rotation check by record time."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(logger_mod, "_now", c)
+    return c
+
+
+def file_log(path: Path, fmt: str = "gelf") -> logmagic.LocalLogger:
+    logmagic.register_sink("main", f"file://{path}?format={fmt}")
+    logmagic.route("__root__", logmagic.DEBUG, "main")
+    return logmagic.local("svc")
+
+
+def messages(path: Path) -> list[str]:
+    return [json.loads(line)["short_message"] for line in path.read_text().splitlines()]
+
+
+def test_file_sink_appends_one_gelf_line_per_record(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    path.write_text('{"short_message": "already here"}\n')
+    log = file_log(path)
+    log.info("one", k="v")
+    log.dbg("two")
+    assert messages(path) == ["already here", "one", "two"]
+    assert json.loads(path.read_text().splitlines()[1])["_k"] == "v"
+    assert logmagic.stats()["main"] == {"written": 2, "dropped": 0}
+
+
+def test_json_format_keeps_fields_nested(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl"
+    file_log(path, "json").info("m", headers={"user-agent": "x"})
+    rec = json.loads(path.read_text())
+    assert rec["headers"] == {"user-agent": "x"} and rec["message"] == "m" and rec["facility"] == "svc"
+
+
+def test_file_moved_away_by_logrotate_is_followed_within_a_second(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("before")
+    os.rename(path, tmp_path / "app.log.1")
+    log.info("same second: still the old file")
+    clock.now += 1.5
+    log.info("after")
+    assert messages(tmp_path / "app.log.1") == ["before", "same second: still the old file"]
+    assert messages(path) == ["after"]
+
+
+def test_file_deleted_is_recreated(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("gone")
+    path.unlink()
+    clock.now += 2
+    log.info("back")
+    assert messages(path) == ["back"]
+
+
+def test_reopen_switches_to_the_new_file_at_once(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("old")
+    os.rename(path, tmp_path / "old.log")
+    logmagic.reopen()
+    log.info("new")
+    assert messages(path) == ["new"]
+    assert messages(tmp_path / "old.log") == ["old"]
+
+
+def test_shutdown_closes_and_the_next_record_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("a")
+    assert logmagic.shutdown(1.0) is True
+    assert logmagic.config.sinks()["main"].fd == -1  # type: ignore[attr-defined]
+    log.info("b")
+    assert messages(path) == ["a", "b"]
+
+
+def test_missing_directory_is_a_clear_error_at_configure_time(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"directory .* does not exist"):
+        logmagic.register_sink("main", f"file://{tmp_path}/nope/app.log")
+
+
+def test_unwritable_path_is_a_clear_error_at_configure_time(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="cannot open"):
+        logmagic.register_sink("main", f"file://{tmp_path}")  # a directory, not a file
+
+
+def test_eight_threads_write_80000_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "threads.log"
+    log = file_log(path)
+    pad = "x" * 300  # lines of several hundred bytes make torn writes visible
+
+    def work(t: int) -> None:
+        for i in range(10_000):
+            log.info("m", t=t, i=i, pad=pad)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    seen = {(r["_t"], r["_i"]) for r in map(json.loads, lines[:-1])}
+    assert len(lines) - 1 == 80_000
+    assert seen == {(t, i) for t in range(8) for i in range(10_000)}
+
+
+BROKEN_PIPE_CHILD = """
+import logmagic, sys
+log = logmagic.local("child")
+for i in range(2000):
+    log.info("line", i=i)
+print(logmagic.stats()["graylog2-stderr"]["dropped"])
+"""
+
+
+def test_broken_pipe_on_stderr_never_reaches_the_caller() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGMAGIC_")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: every write gets EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", BROKEN_PIPE_CHILD], env=env, stderr=write_end, stdout=subprocess.PIPE, timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0
+    assert int(proc.stdout) == 2000
+
+
+FORK_CHILD = """
+import os, sys, threading, time, logmagic
+logmagic.register_sink("main", "file://" + sys.argv[1])
+logmagic.route("__root__", logmagic.INFO, "main")
+log = logmagic.local("forky")
+sink = logmagic.config.sinks()["main"]
+held = threading.Event()
+release = threading.Event()
+def hold():
+    with sink._lock:            # another thread is inside the sink at the moment of fork
+        held.set()
+        release.wait(10)
+threading.Thread(target=hold, daemon=True).start()
+held.wait(10)
+pid = os.fork()
+if pid == 0:
+    log.info("from child", pid=os.getpid())
+    os._exit(0)
+release.set()
+_, status = os.waitpid(pid, 0)
+log.info("from parent")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_child_forked_while_the_sink_lock_is_held_can_still_log(tmp_path: Path) -> None:
+    path = tmp_path / "fork.log"
+    proc = subprocess.run([sys.executable, "-c", FORK_CHILD, str(path)], timeout=60)
+    assert proc.returncode == 0
+    assert sorted(messages(path)) == ["from child", "from parent"]
