@@ -20,10 +20,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
-from logmagic import logger, rewriters
+from logmagic import logger, request, rewriters
 from logmagic._identity import IDENTITY
 from logmagic._report import warn
+from logmagic.encode.gelf import forget_names
 from logmagic.levels import INFO, parse_level
+from logmagic.redact import Redactor, set_active
 from logmagic.routing import ROOT, Route, RouteTable, check_pattern
 from logmagic.sinks import FdSink, GuardedSink, Sink
 from logmagic.specs import BUILTIN, sink_from_spec
@@ -214,14 +216,19 @@ def configure(
     host: str | None = None,
     version: str | None = None,
     rewriters: Iterable[rewriters.Rewriter] | None = None,
+    account_id: request.AccountHook | None = None,
+    redact: bool | Iterable[str] | None = None,
     env: bool = True,
 ) -> None:
     """Set sinks, routes, identity and rewriters in one call, then apply LOGMAGIC_* on top.
 
     ``routes`` replaces the whole route table when given (env grammar string, mapping
     ``{pattern: (level, sinks)}`` or ``(pattern, level, sinks)`` items). ``sinks`` adds or
-    replaces sinks by name. ``rewriters`` replaces the rewriter chain. Everything is checked
-    before anything changes: a ``ValueError`` leaves the configuration as it was.
+    replaces sinks by name. ``rewriters`` replaces the user's rewriters (the built-in request
+    and redaction rewriters stay). ``account_id`` is ``fn(request) -> id`` for the request
+    rewriter. ``redact`` is ``False`` (off), ``True`` (the defaults) or a list of names and
+    ``*patterns*``. Everything is checked before anything changes: a ``ValueError`` leaves the
+    configuration as it was.
     """
     with _lock:
         new_sinks = parse_sinks(sinks) if sinks is not None else {}
@@ -233,15 +240,37 @@ def configure(
                     raise ValueError(f"rewriter {fn!r} is not callable")
         if host is not None and (not isinstance(host, str) or not host):
             raise ValueError(f"host must be a non-empty string, got {host!r}")
+        if account_id is not None and not callable(account_id):
+            raise ValueError(f"account_id must be callable fn(request) -> id, got {account_id!r}")
+        redactor = _redactor(redact)
         _commit(new_routes, new_sinks, replace=new_routes is not None)
         if host is not None:
             IDENTITY.host = host
         if version is not None:
             IDENTITY.version = str(version)
+        if account_id is not None:
+            request.set_account_hook(account_id)
+        if redact is not None:
+            _set_redactor(redactor)
         if chain is not None:
             _set_chain(chain)
         if env:
             _apply_env()
+
+
+def _redactor(redact: bool | Iterable[str] | None) -> Redactor | None:
+    if redact is None or redact is False:
+        return None
+    if redact is True:
+        return Redactor()
+    if isinstance(redact, str):
+        raise ValueError("redact must be True, False or a list of names and *patterns*, not a string")
+    return Redactor.from_list(redact)
+
+
+def _set_redactor(redactor: Redactor | None) -> None:
+    set_active(redactor)
+    forget_names()
 
 
 def _set_chain(chain: list[rewriters.Rewriter]) -> None:
@@ -252,7 +281,7 @@ def _set_chain(chain: list[rewriters.Rewriter]) -> None:
 
 
 def reset() -> None:
-    """Back to the state of a fresh import: default routes, no user sinks or rewriters, env read.
+    """Back to the state of a fresh import: default routes and rewriters, no user sinks, env read.
 
     Meant for tests. User sinks are flushed and closed.
     """
@@ -262,6 +291,9 @@ def reset() -> None:
         _sinks.clear()
         _table.clear()
         IDENTITY.reset()
+        request.set_account_hook(None)
+        rewriters.set_builtins([request.request_rewriter])
+        _set_redactor(Redactor())
         _set_chain([])
         _commit(_default_routes(), {}, replace=True)
         _apply_env()

@@ -36,7 +36,6 @@ Resolver = Callable[[str], "tuple[int, tuple[Sink, ...]]"]
 
 _now = time.time
 _txn_get = txn.get_current
-_run_chain = rewriters.run
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 _NO_FIELDS: dict[str, Any] = {}
 
@@ -76,7 +75,7 @@ def _make_plain(
     facility: str,
     level: int,
     bound: dict[str, Any],
-    chain: tuple[Any, ...],
+    rewrite: rewriters.Runner | None,
     emits: tuple[Callable[[Record], None], ...],
 ) -> LogMethod:
     """The common method: no interpolation, no stack. Kept minimal: it is the hot path."""
@@ -90,11 +89,11 @@ def _make_plain(
                 f = _merge(bound, fields, kw)
             if type(msg) is not str:
                 msg = safe_str(msg)
+            if rewrite is not None:
+                f = rewrite(facility, level, msg, f)
             t = _txn_get()
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
-            if chain:
-                f = _run_chain(chain, facility, level, msg, f)
             if one is not None:
                 one(Record(facility, level, msg, f, _now(), None))
             else:
@@ -114,7 +113,7 @@ def _make_rich(
     facility: str,
     level: int,
     bound: dict[str, Any],
-    chain: tuple[Any, ...],
+    rewrite: rewriters.Runner | None,
     emits: tuple[Callable[[Record], None], ...],
     *,
     template: bool,
@@ -133,11 +132,11 @@ def _make_rich(
             f = _merge(bound, fields, kw)
             if type(msg) is not str:
                 msg = safe_str(msg)
+            if rewrite is not None:
+                f = rewrite(facility, level, msg, f)
             t = _txn_get()
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
-            if chain:
-                f = _run_chain(chain, facility, level, msg, f)
             if template:
                 msg = interpolate(msg, f)
             rec = Record(facility, level, msg, f, ts, full)
@@ -207,7 +206,7 @@ class LocalLogger:
         self._bound: dict[str, Any] = dict(bound) if bound else {}
         with _lock:
             _loggers.add(self)
-            self._install(*_resolve(facility), rewriters.chain())
+            self._install(*_resolve(facility), rewriters.compile_chain(rewriters.chain()))
 
     def bind(self, **fields: Any) -> LocalLogger:
         """A logger for the same facility that adds ``fields`` to every record."""
@@ -226,7 +225,7 @@ class LocalLogger:
         """Whether records at ``level`` go anywhere (to skip building costly fields)."""
         return getattr(self, LEVEL_NAMES[parse_level(level)].lower()) is not _noop
 
-    def _install(self, threshold: int, sinks: tuple[Sink, ...], chain: tuple[Any, ...]) -> None:
+    def _install(self, threshold: int, sinks: tuple[Sink, ...], rewrite: rewriters.Runner | None) -> None:
         """Rebuild every level method for the current route of this facility."""
         emits = tuple(s.emit for s in sinks)
         bound = self._bound
@@ -237,17 +236,20 @@ class LocalLogger:
                 if emits and level <= threshold:
                     extra = _STACK if level >= TRACE1 else 0
                     plain = (
-                        _make_rich(facility, level, bound, chain, emits, template=False, extra=extra)
+                        _make_rich(facility, level, bound, rewrite, emits, template=False, extra=extra)
                         if extra
-                        else _make_plain(facility, level, bound, chain, emits)
+                        else _make_plain(facility, level, bound, rewrite, emits)
                     )
-                    made[level] = (plain, _make_rich(facility, level, bound, chain, emits, template=True, extra=extra))
+                    made[level] = (
+                        plain,
+                        _make_rich(facility, level, bound, rewrite, emits, template=True, extra=extra),
+                    )
                 else:
                     made[level] = (_noop, _noop)
             self.__dict__[name], self.__dict__[name + "f"] = made[level]
         enabled = emits and threshold >= ERR
         self.exception = (
-            _make_rich(facility, ERR, bound, chain, emits, template=False, extra=_EXC) if enabled else _noop
+            _make_rich(facility, ERR, bound, rewrite, emits, template=False, extra=_EXC) if enabled else _noop
         )
 
     def __repr__(self) -> str:
@@ -276,13 +278,13 @@ def set_resolver(resolve: Resolver) -> None:
 def rebuild_all() -> None:
     """Rebuild every live logger's methods (after a change of routes, sinks or rewriters)."""
     with _lock:
-        chain = rewriters.chain()
+        rewrite = rewriters.compile_chain(rewriters.chain())
         plans: dict[str, tuple[int, tuple[Sink, ...]]] = {}
         for logger in list(_loggers):
             plan = plans.get(logger.facility)
             if plan is None:
                 plan = plans[logger.facility] = _resolve(logger.facility)
-            logger._install(*plan, chain)
+            logger._install(*plan, rewrite)
 
 
 def local(facility: str) -> LocalLogger:

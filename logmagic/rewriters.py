@@ -9,6 +9,7 @@ they are already nested ``MAX_NESTING`` deep.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,35 +19,69 @@ from logmagic.encode._safe import describe_exception, safe_str
 from logmagic.sinks.base import MAX_NESTING, _nesting
 
 Rewriter = Callable[[str, int, str, dict[str, Any]], Any]
+#: A compiled chain: ``fn(facility, level, msg, fields) -> fields``, never raising.
+Runner = Callable[[str, int, str, dict[str, Any]], dict[str, Any]]
 
-_chain: list[Rewriter] = []
+_head: list[Rewriter] = []  # built-ins that run first (the request rewriter)
+_user: list[Rewriter] = []  # add_rewriter's, in order
+_trusted: list[Rewriter] = []  # logmagic's own: they never raise and never log
 _reported: set[int] = set()
 _reported_lock = threading.Lock()
 
 
+def set_builtins(head: list[Rewriter]) -> None:
+    """Set logmagic's own rewriters, which run before the user's."""
+    _head[:] = head
+    _trusted[:] = head
+
+
 def add(fn: Rewriter) -> None:
-    """Append ``fn`` to the chain (adding the same function twice is a no-op)."""
+    """Append ``fn`` to the user's rewriters (adding the same function twice is a no-op)."""
     if not callable(fn):
         raise ValueError(f"a rewriter must be callable fn(facility, level, msg, fields), got {fn!r}")
-    if fn not in _chain:
-        _chain.append(fn)
+    if fn not in _user:
+        _user.append(fn)
 
 
 def remove(fn: Rewriter) -> None:
-    """Take ``fn`` out of the chain (no error when it is not there)."""
-    if fn in _chain:
-        _chain.remove(fn)
+    """Take ``fn`` out of the chain, built-ins included (no error when it is not there)."""
+    for chain_part in (_head, _user):
+        if fn in chain_part:
+            chain_part.remove(fn)
 
 
 def clear() -> None:
-    """Empty the chain."""
-    _chain.clear()
+    """Remove the user's rewriters (the built-ins stay)."""
+    _user.clear()
     _reported.clear()
 
 
 def chain() -> tuple[Rewriter, ...]:
-    """The chain as it is now; loggers capture it when the configuration changes."""
-    return tuple(_chain)
+    """The whole chain as it is now, in the order it runs."""
+    return (*_head, *_user)
+
+
+def compile_chain(rewriters: tuple[Rewriter, ...]) -> Runner | None:
+    """The function loggers call for ``rewriters``; ``None`` when there are none.
+
+    When only logmagic's own rewriters are in the chain they are called directly, without the
+    guards that user rewriters need.
+    """
+    if not rewriters:
+        return None
+    if all(any(fn is t for t in _trusted) for fn in rewriters):
+        if len(rewriters) == 1:
+            return rewriters[0]
+        first, *rest = rewriters
+
+        def run_trusted(facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:
+            fields = first(facility, level, msg, fields)
+            for fn in rest:
+                fields = fn(facility, level, msg, fields)
+            return fields
+
+        return run_trusted
+    return functools.partial(run, rewriters)
 
 
 def _report_once(fn: Rewriter, problem: str) -> None:

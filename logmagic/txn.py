@@ -1,19 +1,182 @@
-"""The current transaction id, carried in a context variable.
+"""Transaction ids: made at the edge, carried in a context variable, decoded when debugging.
 
-Every record written while an id is current carries it as ``txnId``. Context variables follow
-asyncio tasks by themselves; threads need an explicit copy of the context.
+An id looks like ``.rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0``:
+a per-process tag, the origin host, 8 random characters, a per-process counter, the time in
+unix milliseconds and the service version. Everywhere but ``parse_txn_id`` it is opaque: an id
+from another system (a UUID, say) is carried just the same.
+
+Context variables follow asyncio tasks by themselves. Threads need ``wrap(fn)`` (or
+``submit(executor, fn)``), which runs ``fn`` in a copy of the caller's context.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+import datetime
+import functools
+import inspect
+import itertools
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from contextvars import ContextVar, Token, copy_context
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from logmagic._identity import IDENTITY
 
 _current: ContextVar[str | None] = ContextVar("logmagic_txn_id", default=None)
 
 #: The hot path reads the id through this bound method.
 get_current = _current.get
 
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_HOST_CHARS = re.compile(r"[^A-Za-z0-9.-]")
+_PARSE = re.compile(
+    r"^\.rh-(?P<rh>[A-Za-z0-9]+)\.h-(?P<host>.+?)\.r-(?P<r>[A-Za-z0-9]+)"
+    r"\.c-(?P<c>\d+)\.ts-(?P<ts>\d+)\.v-(?P<v>[A-Za-z0-9._+-]*)$"
+)
+#: A ``ts`` below this is in seconds (the article's second example), above it in milliseconds.
+_MS_THRESHOLD = 10**11
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _random_chars(n: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+class _Process:
+    """Per-process parts of an id: the ``rh`` tag and the counter, both new after ``fork()``."""
+
+    def __init__(self) -> None:
+        self.tag = _random_chars(4)
+        self.counter = itertools.count()
+
+
+_process = _Process()
+
+
+def _after_fork_in_child() -> None:
+    global _process
+    _process = _Process()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def new_txn_id(version: str | None = None) -> str:
+    """A fresh transaction id for this host, process and moment."""
+    host = _HOST_CHARS.sub("-", IDENTITY.host) or "localhost"
+    ver = _HOST_CHARS.sub("-", version if version is not None else IDENTITY.version)
+    return (
+        f".rh-{_process.tag}.h-{host}.r-{_random_chars(8)}.c-{next(_process.counter)}"
+        f".ts-{int(time.time() * 1000)}.v-{ver}"
+    )
+
+
+@dataclass(frozen=True)
+class TxnInfo:
+    """What a transaction id says about where and when a request started."""
+
+    process_tag: str
+    host: str
+    request_tag: str
+    counter: int
+    time: datetime.datetime
+    version: str
+
+
+def parse_txn_id(txn_id: str) -> TxnInfo:
+    """Decode a logmagic transaction id; anything else raises ``ValueError``."""
+    m = _PARSE.match(txn_id.strip()) if isinstance(txn_id, str) else None
+    if m is None:
+        raise ValueError(f"not a logmagic transaction id: {str(txn_id)[:200]!r}")
+    ts = int(m["ts"])
+    seconds = ts if ts < _MS_THRESHOLD else ts / 1000
+    try:
+        when = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"transaction id {txn_id[:200]!r} has an impossible time: ts-{m['ts']}") from None
+    return TxnInfo(m["rh"], m["host"], m["r"], int(m["c"]), when, m["v"])
+
 
 def current_txn_id() -> str | None:
     """The transaction id of the running request or job, or ``None``."""
     return _current.get()
+
+
+class transaction:
+    """Make a transaction id current: ``with``, ``async with``, or as a decorator.
+
+    ``with logmagic.transaction() as txn_id:`` makes a new id (or the one given) current and
+    restores the outer one on exit. As a decorator, each call runs in its own transaction
+    (a background job gets a new id per run), for plain and ``async`` functions alike.
+    """
+
+    def __init__(self, txn_id: str | None = None) -> None:
+        self.txn_id = txn_id
+        self._tokens: list[Token[str | None]] = []
+
+    def __enter__(self) -> str:
+        txn_id = self.txn_id or new_txn_id()
+        self._tokens.append(_current.set(txn_id))
+        return txn_id
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        _current.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> str:
+        return self.__enter__()
+
+    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.__exit__(t, e, tb)
+
+    def __call__(self, fn: F) -> F:
+        txn_id = self.txn_id
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with transaction(txn_id):
+                    return await fn(*args, **kwargs)
+
+            return cast(F, run_async)
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with transaction(txn_id):
+                return fn(*args, **kwargs)
+
+        return cast(F, run)
+
+
+_WRAPPED = "__logmagic_context_wrapped__"
+
+
+def wrap(fn: F) -> F:
+    """``fn`` made to run in a copy of the caller's context (for threads and executors).
+
+    Wrapping is marked: ``wrap(wrap(f))`` returns the first wrapper itself, never a second
+    layer, however often a framework hook wraps the same callable.
+    """
+    if getattr(fn, _WRAPPED, False):
+        return fn
+    ctx = copy_context()
+
+    @functools.wraps(fn)
+    def in_context(*args: Any, **kwargs: Any) -> Any:
+        # A fresh copy per call: the same wrapper may run in several threads at once.
+        return ctx.copy().run(fn, *args, **kwargs)
+
+    setattr(in_context, _WRAPPED, True)
+    return cast(F, in_context)
+
+
+def submit(executor: Executor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+    """``executor.submit(fn, ...)`` with the caller's context (and so its txnId) carried over."""
+    return executor.submit(wrap(fn), *args, **kwargs)

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from logmagic import redact
 from logmagic.encode._safe import cap, safe_str, to_jsonable
 from logmagic.levels import DEBUG, ERR, INFO, NOTICE, WARNING, level_name
 from logmagic.record import Record
@@ -88,7 +89,7 @@ class ConsoleEncoder:
             name = f"{_level_color(rec.level)}{name}{_RESET}"
             stamp = f"{_DIM}{stamp}{_RESET}"
         parts = [stamp, " ", name, " ", escape(rec.facility), "  ", escape(cap(safe_str(rec.msg), 4096))]
-        fields = rec.fields
+        fields = rec.fields if redact.ACTIVE is None else redact.ACTIVE.fields(rec.fields)
         if fields:
             parts.append(" ")
             for k, v in fields.items():

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from logmagic import redact
 from logmagic._identity import IDENTITY
 from logmagic.encode._safe import (
     MAX_LINE,
@@ -46,21 +47,33 @@ def _gelf_name(key: str) -> str:
     return "_" + name if name else "_empty"
 
 
+#: Field name -> GELF name, shared by every encoder; secret names are never cached, so they
+#: always take the slow branch that masks them. Cleared when the redaction policy changes.
+_NAMES: dict[Any, str] = dict(_RENAMED)
+
+
+def forget_names() -> None:
+    """Drop cached names (after ``logmagic.configure(redact=...)``)."""
+    _NAMES.clear()
+    _NAMES.update(_RENAMED)
+
+
+def _name_for(key: object) -> tuple[str, bool]:
+    """A top-level field's GELF name and whether its value is secret; caches harmless names."""
+    text = safe_key(key)
+    name = _RENAMED.get(text) or _gelf_name(text)
+    red = redact.ACTIVE
+    if red is not None and red.is_secret(key):
+        return name, True
+    if type(key) is str and len(_NAMES) < _KEY_CACHE_LIMIT:
+        _NAMES[key] = name
+    return name, False
+
+
 class GelfEncoder:
     """Encode a record as one GELF 1.1 JSON line (bytes, newline-terminated)."""
 
-    __slots__ = ("_keys",)
-
-    def __init__(self) -> None:
-        self._keys: dict[str, str] = dict(_RENAMED)
-
-    def _key(self, key: object) -> str:
-        """Top-level field name -> GELF name, cached (the cache is bounded against hostile keys)."""
-        text = safe_key(key)
-        name = _RENAMED.get(text) or _gelf_name(text)
-        if type(key) is str and len(self._keys) < _KEY_CACHE_LIMIT:
-            self._keys[key] = name
-        return name
+    __slots__ = ()
 
     def encode(self, rec: Record) -> bytes:
         """The record as a GELF line. Never raises."""
@@ -79,9 +92,14 @@ class GelfEncoder:
                 d["full_message"] = cap(rec.full_message)
             if level > 7:
                 d["_exact_level"] = level
-            keys = self._keys
+            names = _NAMES
             for k, v in rec.fields.items():
-                name = keys.get(k) or self._key(k)
+                name = names.get(k)
+                if name is None:
+                    name, secret = _name_for(k)
+                    if secret:
+                        d[name] = redact.MASK
+                        continue
                 t = type(v)
                 if t is str:
                     d[name] = v if len(v) <= MAX_STRING else cap(v)
@@ -112,10 +130,14 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
             d[name] = _json_text(value)
             return
         active.add(id(value))
+        red = redact.ACTIVE
         try:
             for k, v in value.items():
-                sub = _BAD_KEY_CHARS.sub("_", safe_key(k))
-                _add_value(d, f"{name}_{sub}", v, depth + 1, active)
+                sub = f"{name}_{_BAD_KEY_CHARS.sub('_', safe_key(k))}"
+                if red is not None and red.is_secret(k):
+                    d[sub] = redact.MASK
+                else:
+                    _add_value(d, sub, v, depth + 1, active)
         except Exception as exc:
             d[name] = scalar_text(exc)
         finally:
@@ -137,6 +159,9 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
 
 def _json_text(value: Any) -> str:
     """A container as compact JSON text (Graylog indexes strings, not arrays), capped."""
+    red = redact.ACTIVE
+    if red is not None:
+        value = red.value(value)
     return cap(orjson.dumps(to_jsonable(value)).decode("utf-8"))
 
 

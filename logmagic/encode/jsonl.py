@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from logmagic import redact
 from logmagic._identity import IDENTITY
 from logmagic.encode._safe import MAX_LINE, MAX_STRING, scalar_text, to_jsonable
 from logmagic.encode.gelf import _emergency_line
@@ -46,7 +47,8 @@ class JsonEncoder:
         }
         if rec.full_message is not None:
             d["full_message"] = rec.full_message
-        for k, v in rec.fields.items():
+        red = redact.ACTIVE
+        for k, v in (rec.fields if red is None else red.fields(rec.fields)).items():
             d["_" + k if k in _RESERVED else k] = v
         try:
             line = orjson.dumps(d, default=scalar_text, option=_OPTS)

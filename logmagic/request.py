@@ -1,0 +1,155 @@
+"""The request rewriter: a request object in the fields becomes a few plain fields.
+
+``log.dbg("Something is wrong", {"request": req})`` works with a WSGI environ, an ASGI scope,
+a Starlette/FastAPI ``Request``, a Flask/Werkzeug request, a Django ``HttpRequest``, or any
+object with a ``txnId`` attribute (the original Log Magic style). The object is replaced by
+``txnId``, ``accountId``, ``method``, ``path``, ``remote_addr`` and ``user_agent``; the object
+itself (headers, cookies, bodies) is never dumped. Nothing here imports a web framework: the
+kinds are told apart by their shape.
+
+``accountId`` comes from the hook set with ``logmagic.configure(account_id=fn)``, called with
+the object as given; without a hook it is the object's ``accountId`` or ``account_id``
+attribute, the WSGI environ key ``logmagic.account_id`` or the ASGI ``scope["state"]["account_id"]``,
+else ``None`` (unauthenticated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from logmagic._report import warn
+from logmagic.encode._safe import describe_exception, safe_str
+
+#: Where the middleware leaves the txnId for the app: WSGI environ key, ASGI scope["state"] key.
+ENVIRON_KEY = "logmagic.txn_id"
+STATE_KEY = "txn_id"
+
+AccountHook = Callable[[Any], Any]
+_hook: AccountHook | None = None
+_hook_failed = False
+
+
+def set_account_hook(hook: AccountHook | None) -> None:
+    """Install ``hook(request) -> account id or None`` (``None`` restores the default)."""
+    global _hook, _hook_failed
+    if hook is not None and not callable(hook):
+        raise ValueError(f"account_id must be callable fn(request) -> id, got {hook!r}")
+    _hook = hook
+    _hook_failed = False
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return safe_str(value, 2048)
+
+
+def _from_environ(env: Mapping[str, Any]) -> dict[str, Any]:
+    path = f"{env.get('SCRIPT_NAME', '')}{env.get('PATH_INFO', '')}" or "/"
+    return {
+        "txnId": env.get(ENVIRON_KEY),
+        "accountId": env.get("logmagic.account_id"),
+        "method": _text(env.get("REQUEST_METHOD")),
+        "path": _text(path),
+        "remote_addr": _text(env.get("REMOTE_ADDR")),
+        "user_agent": _text(env.get("HTTP_USER_AGENT")),
+    }
+
+
+def _from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
+    state = scope.get("state")
+    state = state if isinstance(state, Mapping) else {}
+    agent = None
+    for name, value in scope.get("headers") or ():
+        if name == b"user-agent":
+            agent = value
+            break
+    client = scope.get("client")
+    path = f"{scope.get('root_path', '')}{scope.get('path', '')}" or "/"
+    return {
+        "txnId": state.get(STATE_KEY),
+        "accountId": state.get("account_id"),
+        "method": _text(scope.get("method") or ("WEBSOCKET" if scope.get("type") == "websocket" else None)),
+        "path": _text(path),
+        "remote_addr": _text(client[0]) if client else None,
+        "user_agent": _text(agent),
+    }
+
+
+def _is_environ(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and "REQUEST_METHOD" in obj
+
+
+def _is_scope(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and obj.get("type") in ("http", "websocket")
+
+
+def describe(request: Any) -> dict[str, Any] | None:
+    """The plain fields for a request object, or ``None`` when it is not one we know."""
+    if _is_environ(request):
+        info = _from_environ(request)
+    elif _is_scope(request):
+        info = _from_scope(request)
+    elif _is_scope(getattr(request, "scope", None)):  # Starlette / FastAPI
+        info = _from_scope(request.scope)
+    elif _is_environ(getattr(request, "environ", None)):  # Flask / Werkzeug
+        info = _from_environ(request.environ)
+    elif _is_environ(getattr(request, "META", None)):  # Django
+        info = _from_environ(request.META)
+    elif hasattr(request, "txnId"):  # the original style: any object carrying its txnId
+        info = {
+            "txnId": None,
+            "accountId": None,
+            "method": _text(getattr(request, "method", None)),
+            "path": _text(getattr(request, "path", None) or getattr(request, "url", None)),
+            "remote_addr": _text(getattr(request, "remote_addr", None)),
+            "user_agent": None,
+        }
+    else:
+        return None
+    own_txn = getattr(request, "txnId", None)
+    if own_txn is not None:
+        info["txnId"] = _text(own_txn)
+    info["accountId"] = _account(request, info["accountId"])
+    return info
+
+
+def _account(request: Any, found: Any) -> Any:
+    global _hook_failed
+    if _hook is not None:
+        try:
+            value = _hook(request)
+        except Exception as exc:
+            if not _hook_failed:
+                _hook_failed = True
+                warn(f"account_id hook raised {describe_exception(exc)}; accountId is null for such requests")
+            return None
+    else:
+        value = getattr(request, "accountId", None) or getattr(request, "account_id", None) or found
+    if value is None or isinstance(value, (str, int)):
+        return value
+    return safe_str(value, 256)
+
+
+def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Replace ``fields["request"]`` by the request's plain fields; registered by default.
+
+    Fields the caller set explicitly (``txnId`` included) win over those from the request.
+    A ``request`` that is not a known kind of object is replaced by its type name.
+    """
+    request = fields.get("request")
+    if request is None:
+        return fields
+    info = describe(request)
+    if info is None:
+        if not isinstance(request, (str, int, float, bool)):
+            fields["request"] = f"<{type(request).__name__}>"
+        return fields
+    del fields["request"]
+    for k, v in info.items():
+        if v is not None or k == "accountId":
+            fields.setdefault(k, v)
+    return fields
