@@ -39,8 +39,9 @@ from logmagic.levels import (
 from logmagic.lifecycle import flush, reopen, shutdown, stats
 from logmagic.logger import LocalLogger, LogMethod, local
 from logmagic.record import Record
+from logmagic.request import request_rewriter
 from logmagic.sinks import Sink
-from logmagic.txn import current_txn_id
+from logmagic.txn import TxnInfo, current_txn_id, new_txn_id, parse_txn_id, transaction
 
 __version__ = "0.1.0"
 
@@ -70,21 +71,30 @@ __all__ = [
     "LogMethod",
     "Record",
     "Sink",
+    "TxnInfo",
     "add_rewriter",
     "configure",
     "current_txn_id",
     "flush",
     "level_name",
     "local",
+    "new_txn_id",
     "parse_level",
+    "parse_txn_id",
     "register_sink",
     "remove_rewriter",
     "reopen",
+    "request_rewriter",
     "reset",
     "route",
     "shutdown",
     "stats",
+    "transaction",
+    "txn",
+    "web",
 ]
 
 _config.reset()
 del _lifecycle
+
+from logmagic import txn, web  # noqa: E402 - the web layer sits on the API above

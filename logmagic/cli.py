@@ -1,0 +1,93 @@
+"""The ``logmagic`` command.
+
+``logmagic txn ID`` decodes a transaction id: origin host, time (UTC and local), counter,
+version and process tag — where to start digging, even when no log line holds the id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import orjson
+
+from logmagic.txn import parse_txn_id
+
+EPILOG = """examples:
+  logmagic txn .rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0
+  logmagic txn --json "$(curl -sI https://api.example.com/ | sed -n 's/^X-Response-Id: //Ip' | tr -d '\\r')"
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
+        sys.stderr.write(f"{self.prog}: {message}\n")
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="logmagic", description="logmagic host tools", epilog=EPILOG, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    txn = sub.add_parser(
+        "txn", help="decode a transaction id", epilog=EPILOG, formatter_class=argparse.RawTextHelpFormatter
+    )
+    txn.add_argument("txn_id", metavar="ID", help="the id, e.g. from an X-Response-Id header or a 500 page")
+    txn.add_argument("--json", action="store_true", help="print the decoded fields as one JSON object")
+    return parser
+
+
+def _txn(txn_id: str, as_json: bool) -> int:
+    try:
+        info = parse_txn_id(txn_id)
+    except ValueError as exc:
+        sys.stderr.write(f"logmagic txn: {exc}\n")
+        return 2
+    utc = info.time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    local = info.time.astimezone()
+    if as_json:
+        out = {
+            "txnId": txn_id.strip(),
+            "host": info.host,
+            "time": utc,
+            "time_local": local.isoformat(timespec="milliseconds"),
+            "counter": info.counter,
+            "version": info.version,
+            "process_tag": info.process_tag,
+            "request_tag": info.request_tag,
+        }
+        sys.stdout.write(orjson.dumps(out).decode() + "\n")
+        return 0
+    rows = [
+        ("origin host", info.host),
+        ("time (UTC)", utc),
+        ("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip()),
+        ("counter", f"{info.counter} (ids this process had made before this one)"),
+        ("version", info.version),
+        ("process tag", info.process_tag),
+        ("request tag", info.request_tag),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        sys.stdout.write(f"{key:<{width}}  {value}\n")
+    sys.stdout.write(
+        f"\nstart on host {info.host}, in the logs written around {utc}, e.g.:\n"
+        f"  grep -rF -- '{txn_id.strip()}' /etc/service/*/log/main/\n"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``logmagic`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "txn":
+        return _txn(args.txn_id, args.json)
+    _parser().print_help(sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

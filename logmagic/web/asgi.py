@@ -1,0 +1,170 @@
+"""ASGI middleware: a transaction id per HTTP or websocket connection; lifespan passes through.
+
+The id is accepted from a valid inbound ``X-Txn-Id`` (configurable) or made fresh, exposed to
+the app as ``scope["state"]["txn_id"]`` (Starlette: ``request.state.txn_id``), current
+(``logmagic.current_txn_id()``) for the whole request including streamed bodies, returned as
+``X-Response-Id`` (also on a websocket's accept) and written on one access record at the end.
+An unhandled exception becomes an ERR record with the traceback and, if nothing was sent yet,
+a 500 response carrying the id; if the response had started, the error is logged and the
+connection is closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import logmagic
+from logmagic import txn
+from logmagic.request import STATE_KEY
+from logmagic.web._common import Options, access_level, choose_id, error_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ASGIMiddleware:
+    """Wrap an ASGI app: ``app = logmagic.web.ASGIMiddleware(app, inbound_headers=["X-Txn-Id"])``."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.app = app
+        self.options = Options.make(**options)
+        self.log = logmagic.local(self.options.facility)
+        self._inbound = [(h, h.lower().encode("latin-1")) for h in self.options.inbound_headers]
+        self._response_header = self.options.response_header.lower().encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        inbound, header = None, self.options.inbound_headers[0]
+        for name, key in self._inbound:
+            if key in headers:
+                inbound, header = headers[key].decode("latin-1"), name
+                break
+        txn_id = choose_id(inbound, self.log, header)
+        state = dict(scope.get("state") or {})
+        state[STATE_KEY] = txn_id
+        scope = {**scope, "state": state}
+        token = txn._current.set(txn_id)
+        ex = _Exchange(self, scope, txn_id, headers.get(b"accept", b"").decode("latin-1"))
+        try:
+            await self.app(scope, receive, ex.send_to(send))
+            await ex.release(send)
+        except Exception:
+            ex.held.clear()  # a framework's own 500 page, replaced by ours that carries the id
+            if ex.response_started or kind == "websocket":
+                ex.aborted = True
+                self.log.exception(
+                    "unhandled exception after the response started; the connection is closed", {"request": scope}
+                )
+                raise
+            self.log.exception("unhandled exception in the application", {"request": scope})
+            await ex.error_page(send)
+        finally:
+            ex.finish()
+            txn._current.reset(token)
+
+
+#: A held-back 500 response larger than this is sent on as it is.
+_MAX_HELD = 64 * 1024
+
+
+class _Exchange:
+    """One request's state: status, bytes, timing."""
+
+    def __init__(self, mw: ASGIMiddleware, scope: Scope, txn_id: str, accept: str) -> None:
+        self.mw = mw
+        self.scope = scope
+        self.txn_id = txn_id
+        self.accept = accept
+        self.started = time.perf_counter()
+        self.status: int | None = None
+        self.bytes = 0
+        self.response_started = False
+        self.aborted = False
+        #: A 500 response the app (or its framework) sent, held back until we know whether an
+        #: exception follows it: then our page, which carries the id, replaces it.
+        self.held: list[Message] = []
+        self.held_bytes = 0
+
+    async def release(self, send: Send) -> None:
+        """Send a held 500 response as it was (no exception followed it)."""
+        held, self.held = self.held, []
+        for message in held:
+            await send(message)
+        if held:
+            self.response_started = True
+
+    def send_to(self, send: Send) -> Send:
+        header = (self.mw._response_header, self.txn_id.encode("latin-1"))
+
+        async def wrapped(message: Message) -> None:
+            kind = message.get("type")
+            if kind == "http.response.start":
+                self.status = message.get("status")
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+                if self.status == 500:
+                    self.held.append(message)
+                    return
+                self.response_started = True
+            elif kind == "http.response.body":
+                self.bytes += len(message.get("body", b""))
+                if self.held:
+                    self.held.append(message)
+                    self.held_bytes += len(message.get("body", b""))
+                    if self.held_bytes > _MAX_HELD:
+                        await self.release(send)
+                    return
+            elif kind == "websocket.accept":
+                self.status = 101
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+                self.response_started = True
+            elif kind == "websocket.close" and not self.response_started:
+                self.status = 403
+            elif kind == "websocket.send":
+                data = message.get("bytes") or message.get("text") or b""
+                self.bytes += len(data)
+            await send(message)
+
+        return wrapped
+
+    async def error_page(self, send: Send) -> None:
+        body, ctype = error_body(self.txn_id, self.accept)
+        self.status = 500
+        self.bytes = len(body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", ctype.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (self.mw._response_header, self.txn_id.encode("latin-1")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def finish(self) -> None:
+        if not self.mw.options.access_log:
+            return
+        scope = self.scope
+        method = scope.get("method") or "WEBSOCKET"
+        path = f"{scope.get('root_path', '')}{scope.get('path', '')}" or "/"
+        extra = {"aborted": True} if self.aborted else {}
+        self.mw.log.log(
+            logmagic.ERR if self.aborted else access_level(self.status),
+            f"{method} {path} {self.status if self.status is not None else '-'}",
+            {"request": scope},
+            status=self.status,
+            duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            bytes=self.bytes,
+            **extra,
+        )
