@@ -91,7 +91,10 @@ class _Exchange:
             ("Content-Length", str(len(body))),
             (self.mw.options.response_header, self.txn_id),
         ]
-        start_response("500 Internal Server Error", headers, sys.exc_info())
+        if self.status is None:
+            start_response("500 Internal Server Error", headers)
+        else:  # the app had called start_response: replacing its headers needs exc_info
+            start_response("500 Internal Server Error", headers, sys.exc_info())
         self.status = 500
         self.bytes = len(body)
         self.finish()

@@ -1,0 +1,51 @@
+"""The logmagic command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+ROW = re.compile(r"^(\S.*?)\s{2,}(.+)$")
+ARTICLE = ".rh-g2Tm.h-ord1.product.api0.r-axAIO3bO.c-9210.ts-1324830675.v-24e946e"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "logmagic.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_txn_prints_where_to_start_digging() -> None:
+    proc = run("txn", ARTICLE)
+    assert proc.returncode == 0
+    rows = dict(m.groups() for m in map(ROW.match, proc.stdout.splitlines()) if m)
+    assert rows["origin host"] == "ord1.product.api0"
+    assert rows["time (UTC)"] == "2011-12-25T16:31:15.000Z"
+    assert rows["counter"].startswith("9210")
+    assert rows["version"] == "24e946e" and rows["process tag"] == "g2Tm"
+    assert "time (local)" in rows
+
+
+def test_txn_json() -> None:
+    proc = run("txn", "--json", ARTICLE)
+    out = json.loads(proc.stdout)
+    assert (out["host"], out["counter"], out["version"], out["process_tag"]) == (
+        "ord1.product.api0",
+        9210,
+        "24e946e",
+        "g2Tm",
+    )
+    assert out["time"] == "2011-12-25T16:31:15.000Z"
+
+
+def test_a_foreign_id_is_one_line_and_exit_2() -> None:
+    proc = run("txn", "550e8400-e29b-41d4-a716-446655440000")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.splitlines()) == 1 and "not a logmagic transaction id" in proc.stderr
+
+
+def test_bad_usage_is_one_line_and_exit_2() -> None:
+    for args in (["frobnicate"], ["txn"], ["txn", ARTICLE, "--bogus"]):
+        proc = run(*args)
+        assert proc.returncode == 2
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -1,0 +1,101 @@
+"""Redaction: secrets never leave the process, through any sink."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import logmagic
+from logmagic.redact import MASK
+
+from .conftest import ListSink
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "authorization",
+        "HTTP_AUTHORIZATION",
+        "Cookie",
+        "Set-Cookie",
+        "X-Api-Key",
+        "HTTP_X_API_KEY",
+        "password",
+        "db_password",
+        "SECRET",
+        "client_secret",
+        "access_token",
+        "api_key",
+        "apikey",
+        "passwd",
+    ],
+)
+def test_secret_names_are_masked_in_gelf(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "out.log"
+    logmagic.register_sink("f", f"file://{path}")
+    logmagic.route("__root__", logmagic.INFO, "f")
+    logmagic.local("x").info("m", {name: "hunter2", "user": "bob"})
+    line = path.read_text()
+    assert "hunter2" not in line
+    rec = json.loads(line)
+    assert MASK in rec.values() and rec["_user"] == "bob"
+
+
+def test_nested_mappings_lists_and_header_pairs_are_masked_in_every_format(tmp_path: Path) -> None:
+    logmagic.configure(
+        sinks={f: f"file://{tmp_path}/{f}.log?format={f}" for f in ("gelf", "json", "console")},
+        routes="__root__=INFO:gelf,json,console",
+        env=False,
+    )
+    headers = {"Cookie": "c=hunter2", "Accept": "*/*"}
+    fields: dict[str, Any] = {
+        "headers": headers,
+        "raw": [("authorization", "Bearer hunter2"), ("accept", "x")],
+        "deep": [{"a": {"token": "hunter2"}}],
+    }
+    logmagic.local("x").info("m", fields)
+    for fmt in ("gelf", "json", "console"):
+        text = (tmp_path / f"{fmt}.log").read_text()
+        assert "hunter2" not in text, fmt
+        assert MASK in text and "*/*" in text, fmt
+    assert headers == {"Cookie": "c=hunter2", "Accept": "*/*"}  # the caller's objects are untouched
+
+
+def test_user_sinks_get_masked_copies_and_other_sinks_are_unaffected(sink: ListSink) -> None:
+    got: list[dict[str, Any]] = []
+    logmagic.register_sink("fn", lambda facility, level, msg, fields: got.append(fields))
+    logmagic.route("__root__", logmagic.INFO, ["fn", "list"])
+    logmagic.local("x").info("m", password="hunter2", ok=1)
+    assert got == [{"password": MASK, "ok": 1}]
+    assert sink.fields == [{"password": MASK, "ok": 1}]
+
+
+def test_fields_added_by_a_rewriter_are_masked_too(sink: ListSink) -> None:
+    logmagic.add_rewriter(lambda f, lvl, m, fields: {**fields, "session_token": "hunter2"})
+    logmagic.local("x").info("m")
+    assert sink.fields == [{"session_token": MASK}]
+
+
+def test_redaction_is_configurable(sink: ListSink, tmp_path: Path) -> None:
+    path = tmp_path / "out.log"
+    logmagic.register_sink("f", f"file://{path}")
+    logmagic.route("__root__", logmagic.INFO, ["f", "list"])
+    log = logmagic.local("x")
+    logmagic.configure(redact=["ssn", "*card*"], env=False)
+    log.info("m", ssn="1", credit_card_no="2", password="3")
+    logmagic.configure(redact=False, env=False)
+    log.info("m", password="4")
+    first, second = map(json.loads, path.read_text().splitlines())
+    assert (first["_ssn"], first["_credit_card_no"], first["_password"]) == (MASK, MASK, "3")
+    assert second["_password"] == "4"
+    assert [f.get("password") for f in sink.fields] == ["3", "4"]
+
+
+@pytest.mark.parametrize("bad", ["password", [""], [3], ["**"]])
+def test_bad_redact_settings_raise(bad: Any) -> None:
+    with pytest.raises(ValueError, match="redact"):
+        logmagic.configure(redact=bad, env=False)
