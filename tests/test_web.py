@@ -71,7 +71,7 @@ def test_websocket_gets_an_id_on_accept_and_an_access_record(sink: ListSink) -> 
     scope = {"type": "websocket", "path": "/ws", "headers": [(b"x-txn-id", b"ws-1")]}
     sent = run_asgi(logmagic.web.ASGIMiddleware(app), scope, [{"type": "websocket.connect"}])
     assert header(sent[0], b"x-response-id") == "ws-1"
-    inside = [r for r in sink.records if r.msg == "in socket"][0]
+    inside = next(r for r in sink.records if r.msg == "in socket")
     assert inside.fields["txnId"] == "ws-1" and inside.fields["state_id"] == "ws-1"
     (rec,) = access(sink)
     assert (rec.fields["status"], rec.fields["bytes"], rec.fields["method"]) == (101, 5, "WEBSOCKET")
