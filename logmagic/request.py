@@ -40,8 +40,8 @@ def set_account_hook(hook: AccountHook | None) -> None:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value  # the encoders cap and clean strings
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("latin-1")
     return safe_str(value, 2048)
@@ -61,7 +61,7 @@ def _from_environ(env: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
     state = scope.get("state")
-    state = state if isinstance(state, Mapping) else {}
+    state = state if _is_mapping(state) else {}
     agent = None
     for name, value in scope.get("headers") or ():
         if name == b"user-agent":
@@ -79,20 +79,27 @@ def _from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _is_mapping(obj: Any) -> bool:
+    return type(obj) is dict or isinstance(obj, Mapping)
+
+
 def _is_environ(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and "REQUEST_METHOD" in obj
+    return _is_mapping(obj) and "REQUEST_METHOD" in obj
 
 
 def _is_scope(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and obj.get("type") in ("http", "websocket")
+    return _is_mapping(obj) and obj.get("type") in ("http", "websocket")
 
 
 def describe(request: Any) -> dict[str, Any] | None:
     """The plain fields for a request object, or ``None`` when it is not one we know."""
-    if _is_environ(request):
-        info = _from_environ(request)
-    elif _is_scope(request):
-        info = _from_scope(request)
+    if _is_mapping(request):
+        if "REQUEST_METHOD" in request:
+            info = _from_environ(request)
+        elif request.get("type") in ("http", "websocket"):
+            info = _from_scope(request)
+        else:
+            return None
     elif _is_scope(getattr(request, "scope", None)):  # Starlette / FastAPI
         info = _from_scope(request.scope)
     elif _is_environ(getattr(request, "environ", None)):  # Flask / Werkzeug
