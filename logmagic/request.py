@@ -60,8 +60,8 @@ def _from_environ(env: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
-    state = scope.get("state")
-    state = state if _is_mapping(state) else {}
+    found = scope.get("state")
+    state: Mapping[str, Any] = found if _is_mapping(found) else {}
     agent = None
     for name, value in scope.get("headers") or ():
         if name == b"user-agent":
