@@ -61,7 +61,7 @@ def _from_environ(env: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
     found = scope.get("state")
-    state: Mapping[str, Any] = found if _is_mapping(found) else {}
+    state: Mapping[str, Any] = found if type(found) is dict or isinstance(found, Mapping) else {}
     agent = None
     for name, value in scope.get("headers") or ():
         if name == b"user-agent":
