@@ -1,0 +1,5 @@
+"""``python -m logmagic.chainsaw``."""
+
+from logmagic.chainsaw.cli import main
+
+raise SystemExit(main())

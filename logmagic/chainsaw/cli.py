@@ -1,0 +1,289 @@
+"""``gelf-chainsaw``: every line of a request, on one host, in one command."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn
+
+import orjson
+
+from logmagic import tail
+from logmagic.chainsaw import render
+from logmagic.chainsaw.query import MISSING, Query, QueryError, as_text, lookup, parse_term, record_time
+from logmagic.txn import parse_txn_id
+
+EPILOG = """query terms (ANDed):
+  field=value   exact match; * globs (path=/v1/*)      field!=value   not equal (or missing)
+  field~regex   regular expression search              field?         present
+  field>N  field>=N  field<N  field<=N                 numeric; level takes names: level<=err
+  Names match the field or its GELF form (txnId finds _txnId); dots reach nested fields.
+
+examples:
+  gelf-chainsaw --txn .rh-3dT5.h-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0 /etc/service/api/log/main
+  gelf-chainsaw level<=err --since 15m -r /etc/service
+  gelf-chainsaw facility=myapp.db.* status>=500 -o json app.log.1.gz app.log | jq .
+  gelf-chainsaw --count --by _path status=404 /var/log/app.jsonl
+  gelf-chainsaw -F level<=warning /etc/service/api/log/main
+
+exit status: 0 when something matched, 1 when nothing did, 2 on errors.
+"""
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+Renderer = Callable[[dict[str, Any], bytes, bytes, float | None], bytes]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"gelf-chainsaw: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="gelf-chainsaw",
+        description="Search GELF/JSON log lines in files, .gz files, svlogd directories and stdin.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("args", nargs="*", metavar="TERM|PATH", help="query terms and paths (no path or -: stdin)")
+    p.add_argument("--txn", metavar="ID", help="every record of this transaction, in time order")
+    p.add_argument("--since", metavar="TIME", help="ISO 8601, unix seconds, or relative: 15m, 2h, 1d")
+    p.add_argument("--until", metavar="TIME", help="same forms as --since")
+    p.add_argument("-r", "--recursive", action="store_true", help="walk a tree of service log directories")
+    p.add_argument("-F", "--follow", action="store_true", help="keep reading as lines are written (like tail -F)")
+    p.add_argument("-o", "--output", choices=("pretty", "json", "raw"), help="default: pretty on a terminal, else json")
+    p.add_argument("--fields", metavar="A,B,C", help="print these fields as tab-separated columns")
+    p.add_argument("--count", action="store_true", help="print the number of matching records")
+    p.add_argument("--by", metavar="FIELD", help="with --count: counts per value of FIELD")
+    p.add_argument("--strict", action="store_true", help="a line that is not a JSON object is an error")
+    p.add_argument("--show-bad", action="store_true", help="print lines that are not JSON objects on stderr")
+    return p
+
+
+def parse_time(text: str, now: float | None = None) -> float:
+    """``--since``/``--until``: ISO 8601 (UTC when no zone), unix seconds, or ``15m`` ago."""
+    text = text.strip()
+    m = _RELATIVE.match(text)
+    if m:
+        return (time.time() if now is None else now) - float(m[1]) * _UNITS[m[2]]
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("_", "T"))
+    except ValueError:
+        raise QueryError(f"bad time {text!r}: expected ISO 8601, unix seconds, or 15m / 2h / 1d ago") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+def _split_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """Query terms and paths: an existing path, ``-``, or anything without an operator is a path."""
+    terms, paths = [], []
+    for arg in args:
+        if arg == "-" or os.path.exists(arg) or not re.search(r"[=~<>]|\?$", arg):
+            paths.append(arg)
+        else:
+            terms.append(arg)
+    return terms, paths
+
+
+class Scan:
+    """One run: reads streams, filters, prints, counts."""
+
+    def __init__(self, query: Query, render_line: Renderer | None, opts: argparse.Namespace) -> None:
+        self.query = query
+        self.render = render_line
+        self.opts = opts
+        self.prefilter = query.prefilter()
+        self.matched = 0
+        self.bad = 0
+        self.by: Counter[str] = Counter()
+        self.out = sys.stdout.buffer
+        self.collected: list[tuple[float, int, bytes]] = []  # --txn: printed in time order at the end
+
+    def feed(self, chunk: bytes) -> None:
+        """Process one chunk of whole lines."""
+        if self.prefilter is None:
+            spans: Iterator[tuple[int, int]] | list[tuple[int, int]] = _all_lines(chunk)
+        else:
+            spans = self.prefilter(chunk)
+        loads = orjson.loads
+        for start, end in spans:
+            raw = chunk[start:end]
+            if not raw.strip():
+                continue
+            body, prefix_time = tail.strip_prefix(raw)
+            try:
+                obj = loads(body)
+            except orjson.JSONDecodeError:
+                obj = None
+            if not isinstance(obj, dict):
+                self._bad(raw)
+                continue
+            if self.query.matches(obj, prefix_time):
+                self._hit(obj, raw, body, prefix_time)
+
+    def _bad(self, raw: bytes) -> None:
+        self.bad += 1
+        if self.opts.strict:
+            sys.stderr.write(f"gelf-chainsaw: not a JSON object: {raw[:120]!r}\n")
+            raise SystemExit(2)
+        if self.opts.show_bad:
+            sys.stderr.buffer.write(b"bad: " + raw + b"\n")
+
+    def _hit(self, obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> None:
+        self.matched += 1
+        if self.opts.count:
+            if self.opts.by:
+                value = lookup(obj, self.opts.by)
+                self.by["-" if value is MISSING else as_text(value)] += 1
+            return
+        assert self.render is not None
+        line = self.render(obj, raw, body, prefix_time)
+        if self.opts.txn and not self.opts.follow:
+            self.collected.append((record_time(obj, prefix_time) or 0.0, len(self.collected), line))
+        else:
+            self.out.write(line)
+
+    def finish(self) -> None:
+        for _, _, line in sorted(self.collected):
+            self.out.write(line)
+        if self.opts.count:
+            if self.opts.by:
+                for value, n in self.by.most_common():
+                    self.out.write(f"{n}\t{value}\n".encode("utf-8", "backslashreplace"))
+            else:
+                self.out.write(f"{self.matched}\n".encode())
+        self.out.flush()
+
+
+def _all_lines(chunk: bytes) -> Iterator[tuple[int, int]]:
+    start = 0
+    find = chunk.find
+    n = len(chunk)
+    while start < n:
+        end = find(b"\n", start)
+        if end < 0:
+            end = n
+        yield start, end
+        start = end + 1
+
+
+def _describe_txn(txn_id: str) -> str | None:
+    try:
+        info = parse_txn_id(txn_id)
+    except ValueError:
+        return None
+    return f"generated on host {info.host} at {info.time.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gelf-chainsaw`` console script."""
+    opts = _parser().parse_args(argv)
+    term_args, paths = _split_args(opts.args)
+    try:
+        terms = [parse_term(t) for t in term_args]
+        if opts.txn:
+            terms.insert(0, parse_term(f"txnId={opts.txn}"))
+        query = Query(
+            terms,
+            since=parse_time(opts.since) if opts.since else None,
+            until=parse_time(opts.until) if opts.until else None,
+        )
+        if opts.by and not opts.count:
+            raise QueryError("--by needs --count")
+        streams = tail.streams_for(paths, opts.recursive)
+    except (QueryError, OSError, ValueError) as exc:
+        sys.stderr.write(f"gelf-chainsaw: {exc}\n")
+        return 2
+
+    tty = sys.stdout.isatty()
+    render_line: Renderer | None = None
+    if opts.fields:
+        render_line = render.Columns([f.strip() for f in opts.fields.split(",") if f.strip()])
+    elif not opts.count:
+        output = opts.output or ("pretty" if tty else "json")
+        if output == "pretty":
+            render_line = render.Pretty(tty and not os.environ.get("NO_COLOR"))
+        else:
+            render_line = render.json_line if output == "json" else render.raw_line
+
+    if opts.txn:
+        where = _describe_txn(opts.txn)
+        if where:
+            sys.stderr.write(f"gelf-chainsaw: txnId {opts.txn} was {where}\n")
+
+    scan = Scan(query, render_line, opts)
+    progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
+    try:
+        if opts.follow:
+            for _stream, chunk in tail.follow_streams(streams):
+                scan.feed(chunk)
+                scan.out.flush()
+        else:
+            for stream in streams:
+                for chunk in tail.chunks(stream):
+                    scan.feed(chunk)
+                    if progress is not None:
+                        progress.advance(len(chunk))
+        scan.finish()
+    except KeyboardInterrupt:
+        scan.finish()
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader (head, less) went away: not an error
+        return 0 if scan.matched else 1
+    except OSError as exc:
+        sys.stderr.write(f"gelf-chainsaw: {exc}\n")
+        return 2
+    finally:
+        if progress is not None:
+            progress.done()
+
+    if scan.bad:
+        sys.stderr.write(f"gelf-chainsaw: skipped {scan.bad} line(s) that are not JSON objects\n")
+    if not scan.matched and opts.txn:
+        where = _describe_txn(opts.txn)
+        hint = f"; the id says it was {where}: look there" if where else ""
+        sys.stderr.write(f"gelf-chainsaw: no record of {opts.txn} here{hint}\n")
+    return 0 if scan.matched else 1
+
+
+class _Progress:
+    """After a second of scanning on a terminal: bytes read of the total, on stderr."""
+
+    def __init__(self, streams: list[tail.Stream]) -> None:
+        self.total = sum(s.size() for s in streams)
+        self.read = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def advance(self, n: int) -> None:
+        self.read += n
+        now = time.monotonic()
+        if now - self.start >= 1.0 and now - self.last >= 0.2:
+            self.last = now
+            self.shown = True
+            pct = f" ({100 * self.read / self.total:.0f}%)" if self.total else ""
+            sys.stderr.write(f"\rgelf-chainsaw: {self.read / 1e6:,.0f} MB read{pct}  ")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

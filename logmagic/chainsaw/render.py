@@ -1,0 +1,91 @@
+"""How gelf-chainsaw prints a matching line: pretty, json, raw or chosen fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from logmagic.chainsaw.query import MISSING, as_text, lookup, record_time
+from logmagic.encode.console import ConsoleEncoder, escape
+from logmagic.levels import LEVELS_BY_NAME
+from logmagic.record import Record
+
+#: Keys shown in the line head (or not at all) rather than among the fields.
+_HEAD_KEYS = frozenset(
+    (
+        "version",
+        "host",
+        "short_message",
+        "message",
+        "msg",
+        "full_message",
+        "timestamp",
+        "time",
+        "level",
+        "_exact_level",
+        "level_name",
+        "facility",
+        "_facility",
+    )
+)
+
+
+def _level(obj: dict[str, Any]) -> int:
+    value = lookup(obj, "level")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.upper() in LEVELS_BY_NAME:
+        return LEVELS_BY_NAME[value.upper()]
+    return 6
+
+
+class Pretty:
+    """Readable lines: time, colored level, facility, message, fields; tracebacks indented."""
+
+    def __init__(self, color: bool) -> None:
+        self.encoder = ConsoleEncoder(color)
+
+    def __call__(self, obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> bytes:
+        msg = lookup(obj, "message")
+        facility = lookup(obj, "facility")
+        fields = {(k[1:] if k.startswith("_") else k): v for k, v in obj.items() if k not in _HEAD_KEYS}
+        full = obj.get("full_message")
+        rec = Record(
+            "-" if facility is MISSING else as_text(facility),
+            _level(obj),
+            "" if msg is MISSING else as_text(msg),
+            fields,
+            record_time(obj, prefix_time) or 0.0,
+            full if isinstance(full, str) else None,
+        )
+        return self.encoder.encode(rec)
+
+
+def json_line(obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> bytes:
+    """The JSON object of the line, svlogd prefix removed."""
+    return body + b"\n"
+
+
+def raw_line(obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> bytes:
+    """The line exactly as read."""
+    return raw + b"\n"
+
+
+class Columns:
+    """Chosen fields, tab-separated; ``-`` for a missing one. Data is escaped for the terminal."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def __call__(self, obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> bytes:
+        cells = []
+        for name in self.names:
+            value = lookup(obj, name)
+            if value is MISSING:
+                cells.append("-")
+            elif isinstance(value, (dict, list)):
+                cells.append(escape(orjson.dumps(value).decode()))
+            else:
+                cells.append(escape(as_text(value)))
+        return ("\t".join(cells) + "\n").encode("utf-8", "backslashreplace")
