@@ -83,6 +83,7 @@ def safe_key(key: object) -> str:
 def safe_number(value: int | float) -> int | float | str:
     """Keep ints in JSON's 64-bit range and finite floats; others become their text."""
     if isinstance(value, float):
+        value = float(value)  # a subclass (numpy's float64) is not something orjson writes
         return value if value - value == 0 else repr(value)
     if _INT_MIN <= value <= _INT_MAX:
         return int(value)

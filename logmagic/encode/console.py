@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from logmagic import redact
-from logmagic.encode._safe import cap, safe_str, to_jsonable
+from logmagic.encode._safe import cap, clean, safe_str, to_jsonable
 from logmagic.levels import DEBUG, ERR, INFO, NOTICE, WARNING, level_name
 from logmagic.record import Record
 
@@ -57,7 +57,8 @@ def render_value(value: Any) -> str:
     """A field value as console text: bare when plain, JSON-quoted when it needs it."""
     if type(value) is str:
         text = cap(value, 4096)
-        return text if _plain(text) else escape(orjson.dumps(text).decode("utf-8"))
+        # clean: orjson refuses lone surrogates (never plain, as they are not printable)
+        return text if _plain(text) else escape(orjson.dumps(clean(text)).decode("utf-8"))
     if value is None or type(value) in (bool, int, float):
         return safe_str(orjson.dumps(to_jsonable(value)).decode("utf-8"))
     try:

@@ -34,6 +34,8 @@ from logmagic.record import Record
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 _RENAMED = {"id": "_objid", "facility": "_field_facility", "exact_level": "_field_exact_level"}
+#: Names the record itself owns: a field whose cleaned (or flattened) name lands on one moves aside.
+_OWNED = {"_id": "_objid", "_facility": "_field_facility", "_exact_level": "_field_exact_level"}
 _KEY_CACHE_LIMIT = 10_000
 #: Nested mappings deeper than this are sent as one JSON string.
 _MAX_FLATTEN_DEPTH = 8
@@ -43,19 +45,19 @@ _SHRINK_CAPS = (4096, 512, 64)
 
 def _gelf_name(key: str) -> str:
     """The additional-field name for a field name: ``_`` + the name with bad characters replaced."""
-    name = _BAD_KEY_CHARS.sub("_", key)
-    return "_" + name if name else "_empty"
+    name = "_" + _BAD_KEY_CHARS.sub("_", key) if key else "_empty"
+    return _OWNED.get(name, name)
 
 
 #: Field name -> GELF name, shared by every encoder; secret names are never cached, so they
 #: always take the slow branch that masks them. Cleared when the redaction policy changes.
-_NAMES: dict[Any, str] = dict(_RENAMED)
+#: Starts empty: even ``id`` and ``facility`` must be checked once, since they may be secret.
+_NAMES: dict[Any, str] = {}
 
 
 def forget_names() -> None:
     """Drop cached names (after ``logmagic.configure(redact=...)``)."""
     _NAMES.clear()
-    _NAMES.update(_RENAMED)
 
 
 def _name_for(key: object) -> tuple[str, bool]:
@@ -134,6 +136,7 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
         try:
             for k, v in value.items():
                 sub = f"{name}_{_BAD_KEY_CHARS.sub('_', safe_key(k))}"
+                sub = _OWNED.get(sub, sub)
                 if red is not None and red.is_secret(k):
                     d[sub] = redact.MASK
                 else:
@@ -196,6 +199,7 @@ def _shrink(d: dict[str, Any]) -> bytes:
             continue
         kept[k] = v
         size += item
+    kept["_truncated"] = True  # the loop above may have dropped it with the fields
     kept["_dropped_fields"] = dropped
     return orjson.dumps(kept, option=_NEWLINE)
 
@@ -205,7 +209,7 @@ def _emergency_line(rec: Record, exc: BaseException) -> bytes:
     try:
         msg = cap(clean(rec.msg if isinstance(rec.msg, str) else "<non-text message>"), 1024)
         facility = clean(str(rec.facility))
-        ts = float(rec.timestamp)
+        ts = int(float(rec.timestamp) * 1000) / 1000
     except Exception:
         msg, facility, ts = "<unreadable record>", "logmagic", 0.0
     return orjson.dumps(

@@ -13,12 +13,13 @@ import orjson
 
 from logmagic import redact
 from logmagic._identity import IDENTITY
-from logmagic.encode._safe import MAX_LINE, MAX_STRING, scalar_text, to_jsonable
-from logmagic.encode.gelf import _emergency_line
-from logmagic.levels import level_name
+from logmagic.encode._safe import MAX_LINE, MAX_STRING, cap, clean, safe_key, scalar_text, to_jsonable
+from logmagic.levels import ERR, level_name
 from logmagic.record import Record
 
-_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+# No OPT_NON_STR_KEYS: it writes the keys 1 and "1" as two members with the same name. Without
+# it, non-string keys in nested mappings take the safe path, which names them by their text.
+_OPTS = orjson.OPT_APPEND_NEWLINE
 _RESERVED = frozenset(("timestamp", "level", "level_name", "host", "facility", "message", "full_message"))
 #: Caps tried, in order, on every string when a line is longer than MAX_LINE.
 _SHRINK_CAPS = (4096, 512, 64)
@@ -49,9 +50,13 @@ class JsonEncoder:
             d["full_message"] = rec.full_message
         red = redact.ACTIVE
         for k, v in (rec.fields if red is None else red.fields(rec.fields)).items():
+            if type(k) is not str:
+                k = safe_key(k)  # as text, so a key that reads "level" is still moved aside
             d["_" + k if k in _RESERVED else k] = v
         try:
-            line = orjson.dumps(d, default=scalar_text, option=_OPTS)
+            # to_jsonable for what orjson refuses: float subclasses stay numbers, sets become lists,
+            # as on the safe path below.
+            line = orjson.dumps(d, default=to_jsonable, option=_OPTS)
         except Exception:  # cycles, big ints, lone surrogates, odd keys
             return _bounded(d)
         if len(line) > MAX_STRING:  # only a line this long can hold a string over the cap
@@ -75,3 +80,25 @@ def _bounded(d: dict[str, Any]) -> bytes:
     head["_truncated"] = True
     head["_dropped_fields"] = len(d) - len(head) + 1
     return orjson.dumps(head, option=_OPTS)
+
+
+def _emergency_line(rec: Record, exc: BaseException) -> bytes:
+    """The last resort: a minimal line, with this format's keys, saying the record failed."""
+    try:
+        msg = cap(clean(rec.msg if isinstance(rec.msg, str) else "<non-text message>"), 1024)
+        facility = clean(str(rec.facility))
+        ts = int(float(rec.timestamp) * 1000) / 1000
+    except Exception:
+        msg, facility, ts = "<unreadable record>", "logmagic", 0.0
+    return orjson.dumps(
+        {
+            "timestamp": ts,
+            "level": ERR,
+            "level_name": level_name(ERR),
+            "host": clean(IDENTITY.host),
+            "facility": facility,
+            "message": msg,
+            "_logmagic_error": scalar_text(exc),
+        },
+        option=_OPTS,
+    )
