@@ -85,7 +85,7 @@ class GelfEncoder:
             d: dict[str, Any] = {
                 "version": "1.1",
                 "host": IDENTITY.host,
-                "short_message": msg if len(msg) <= MAX_STRING else cap(msg),
+                "short_message": msg if 0 < len(msg) <= MAX_STRING else _short(msg),
                 "timestamp": int(rec.timestamp * 1000) / 1000,
                 "level": level if level <= 7 else 7,
                 "_facility": rec.facility,
@@ -120,6 +120,11 @@ class GelfEncoder:
             return line
         except Exception as exc:  # a bug or a hostile object beyond what the paths above catch
             return _emergency_line(rec, exc)
+
+
+def _short(msg: str) -> str:
+    """``short_message`` for an empty or huge message: Graylog rejects a blank one."""
+    return cap(msg) if msg else "(empty message)"
 
 
 def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int]) -> None:

@@ -661,7 +661,7 @@ def test_any_record_gives_exactly_one_valid_gelf_line(
     assert_gelf_shape(doc, rec)
     assert doc["_facility"] == "myapp.api"
     assert ("full_message" in doc) == (full is not None)
-    if msg.isascii():
+    if msg.isascii() and msg:
         assert doc["short_message"] == msg
     for key, value in fields.items():
         if type(key) is str and key.isascii() and key and not isinstance(value, dict):
@@ -690,3 +690,8 @@ def test_any_value_under_the_id_and_facility_names_keeps_the_records_keys(value:
     assert_gelf_shape(doc, rec)
     assert doc["_facility"] == "myapp.api"
     assert doc["_exact_level"] == logmagic.TRACE8
+
+
+def test_an_empty_message_still_gives_graylog_a_short_message() -> None:
+    line = json.loads(GelfEncoder().encode(Record("f", 6, "", {}, 1.0, None)))
+    assert line["short_message"].strip() != ""
