@@ -77,8 +77,9 @@ def stats() -> dict[str, dict[str, int]]:
 
 
 def _at_exit() -> None:
-    flush(EXIT_TIMEOUT)
-    REPORTER.report_now()
+    # Flush within the timeout, then close: what a dead destination still holds is counted
+    # and reported on stderr, and the process exits instead of waiting for it.
+    shutdown(EXIT_TIMEOUT)
 
 
 def _after_fork_in_child() -> None:

@@ -5,12 +5,18 @@
 * ``stderr://?format=json`` (or ``gelf``, ``console``): stderr in a chosen format.
 * ``file:///var/log/app.jsonl?format=gelf`` (default) or ``format=json`` / ``console``.
 
-Other schemes (network forwarders) register themselves in ``SCHEMES``.
+* ``scribe://host:1463/category``: Scribe over Thrift.
+* ``http://host/path`` / ``https://…`` (``?format=gelf``, ``gzip=1``, ``ca=/path``, ``verify=0``).
+* ``gelf+udp://host:12201``, ``gelf+tcp://host:12201``, ``gelf+tls://host:12201?ca=/path``.
+
+Network sinks also take ``queue_size``, ``batch_size``, ``batch_age``, ``block_ms`` and
+``max_backoff`` in the query string.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from logmagic.sinks import ConsoleSink, FdSink, FileSink, Sink, StderrSink
@@ -55,8 +61,91 @@ def _format(opts: dict[str, str], spec: str) -> str:
     return fmt
 
 
+_QUEUE_OPTIONS = {"queue_size": int, "batch_size": int, "batch_age": float, "block_ms": float, "max_backoff": float}
+
+
+def _queue_options(opts: dict[str, str], spec: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, kind in _QUEUE_OPTIONS.items():
+        if name in opts:
+            try:
+                out[name] = kind(opts[name])
+            except ValueError:
+                raise ValueError(f"sink {spec!r}: {name} must be a number, not {opts[name]!r}") from None
+    return out
+
+
+def _host_port(spec: str, default_port: int | None) -> tuple[str, int, Any]:
+    parts = urlsplit(spec)
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ValueError(f"sink {spec!r}: the port is not a number") from None
+    if not parts.hostname or port is None:
+        raise ValueError(f"sink {spec!r}: expected host:port")
+    return parts.hostname, port, parts
+
+
+def _scribe(spec: str) -> Sink:
+    from logmagic.sinks.scribe import ScribeSink
+
+    host, port, parts = _host_port(spec, 1463)
+    opts = _options(parts.query, spec, {"timeout", *_QUEUE_OPTIONS})
+    category = unquote(parts.path.strip("/"))
+    return ScribeSink(host, port, category, timeout=float(opts.get("timeout", 10)), **_queue_options(opts, spec))
+
+
+def _http(spec: str) -> Sink:
+    from logmagic.sinks.http import HttpSink
+
+    parts = urlsplit(spec)
+    opts = _options(parts.query, spec, {"format", "gzip", "ca", "verify", "timeout", *_QUEUE_OPTIONS})
+    url = spec.split("?", 1)[0]
+    return HttpSink(
+        url,
+        format=opts.get("format", "ndjson"),
+        gzip_body=opts.get("gzip", "0") in ("1", "true", "yes"),
+        ca=opts.get("ca"),
+        verify=opts.get("verify", "1") not in ("0", "false", "no"),
+        timeout=float(opts.get("timeout", 10)),
+        **_queue_options(opts, spec),
+    )
+
+
+def _gelf_udp(spec: str) -> Sink:
+    from logmagic.sinks.gelf_net import GelfUdpSink
+
+    host, port, parts = _host_port(spec, 12201)
+    opts = _options(parts.query, spec, set(_QUEUE_OPTIONS))
+    return GelfUdpSink(host, port, **_queue_options(opts, spec))
+
+
+def _gelf_tcp(spec: str) -> Sink:
+    from logmagic.sinks.gelf_net import GelfTcpSink
+
+    host, port, parts = _host_port(spec, 12201)
+    opts = _options(parts.query, spec, {"ca", "timeout", *_QUEUE_OPTIONS})
+    return GelfTcpSink(
+        host,
+        port,
+        tls=parts.scheme.lower() == "gelf+tls",
+        ca=opts.get("ca"),
+        timeout=float(opts.get("timeout", 10)),
+        **_queue_options(opts, spec),
+    )
+
+
 #: URL scheme -> factory taking the whole spec string.
-SCHEMES: dict[str, Callable[[str], Sink]] = {"file": _file, "stderr": _stderr}
+SCHEMES: dict[str, Callable[[str], Sink]] = {
+    "file": _file,
+    "stderr": _stderr,
+    "scribe": _scribe,
+    "http": _http,
+    "https": _http,
+    "gelf+udp": _gelf_udp,
+    "gelf+tcp": _gelf_tcp,
+    "gelf+tls": _gelf_tcp,
+}
 
 
 def sink_from_spec(spec: str) -> Sink:

@@ -1,0 +1,139 @@
+"""Graylog's own inputs: GELF over UDP (compressed, chunked) and over TCP or TLS (null-delimited).
+
+``gelf+udp://host:12201``: each message is zlib-compressed and sent in one datagram, or split
+into GELF chunks (magic ``0x1e 0x0f``, an 8-byte message id, sequence number and count) when it
+is larger than 8 KiB; at most 128 chunks. A message that would need more has its
+``full_message`` cut until it fits (counted in ``stats()["truncated"]``).
+
+``gelf+tcp://host:12201``: uncompressed messages, each ended by a null byte, on one kept
+connection. ``gelf+tls://host:12201`` is the same over TLS, verified (``?ca=`` for a private CA).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import ssl
+import zlib
+from typing import Any
+
+import orjson
+
+from logmagic.sinks.queued import QueuedSink, Retry
+
+CHUNK_SIZE = 8192
+MAX_CHUNKS = 128
+_HEADER = 12  # magic (2) + message id (8) + sequence (1) + count (1)
+_MAGIC = b"\x1e\x0f"
+
+
+def chunks(payload: bytes, message_id: bytes, size: int = CHUNK_SIZE) -> list[bytes]:
+    """The datagrams for one compressed message (a single one when it fits)."""
+    if len(payload) <= size:
+        return [payload]
+    room = size - _HEADER
+    count = math.ceil(len(payload) / room)
+    if count > MAX_CHUNKS:
+        raise ValueError(f"message needs {count} chunks, more than {MAX_CHUNKS}")
+    return [_MAGIC + message_id + bytes((i, count)) + payload[i * room : (i + 1) * room] for i in range(count)]
+
+
+class GelfUdpSink(QueuedSink):
+    """GELF over UDP: compressed, chunked above 8 KiB."""
+
+    def __init__(self, host: str, port: int, *, chunk_size: int = CHUNK_SIZE, **queue_options: Any) -> None:
+        super().__init__(**queue_options)
+        self.address = (host, port)
+        self.chunk_size = chunk_size
+        self.truncated = 0
+        self._sock: socket.socket | None = None
+
+    def deliver(self, batch: list[bytes]) -> None:
+        if self._sock is None:
+            family = socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET
+            self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        for line in batch:
+            try:
+                for datagram in self._datagrams(line.rstrip(b"\n")):
+                    self._sock.sendto(datagram, self.address)
+            except OSError as exc:
+                self.close_connection()
+                raise Retry(f"{exc.strerror or exc}") from None
+
+    def _datagrams(self, message: bytes) -> list[bytes]:
+        payload = zlib.compress(message)
+        try:
+            return chunks(payload, os.urandom(8), self.chunk_size)
+        except ValueError:
+            self.truncated += 1
+            return chunks(self._shrunk(message), os.urandom(8), self.chunk_size)
+
+    def _shrunk(self, message: bytes) -> bytes:
+        """Cut ``full_message`` (then ``short_message``) until the compressed message fits."""
+        doc = orjson.loads(message)
+        limit = MAX_CHUNKS * (self.chunk_size - _HEADER)
+        for key in ("full_message", "short_message"):
+            text = doc.get(key)
+            while isinstance(text, str) and text and len(zlib.compress(orjson.dumps(doc))) > limit:
+                text = text[: len(text) // 2]
+                doc[key] = f"{text}…[truncated to fit {MAX_CHUNKS} GELF chunks]"
+        doc["_truncated"] = True
+        payload = zlib.compress(orjson.dumps(doc))
+        if len(payload) > limit:  # too many fields: keep only the GELF basics
+            keep = ("version", "host", "short_message", "timestamp", "level", "_facility", "_truncated")
+            payload = zlib.compress(orjson.dumps({k: doc[k] for k in keep if k in doc}))
+        return payload
+
+    def close_connection(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def stats(self) -> dict[str, int]:
+        return {**super().stats(), "truncated": self.truncated}
+
+
+class GelfTcpSink(QueuedSink):
+    """GELF over TCP (or TLS): null-byte delimited messages on one connection."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: bool = False,
+        ca: str | None = None,
+        timeout: float = 10.0,
+        **queue_options: Any,
+    ) -> None:
+        if ca is not None and not os.path.isfile(ca):
+            raise ValueError(f"gelf+tls sink: CA file {ca!r} does not exist")
+        super().__init__(**queue_options)
+        self.address = (host, port)
+        self.timeout = timeout
+        self._context: ssl.SSLContext | None = None
+        if tls:
+            self._context = ssl.create_default_context(cafile=ca)
+        self._sock: socket.socket | None = None
+
+    def deliver(self, batch: list[bytes]) -> None:
+        data = b"".join(line.rstrip(b"\n") + b"\0" for line in batch)
+        try:
+            if self._sock is None:
+                sock = socket.create_connection(self.address, timeout=self.timeout)
+                if self._context is not None:
+                    sock = self._context.wrap_socket(sock, server_hostname=self.address[0])
+                self._sock = sock
+            self._sock.sendall(data)
+        except OSError as exc:
+            self.close_connection()
+            raise Retry(f"{type(exc).__name__}: {exc}") from None
+
+    def close_connection(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass

@@ -1,0 +1,261 @@
+"""The delivery engine of network sinks: a bounded queue and one worker thread per sink.
+
+A log call never waits for the network: the record is encoded in the caller's thread (so the
+line is a snapshot of the fields as they were) and appended to a bounded queue. One worker
+thread per sink — started on the first record, never one per call or per client — takes
+batches by size or age, delivers them, and retries with exponential backoff and jitter while
+the destination is down. The queue bounds what is kept meanwhile: when it is full the newest
+record is dropped and counted (or the caller waits up to ``block_ms``).
+
+``flush(timeout)`` waits until everything queued is delivered or the timeout passes; at exit
+logmagic flushes with a timeout, so a dead collector never hangs a process. After ``fork()``
+the child starts with an empty queue and its own worker. Counters — queued, sent, retried,
+dropped — are in ``logmagic.stats()``; drops are reported as a record once delivery recovers.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+import time
+from typing import Any
+
+from logmagic._report import REPORTER
+from logmagic.encode import GelfEncoder
+from logmagic.encode._safe import describe_exception
+from logmagic.record import Record
+from logmagic.sinks.base import Sink
+
+#: Seconds the worker sleeps when idle before looking at the queue again.
+IDLE_POLL = 0.05
+
+
+class Retry(Exception):
+    """Delivery failed for now: keep the batch and try again (after ``after`` seconds if given)."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class Reject(Exception):
+    """The destination refused the batch for good (a bad request): drop it, count it, report it."""
+
+
+class _Control:
+    """The events one worker thread obeys; a closed sink's next worker gets new ones."""
+
+    def __init__(self) -> None:
+        self.wake = threading.Event()  # something to do: a full batch, a flush, a close
+        self.urgent = threading.Event()  # flush or close: send what is queued without waiting
+        self.stop = threading.Event()  # close: the worker ends when the queue is empty
+        self.give_up = threading.Event()  # close timed out: stop retrying
+
+
+class QueuedSink(Sink):
+    """Base class: subclasses implement ``deliver(batch)`` (and may override ``close_connection``).
+
+    ``deliver`` gets a list of encoded lines (bytes, newline-terminated) and returns when the
+    destination accepted them; it raises ``Retry`` or ``Reject``. Any other exception counts
+    as ``Retry``.
+    """
+
+    def __init__(
+        self,
+        *,
+        queue_size: int = 10_000,
+        batch_size: int = 500,
+        batch_age: float = 0.2,
+        block_ms: float = 0.0,
+        max_backoff: float = 30.0,
+        encoder: Any = None,
+    ) -> None:
+        if queue_size < 1 or batch_size < 1 or batch_age <= 0 or block_ms < 0 or max_backoff <= 0:
+            raise ValueError("queue_size and batch_size must be >= 1, batch_age and max_backoff > 0, block_ms >= 0")
+        self.queue_size = queue_size
+        self.batch_size = batch_size
+        self.batch_age = batch_age
+        self.block_ms = block_ms
+        self.max_backoff = max_backoff
+        self._encode = (encoder or GelfEncoder()).encode
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        self._queue: collections.deque[bytes] = collections.deque()
+        self._ctl = _Control()
+        self._start_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self._inflight = 0
+        self.queued = 0
+        self.sent = 0
+        self.retried = 0
+        self.dropped = 0
+        self._unreported_drops = 0
+
+    # -- the caller's side -------------------------------------------------------------------
+
+    def emit(self, record: Record) -> None:
+        line = self._encode(record)
+        queue = self._queue
+        if len(queue) >= self.queue_size and not self._wait_for_room():
+            self.dropped += 1
+            self._unreported_drops += 1
+            REPORTER.lost(self.name, "queue full")
+            return
+        queue.append(line)
+        self.queued += 1
+        if self._worker is None:
+            self._start()
+        if len(queue) >= self.batch_size:
+            self._ctl.wake.set()
+
+    def _wait_for_room(self) -> bool:
+        if self.block_ms <= 0:
+            return False
+        deadline = time.monotonic() + self.block_ms / 1000
+        self._ctl.wake.set()
+        while len(self._queue) >= self.queue_size:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._run, args=(self._ctl,), name=f"logmagic-{self.name or 'sink'}", daemon=True
+                )
+                self._worker.start()
+
+    # -- the worker --------------------------------------------------------------------------
+
+    def _run(self, ctl: _Control) -> None:
+        while True:
+            batch = self._next_batch(ctl)
+            if batch is None:
+                return
+            self._deliver_with_retry(batch, ctl)
+            self._inflight = 0
+
+    def _next_batch(self, ctl: _Control) -> list[bytes] | None:
+        """Wait for a full batch, the batch age, a flush or a close; None: stopped and empty."""
+        queue = self._queue
+        first_seen: float | None = None
+        while True:
+            n = len(queue)
+            if n >= self.batch_size or (n and (ctl.urgent.is_set() or ctl.stop.is_set())):
+                break
+            if n:
+                now = time.monotonic()
+                if first_seen is None:
+                    first_seen = now
+                elif now - first_seen >= self.batch_age:
+                    break
+                wait = self.batch_age - (now - first_seen)
+            else:
+                if ctl.stop.is_set():
+                    return None
+                ctl.urgent.clear()
+                first_seen = None
+                wait = IDLE_POLL
+            ctl.wake.wait(min(wait, IDLE_POLL))
+            ctl.wake.clear()
+        batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
+        self._inflight = len(batch)
+        return batch
+
+    def _deliver_with_retry(self, batch: list[bytes], ctl: _Control) -> None:
+        backoff = 0.0
+        failed = False
+        while True:
+            try:
+                self.deliver(batch)
+            except Reject as exc:
+                self._drop_batch(batch, f"rejected: {exc}")
+                return
+            except Exception as exc:
+                self.retried += 1
+                failed = True
+                if ctl.give_up.is_set():
+                    self._drop_batch(batch, f"undelivered at close: {describe_exception(exc)}")
+                    return
+                backoff = min(self.max_backoff, max(backoff * 2, 0.05))
+                after = exc.after if isinstance(exc, Retry) else None
+                delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
+                ctl.give_up.wait(min(delay, self.max_backoff))
+                continue
+            self.sent += len(batch)
+            if failed:
+                self._recovered()
+            return
+
+    def _drop_batch(self, batch: list[bytes], reason: str) -> None:
+        self.dropped += len(batch)
+        self._unreported_drops += len(batch)
+        REPORTER.lost(self.name, reason, len(batch))
+
+    def _recovered(self) -> None:
+        """Delivery works again: say, as a record, how many records were lost meanwhile."""
+        lost, self._unreported_drops = self._unreported_drops, 0
+        if lost:
+            import logmagic
+
+            logmagic.local("logmagic.delivery").warning(
+                "records were dropped while the destination was unavailable", sink=self.name, dropped=lost
+            )
+
+    def deliver(self, batch: list[bytes]) -> None:
+        """Send ``batch``; raise ``Retry`` or ``Reject`` when it was not accepted."""
+        raise NotImplementedError
+
+    def close_connection(self) -> None:
+        """Release the connection (called from the worker's thread at close, and after fork)."""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the queue is empty and nothing is in flight, or ``timeout`` passes."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 5.0)
+        while self._queue or self._inflight:
+            if self._worker is None or not self._worker.is_alive():
+                self._start()
+            self._ctl.urgent.set()
+            self._ctl.wake.set()
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush within ``timeout``, then stop the worker; what is left is dropped and counted."""
+        self.flush(timeout if timeout is not None else 5.0)
+        worker, ctl = self._worker, self._ctl
+        self._ctl = _Control()  # a worker started after this close obeys new events
+        self._worker = None
+        ctl.stop.set()
+        ctl.give_up.set()
+        ctl.wake.set()
+        if worker is not None:
+            worker.join(0.5)
+        left = len(self._queue)
+        if left:
+            self._queue.clear()
+            self.dropped += left
+            REPORTER.lost(self.name, "undelivered at close", left)
+        self.close_connection()
+
+    def after_fork(self) -> None:
+        """The child has no worker thread: start over empty, with a connection of its own."""
+        self._fresh_state()
+        self.close_connection()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "queued": self.queued,
+            "sent": self.sent,
+            "retried": self.retried,
+            "dropped": self.dropped,
+            "pending": len(self._queue) + self._inflight,
+        }
