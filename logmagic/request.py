@@ -47,8 +47,38 @@ def _text(value: Any) -> str | None:
     return safe_str(value, 2048)
 
 
+def environ_path(env: Mapping[str, Any]) -> str:
+    """The path a WSGI client asked for, as text.
+
+    PEP 3333 hands ``SCRIPT_NAME``/``PATH_INFO`` over as latin-1 "bytes in a str"; a UTF-8
+    path (``/café``) is decoded back so the log shows what the client sent. A path that is
+    not UTF-8 stays as the server gave it.
+    """
+    raw = f"{env.get('SCRIPT_NAME', '')}{env.get('PATH_INFO', '')}" or "/"
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
+def scope_path(scope: Mapping[str, Any]) -> str:
+    """The full path of an ASGI request.
+
+    The ASGI spec says ``path`` already includes ``root_path``, but some servers and
+    frameworks leave it out; ``root_path`` is added only when ``path`` does not start with it,
+    so it is never logged twice.
+    """
+    root = scope.get("root_path") or ""
+    path = scope.get("path") or ""
+    if type(root) is not str or type(path) is not str:
+        return f"{_text(root) or ''}{_text(path) or ''}" or "/"
+    if root and not path.startswith(root):
+        path = root + path
+    return path or "/"
+
+
 def _from_environ(env: Mapping[str, Any]) -> dict[str, Any]:
-    path = f"{env.get('SCRIPT_NAME', '')}{env.get('PATH_INFO', '')}" or "/"
+    path = environ_path(env)
     return {
         "txnId": env.get(ENVIRON_KEY),
         "accountId": env.get("logmagic.account_id"),
@@ -68,7 +98,7 @@ def _from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
             agent = value
             break
     client = scope.get("client")
-    path = f"{scope.get('root_path', '')}{scope.get('path', '')}" or "/"
+    path = scope_path(scope)
     return {
         "txnId": state.get(STATE_KEY),
         "accountId": state.get("account_id"),

@@ -151,6 +151,39 @@ def test_invalid_inbound_ids_are_replaced_and_the_replacement_logged(sink: ListS
     assert shown.startswith(bad[:10].replace("\n", "\\n"))
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_inbound_header_counts_as_none(sink: ListSink, blank: str) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [environ["logmagic.txn_id"].encode()]
+
+    headers: list[tuple[str, str]] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_X_TXN_ID": blank}
+    body = b"".join(logmagic.web.WSGIMiddleware(app)(environ, lambda status, h, *exc: headers.extend(h)))
+    assert logmagic.parse_txn_id(body.decode()).host
+    assert dict(headers)["X-Response-Id"] == body.decode()
+    assert not [r for r in sink.records if r.level <= logmagic.WARNING]
+
+
+def test_paths_are_logged_as_the_client_sent_them(sink: ListSink) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return []
+
+    environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/api", "PATH_INFO": "/café".encode().decode("latin-1")}
+    body = logmagic.web.WSGIMiddleware(app)(environ, lambda *a: None)
+    b"".join(body)
+    body.close()  # type: ignore[attr-defined]
+    run_asgi(logmagic.web.ASGIMiddleware(_empty_asgi), {**http_scope("/api/x"), "root_path": "/api"})
+    run_asgi(logmagic.web.ASGIMiddleware(_empty_asgi), {**http_scope("/y"), "root_path": "/api"})
+    assert [r.fields["path"] for r in access(sink)] == ["/api/café", "/api/x", "/api/y"]
+
+
+async def _empty_asgi(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def test_wsgi_streaming_body_runs_in_the_request_context_and_is_closed(sink: ListSink) -> None:
     log = logmagic.local("app")
     closed: list[str | None] = []

@@ -56,8 +56,12 @@ def shown(value: str | bytes) -> str:
 
 
 def choose_id(inbound: str | None, log: logmagic.LocalLogger, header: str) -> str:
-    """The inbound id when valid, else a fresh one (and the replacement is logged)."""
-    if inbound is not None:
+    """The inbound id when valid, else a fresh one (and the replacement is logged).
+
+    An empty or all-blank header counts as no header: proxies send those, and they are not worth
+    a warning.
+    """
+    if inbound is not None and inbound.strip():
         if valid_inbound(inbound):
             return inbound
         txn_id = logmagic.new_txn_id()

@@ -17,7 +17,7 @@ from typing import Any
 
 import logmagic
 from logmagic import txn
-from logmagic.request import STATE_KEY
+from logmagic.request import STATE_KEY, scope_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
 Scope = MutableMapping[str, Any]
@@ -157,7 +157,7 @@ class _Exchange:
             return
         scope = self.scope
         method = scope.get("method") or "WEBSOCKET"
-        path = f"{scope.get('root_path', '')}{scope.get('path', '')}" or "/"
+        path = scope_path(scope)
         extra = {"aborted": True} if self.aborted else {}
         self.mw.log.log(
             logmagic.ERR if self.aborted else access_level(self.status),

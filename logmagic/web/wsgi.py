@@ -18,7 +18,7 @@ from typing import Any
 
 import logmagic
 from logmagic import txn
-from logmagic.request import ENVIRON_KEY
+from logmagic.request import ENVIRON_KEY, environ_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
 StartResponse = Callable[..., Any]
@@ -107,7 +107,7 @@ class _Exchange:
         self.logged = True
         env = self.environ
         method = env.get("REQUEST_METHOD", "")
-        path = f"{env.get('SCRIPT_NAME', '')}{env.get('PATH_INFO', '')}" or "/"
+        path = environ_path(env)
         extra = {"aborted": True} if self.aborted else {}
         self.mw.log.log(
             logmagic.ERR if self.aborted else access_level(self.status),
