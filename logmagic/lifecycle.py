@@ -3,12 +3,18 @@
 At interpreter exit every sink is flushed with a timeout (5 s by default) so that exit never
 hangs on a dead destination, and losses not yet reported are written to stderr. After
 ``fork()`` each sink resets its locks in the child.
+
+A ``multiprocessing`` child started by fork never runs ``atexit``: it ends with ``os._exit``
+after its target returns. logmagic therefore registers a ``multiprocessing`` finalizer in such
+children (the lowest priority, so it runs after the application's own), which flushes the same
+way ``atexit`` does.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import time
 
@@ -94,6 +100,31 @@ def _after_fork_in_child() -> None:
             pass
 
 
+class _MultiprocessingHook:
+    """The key for ``multiprocessing.util.register_after_fork`` (it holds its keys weakly)."""
+
+    registered = False
+    finalizer_pid = 0
+
+
+_MP_HOOK = _MultiprocessingHook()
+
+
+def _before_fork() -> None:
+    # multiprocessing clears its finalizers when a child starts, then runs its after-fork
+    # hooks: a hook is the only way to leave an exit flush in such a child. Registered once,
+    # in the parent, and only when the application uses multiprocessing.
+    if not _MP_HOOK.registered and "multiprocessing.util" in sys.modules:
+        _MP_HOOK.registered = True
+        sys.modules["multiprocessing.util"].register_after_fork(_MP_HOOK, _in_multiprocessing_child)
+
+
+def _in_multiprocessing_child(hook: _MultiprocessingHook) -> None:
+    if hook.finalizer_pid != os.getpid():
+        hook.finalizer_pid = os.getpid()
+        sys.modules["multiprocessing.util"].Finalize(None, _at_exit, exitpriority=-100)
+
+
 atexit.register(_at_exit)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

@@ -93,7 +93,10 @@ class HttpSink(QueuedSink):
 
     def __repr__(self) -> str:  # never show header values (tokens)
         parts = urlsplit(self.url)
-        return f"<HttpSink {urlunsplit((parts.scheme, parts.hostname or '', parts.path, '', ''))}>"
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # IPv6
+        netloc = f"{host}:{parts.port}" if parts.port else host  # never the user:password part
+        return f"<HttpSink {urlunsplit((parts.scheme, netloc, parts.path, '', ''))}>"
 
     def deliver(self, batch: list[bytes]) -> None:
         body = b"".join(batch) if self.format == "ndjson" else batch[0].rstrip(b"\n")

@@ -51,6 +51,9 @@ class _Control:
         self.urgent = threading.Event()  # flush or close: send what is queued without waiting
         self.stop = threading.Event()  # close: the worker ends when the queue is empty
         self.give_up = threading.Event()  # close timed out: stop retrying
+        #: Close gave up waiting for this worker (stuck in a send): its batch was counted as
+        #: dropped, so whatever it does afterwards must count nothing.
+        self.abandoned = False
 
 
 class QueuedSink(Sink):
@@ -137,6 +140,8 @@ class QueuedSink(Sink):
             if batch is None:
                 return
             self._deliver_with_retry(batch, ctl)
+            if ctl.abandoned:
+                return
             self._inflight = 0
 
     def _next_batch(self, ctl: _Control) -> list[bytes] | None:
@@ -162,9 +167,9 @@ class QueuedSink(Sink):
                 wait = IDLE_POLL
             ctl.wake.wait(min(wait, IDLE_POLL))
             ctl.wake.clear()
-        batch = [queue.popleft() for _ in range(min(len(queue), self.batch_size))]
-        self._inflight = len(batch)
-        return batch
+        size = min(len(queue), self.batch_size)
+        self._inflight = size  # before popping, so a flush never sees "nothing pending" between the two
+        return [queue.popleft() for _ in range(size)]
 
     def _deliver_with_retry(self, batch: list[bytes], ctl: _Control) -> None:
         backoff = 0.0
@@ -173,9 +178,12 @@ class QueuedSink(Sink):
             try:
                 self.deliver(batch)
             except Reject as exc:
-                self._drop_batch(batch, f"rejected: {exc}")
+                if not ctl.abandoned:
+                    self._drop_batch(batch, f"rejected: {exc}")
                 return
             except Exception as exc:
+                if ctl.abandoned:
+                    return
                 self.retried += 1
                 failed = True
                 if ctl.give_up.is_set():
@@ -186,6 +194,8 @@ class QueuedSink(Sink):
                 delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
                 ctl.give_up.wait(min(delay, self.max_backoff))
                 continue
+            if ctl.abandoned:
+                return  # close already counted this batch as dropped
             self.sent += len(batch)
             if failed:
                 self._recovered()
@@ -240,6 +250,12 @@ class QueuedSink(Sink):
         if worker is not None:
             worker.join(0.5)
         left = len(self._queue)
+        if worker is not None and worker.is_alive():
+            # Stuck in a send (a collector that accepts and never answers). It is a daemon
+            # thread and ends with the process; its batch is lost and counted here, once.
+            ctl.abandoned = True
+            left += self._inflight
+        self._inflight = 0
         if left:
             self._queue.clear()
             self.dropped += left

@@ -36,20 +36,23 @@ class ScribeSink(QueuedSink):
         self.host, self.port, self.category = host, port, category
         self.timeout = timeout
         self._client: Any = None
+        self._transport: Any = None
+        self._socket: Any = None
 
-    def _connect(self) -> Any:
-        from thriftpy2.protocol import TBinaryProtocolFactory
-        from thriftpy2.rpc import make_client
-        from thriftpy2.transport import TFramedTransportFactory
+    def _connect(self) -> None:
+        """Open a framed binary-protocol connection. Built by hand (not ``make_client``) so the
+        raw socket stays reachable: a forked child must close its copy without shutting down
+        the parent's connection."""
+        from thriftpy2.protocol import TBinaryProtocol
+        from thriftpy2.thrift import TClient
+        from thriftpy2.transport import TFramedTransport, TSocket
 
-        return make_client(
-            self.thrift.scribe,
-            self.host,
-            self.port,
-            proto_factory=TBinaryProtocolFactory(),  # type: ignore[no-untyped-call]
-            trans_factory=TFramedTransportFactory(),
-            timeout=int(self.timeout * 1000),
-        )
+        ms = int(self.timeout * 1000)
+        tsocket = TSocket(self.host, self.port, socket_timeout=ms, connect_timeout=ms)  # type: ignore[no-untyped-call]
+        transport = TFramedTransport(tsocket)  # type: ignore[no-untyped-call]
+        transport.open()  # type: ignore[no-untyped-call]
+        self._socket, self._transport = tsocket, transport
+        self._client = TClient(self.thrift.scribe, TBinaryProtocol(transport))  # type: ignore[no-untyped-call]
 
     def deliver(self, batch: list[bytes]) -> None:
         entries = [
@@ -57,7 +60,7 @@ class ScribeSink(QueuedSink):
         ]
         try:
             if self._client is None:
-                self._client = self._connect()
+                self._connect()
             result = self._client.Log(entries)
         except Exception as exc:  # connection refused, reset, timeout, a broken frame
             self.close_connection()
@@ -66,9 +69,21 @@ class ScribeSink(QueuedSink):
             raise Retry("TRY_LATER")
 
     def close_connection(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
+        transport, self._transport, self._socket, self._client = self._transport, None, None, None
+        if transport is not None:
             try:
-                client.close()
+                transport.close()
             except Exception:
                 pass
+
+    def after_fork(self) -> None:
+        """Close this process's copy of the socket only: ``shutdown()`` would cut the parent's
+        connection too, since both processes share it."""
+        tsocket, self._transport, self._socket, self._client = self._socket, None, None, None
+        sock = getattr(tsocket, "sock", None)
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        super().after_fork()
