@@ -19,7 +19,7 @@ class LossReporter:
 
     def __init__(self, interval: float = REPORT_INTERVAL) -> None:
         self.interval = interval
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pending: dict[str, list[object]] = {}  # sink -> [count, last reason]
         self._last = float("-inf")
 
@@ -52,7 +52,7 @@ class LossReporter:
 
     def after_fork(self) -> None:
         """A child starts with no pending report and a fresh lock."""
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pending = {}
 
 

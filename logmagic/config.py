@@ -175,7 +175,37 @@ def parse_sinks(value: str | Mapping[str, SinkSpec]) -> dict[str, Sink]:
             pairs.append((name.strip(), spec.strip()))
     else:
         pairs = list(value.items())
-    return {name: _make_sink(name, spec) for name, spec in pairs}
+    made: dict[str, Sink] = {}
+    try:
+        for name, given in pairs:
+            if name in made:
+                raise ValueError(f"sink {name!r} is defined twice")
+            made[name] = _make_sink(name, given)
+    except BaseException:
+        close_made(made, dict(pairs))
+        raise
+    return made
+
+
+def close_made(made: Mapping[str, Sink], specs: Mapping[str, SinkSpec]) -> None:
+    """Close the sinks that were opened from spec strings for a configuration that failed.
+
+    A file sink holds an open file; sink objects the caller passed in are theirs, left alone.
+    """
+    for name, sink in made.items():
+        if isinstance(specs.get(name), str):
+            sink.close(0.0)
+
+
+#: Environment warnings already printed.
+_env_warned: set[str] = set()
+
+
+def _warn_env(line: str) -> None:
+    """Warn about a bad environment value once, not again on every ``configure()``."""
+    if line not in _env_warned:
+        _env_warned.add(line)
+        warn(line)
 
 
 def _env(name: str, parse: Callable[[str], Any]) -> Any:
@@ -185,7 +215,7 @@ def _env(name: str, parse: Callable[[str], Any]) -> Any:
     try:
         return parse(value)
     except ValueError as exc:
-        warn(f"ignoring {name}: {exc}")
+        _warn_env(f"ignoring {name}: {exc}")
         return None
 
 
@@ -200,13 +230,13 @@ def _default_routes() -> list[Route]:
 def _apply_env() -> None:
     sinks = _env("LOGMAGIC_SINKS", parse_sinks)
     if sinks:
-        _commit(None, sinks, replace=False)
+        _commit(None, sinks, replace=False)  # no routes: nothing here can fail
     routes = _env("LOGMAGIC_ROUTES", parse_routes)
     if routes:
         try:
             _commit(routes, {}, replace=False)
         except ValueError as exc:
-            warn(f"ignoring LOGMAGIC_ROUTES: {exc}")
+            _warn_env(f"ignoring LOGMAGIC_ROUTES: {exc}")
 
 
 def configure(
@@ -232,18 +262,22 @@ def configure(
     """
     with _lock:
         new_sinks = parse_sinks(sinks) if sinks is not None else {}
-        new_routes = parse_routes(routes) if routes is not None else None
-        chain = list(rewriters) if rewriters is not None else None
-        if chain is not None:
-            for fn in chain:
-                if not callable(fn):
-                    raise ValueError(f"rewriter {fn!r} is not callable")
-        if host is not None and (not isinstance(host, str) or not host):
-            raise ValueError(f"host must be a non-empty string, got {host!r}")
-        if account_id is not None and not callable(account_id):
-            raise ValueError(f"account_id must be callable fn(request) -> id, got {account_id!r}")
-        redactor = _redactor(redact)
-        _commit(new_routes, new_sinks, replace=new_routes is not None)
+        try:
+            new_routes = parse_routes(routes) if routes is not None else None
+            chain = list(rewriters) if rewriters is not None else None
+            if chain is not None:
+                for fn in chain:
+                    if not callable(fn):
+                        raise ValueError(f"rewriter {fn!r} is not callable")
+            if host is not None and (not isinstance(host, str) or not host):
+                raise ValueError(f"host must be a non-empty string, got {host!r}")
+            if account_id is not None and not callable(account_id):
+                raise ValueError(f"account_id must be callable fn(request) -> id, got {account_id!r}")
+            redactor = _redactor(redact)
+            _commit(new_routes, new_sinks, replace=new_routes is not None)
+        except BaseException:
+            close_made(new_sinks, dict.fromkeys(new_sinks, "") if isinstance(sinks, str) else dict(sinks or {}))
+            raise
         if host is not None:
             IDENTITY.host = host
         if version is not None:
@@ -292,7 +326,7 @@ def reset() -> None:
         _table.clear()
         IDENTITY.reset()
         request.set_account_hook(None)
-        rewriters.set_builtins([request.request_rewriter])
+        rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request])
         _set_redactor(Redactor())
         _set_chain([])
         _commit(_default_routes(), {}, replace=True)

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from logmagic import rewriters, txn
+from logmagic import redact, rewriters, txn
 from logmagic._report import REPORTER
 from logmagic.encode._safe import describe_exception, safe_str
 from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, parse_level
@@ -58,15 +58,22 @@ def _merge(bound: dict[str, Any], fields: Any, kw: dict[str, Any]) -> dict[str, 
 
 
 def interpolate(msg: str, fields: Mapping[str, Any]) -> str:
-    """Replace ``${name}`` (or ``${a.b}`` for nested mappings) by field values; unknown names stay."""
+    """Replace ``${name}`` (or ``${a.b}`` for nested mappings) by field values; unknown names stay.
+
+    Redaction applies here too: a secret field interpolated into the message shows the mask,
+    since the message itself is never redacted at the sink boundary.
+    """
+    red = redact.ACTIVE
 
     def value(m: re.Match[str]) -> str:
         cur: Any = fields
         for part in m.group(1).split("."):
             if not isinstance(cur, Mapping) or part not in cur:
                 return m.group(0)
+            if red is not None and red.is_secret(part):
+                return redact.MASK
             cur = cur[part]
-        return safe_str(cur)
+        return safe_str(cur if red is None else red.value(cur))
 
     return _PLACEHOLDER.sub(value, msg)
 
@@ -222,8 +229,16 @@ class LocalLogger:
         getattr(self, LEVEL_NAMES[num].lower())(msg, fields, **kw)
 
     def enabled(self, level: int | str) -> bool:
-        """Whether records at ``level`` go anywhere (to skip building costly fields)."""
-        return getattr(self, LEVEL_NAMES[parse_level(level)].lower()) is not _noop
+        """Whether records at ``level`` go anywhere (to skip building costly fields).
+
+        An unknown level is never enabled, matching ``log()``, which drops (and reports) a
+        record at such a level instead of raising in the caller.
+        """
+        try:
+            num = parse_level(level)
+        except ValueError:
+            return False
+        return getattr(self, LEVEL_NAMES[num].lower()) is not _noop
 
     def _install(self, threshold: int, sinks: tuple[Sink, ...], rewrite: rewriters.Runner | None) -> None:
         """Rebuild every level method for the current route of this facility."""

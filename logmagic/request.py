@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from logmagic import rewriters
 from logmagic._report import warn
 from logmagic.encode._safe import describe_exception, safe_str
 
@@ -175,18 +176,28 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
     """Replace ``fields["request"]`` by the request's plain fields; registered by default.
 
     Fields the caller set explicitly (``txnId`` included) win over those from the request.
-    A ``request`` that is not a known kind of object is replaced by its type name.
+    A ``request`` that is not a known kind of object is left for the user's rewriters, which
+    run next; when there are none, or they leave it, it is replaced by its type name
+    (``hide_unknown_request``) so the object is never dumped.
     """
     request = fields.get("request")
     if request is None:
         return fields
     info = describe(request)
     if info is None:
-        if not isinstance(request, (str, int, float, bool)):
-            fields["request"] = f"<{type(request).__name__}>"
+        if not rewriters.has_user_rewriters():
+            hide_unknown_request(facility, level, msg, fields)
         return fields
     del fields["request"]
     for k, v in info.items():
         if v is not None or k == "accountId":
             fields.setdefault(k, v)
+    return fields
+
+
+def hide_unknown_request(facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Replace a ``request`` object nothing turned into plain fields by ``"<TypeName>"``."""
+    request = fields.get("request")
+    if request is not None and not isinstance(request, (str, int, float, bool)):
+        fields["request"] = f"<{type(request).__name__}>"
     return fields

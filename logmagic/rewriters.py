@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from logmagic._report import warn
@@ -23,16 +23,27 @@ Rewriter = Callable[[str, int, str, dict[str, Any]], Any]
 Runner = Callable[[str, int, str, dict[str, Any]], dict[str, Any]]
 
 _head: list[Rewriter] = []  # built-ins that run first (the request rewriter)
+_tail: list[Rewriter] = []  # built-ins that run after the user's, only when there are some
 _user: list[Rewriter] = []  # add_rewriter's, in order
 _trusted: list[Rewriter] = []  # logmagic's own: they never raise and never log
 _reported: set[int] = set()
-_reported_lock = threading.Lock()
+_reported_lock = threading.RLock()
 
 
-def set_builtins(head: list[Rewriter]) -> None:
-    """Set logmagic's own rewriters, which run before the user's."""
+def set_builtins(head: Sequence[Rewriter], tail: Sequence[Rewriter] = ()) -> None:
+    """Set logmagic's own rewriters: ``head`` runs before the user's, ``tail`` after them.
+
+    The tail exists only for what the head left for user rewriters to handle (a request
+    object of a kind logmagic does not know); with no user rewriters it is not run.
+    """
     _head[:] = head
-    _trusted[:] = head
+    _tail[:] = tail
+    _trusted[:] = [*head, *tail]
+
+
+def has_user_rewriters() -> bool:
+    """Whether the user added rewriters (then the tail runs after them)."""
+    return bool(_user)
 
 
 def add(fn: Rewriter) -> None:
@@ -45,7 +56,7 @@ def add(fn: Rewriter) -> None:
 
 def remove(fn: Rewriter) -> None:
     """Take ``fn`` out of the chain, built-ins included (no error when it is not there)."""
-    for chain_part in (_head, _user):
+    for chain_part in (_head, _user, _tail):
         if fn in chain_part:
             chain_part.remove(fn)
 
@@ -58,7 +69,7 @@ def clear() -> None:
 
 def chain() -> tuple[Rewriter, ...]:
     """The whole chain as it is now, in the order it runs."""
-    return (*_head, *_user)
+    return (*_head, *_user, *_tail) if _user else tuple(_head)
 
 
 def compile_chain(rewriters: tuple[Rewriter, ...]) -> Runner | None:

@@ -18,6 +18,8 @@ from .conftest import ListSink
 
 CHILD = """
 import logmagic
+logmagic.configure()  # applies the environment again: a bad value is still reported once
+logmagic.configure()
 log = logmagic.local("child.app")
 log.info("hello", n=1)
 log.debug("hidden")
@@ -182,3 +184,34 @@ def test_reregistering_a_name_closes_the_old_sink_and_reroutes(tmp_path: Path) -
     assert old.fd == -1  # type: ignore[attr-defined]
     assert "first" in (tmp_path / "one.log").read_text() and "second" not in (tmp_path / "one.log").read_text()
     assert "second" in (tmp_path / "two.log").read_text()
+
+
+def test_flush_reports_false_when_a_user_sink_cannot_flush(capfd: pytest.CaptureFixture[str]) -> None:
+    class Stuck(logmagic.Sink):
+        def emit(self, record: logmagic.Record) -> None:
+            pass
+
+        def flush(self, timeout: float | None = None) -> bool:
+            raise OSError("collector unreachable")
+
+    logmagic.register_sink("stuck", Stuck())
+    logmagic.route("__root__", logmagic.INFO, "stuck")
+    assert logmagic.flush(1.0) is False
+    assert logmagic.stats()["stuck"]["errors"] == 1
+    assert "collector unreachable" in capfd.readouterr().err
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_a_failing_configure_leaves_no_file_open(tmp_path: Path) -> None:
+    before = open_fds()
+    with pytest.raises(ValueError, match="nosuch"):
+        logmagic.configure(routes="__root__=INFO:main,nosuch", sinks={"main": f"file://{tmp_path}/a.log"})
+    with pytest.raises(ValueError, match="defined twice"):
+        logmagic.configure(sinks=f"a=file://{tmp_path}/b.log;a=file://{tmp_path}/c.log")
+    with pytest.raises(ValueError, match="unknown sink spec"):
+        logmagic.configure(sinks={"ok": f"file://{tmp_path}/d.log", "bad": "udp://x"})
+    assert open_fds() - before == set()
+    assert "main" not in logmagic.config.sinks()

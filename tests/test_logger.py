@@ -114,6 +114,7 @@ def test_disabled_level_is_the_empty_method_and_route_changes_rebuild_it(sink: L
     assert log.debug is logger_mod._noop and log.dbgf is logger_mod._noop
     assert log.info is not logger_mod._noop
     assert not log.enabled("debug") and log.enabled(logmagic.INFO)
+    assert log.enabled("warn") and not log.enabled("bogus") and not log.enabled(99)
     log.debug("dropped")
     logmagic.route("svc", logmagic.DEBUG, "list")  # applies to the logger made earlier
     log.debug("kept")

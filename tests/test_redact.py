@@ -99,3 +99,19 @@ def test_redaction_is_configurable(sink: ListSink, tmp_path: Path) -> None:
 def test_bad_redact_settings_raise(bad: Any) -> None:
     with pytest.raises(ValueError, match="redact"):
         logmagic.configure(redact=bad, env=False)
+
+
+def test_secrets_interpolated_into_the_message_are_masked(sink: ListSink) -> None:
+    log = logmagic.local("x")
+    log.infof(
+        "login ${user} with ${password} via ${req.headers}",
+        user="bob",
+        password="hunter2",
+        req={"headers": {"Authorization": "Bearer abc"}},
+    )
+    (msg,) = [r.msg for r in sink.records]
+    assert "hunter2" not in msg and "Bearer abc" not in msg
+    assert msg.startswith("login bob with [REDACTED] via ")
+    logmagic.configure(redact=False)
+    log.infof("${password}", password="hunter2")
+    assert sink.records[-1].msg == "hunter2"

@@ -149,6 +149,25 @@ def test_unknown_objects_are_named_not_dumped(sink: ListSink) -> None:
     assert logged(sink, "GET /plain")["request"] == "GET /plain"
 
 
+def test_user_rewriters_see_request_objects_logmagic_does_not_know(sink: ListSink) -> None:
+    class RpcCall:
+        def __init__(self, account: str) -> None:
+            self.account = account
+
+    def rpc_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:
+        call = fields.get("request")
+        if isinstance(call, RpcCall):
+            fields["accountId"] = call.account
+            del fields["request"]
+        return fields
+
+    logmagic.add_rewriter(rpc_rewriter)
+    assert logged(sink, RpcCall("ac7")) == {"accountId": "ac7"}
+    assert logged(sink, object())["request"] == "<object>", "still hidden when no rewriter handles it"
+    known = logged(sink, {**ENVIRON, "logmagic.txn_id": "t-1"})
+    assert known["txnId"] == "t-1" and "request" not in known
+
+
 def test_the_request_rewriter_can_be_removed(sink: ListSink) -> None:
     logmagic.remove_rewriter(logmagic.request_rewriter)
     assert logged(sink, "kept")["request"] == "kept"

@@ -187,3 +187,33 @@ def test_a_child_forked_while_the_sink_lock_is_held_can_still_log(tmp_path: Path
     proc = subprocess.run([sys.executable, "-c", FORK_CHILD, str(path)], timeout=60)
     assert proc.returncode == 0
     assert sorted(messages(path)) == ["from child", "from parent"]
+
+
+SIGNAL_SCRIPT = """
+import os, signal, sys, logmagic
+logmagic.register_sink("main", "file://" + sys.argv[1])
+logmagic.route("__root__", logmagic.INFO, "main")
+log = logmagic.local("sig")
+
+def on_hup(signum, frame):
+    log.info("from the handler")
+    logmagic.reopen()
+
+signal.signal(signal.SIGHUP, on_hup)
+sink = logmagic.config.sinks()["main"]
+with sink._lock:  # as if the signal arrived in the middle of a write
+    os.kill(os.getpid(), signal.SIGHUP)
+    for _ in range(1000):
+        pass  # the handler runs here, between bytecodes, with the lock held by this thread
+log.info("after the handler")
+print("done", flush=True)
+"""
+
+
+def test_a_signal_handler_can_log_and_reopen_while_a_write_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    run = subprocess.run(
+        [sys.executable, "-c", SIGNAL_SCRIPT, str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert (run.returncode, run.stdout) == (0, "done\n"), run.stderr
+    assert messages(path) == ["from the handler", "after the handler"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from logmagic import redact
-from logmagic._report import REPORTER
+from logmagic._report import REPORTER, warn
 from logmagic.encode._safe import describe_exception
 from logmagic.record import Record
 
@@ -100,17 +100,21 @@ class GuardedSink(Sink):
             _nesting.depth = depth
 
     def _forward(self, method: str, *args: Any) -> Any:
+        """Call ``method`` on the target if it has one; ``_FAILED`` when it raised."""
         fn = getattr(self.target, method, None)
         if fn is None:
             return None
         try:
             return fn(*args)
-        except Exception:
+        except Exception as exc:
             self.errors += 1  # counted in stats(); flush/close must not raise either
-            return None
+            warn(f"sink {self.name!r}: {method}() raised {describe_exception(exc)}")
+            return _FAILED
 
     def flush(self, timeout: float | None = None) -> bool:
-        return self._forward("flush", timeout) is not False
+        """False when the target's flush said so or raised: its records may not be out."""
+        result = self._forward("flush", timeout)
+        return result is not False and result is not _FAILED
 
     def close(self, timeout: float | None = None) -> None:
         self._forward("close", timeout)
@@ -127,6 +131,10 @@ class GuardedSink(Sink):
         if isinstance(inner, dict):
             counters.update(inner)
         return counters
+
+
+#: What ``GuardedSink._forward`` returns when the target's method raised.
+_FAILED = object()
 
 
 def nested_depth() -> int:

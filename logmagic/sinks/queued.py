@@ -87,7 +87,7 @@ class QueuedSink(Sink):
     def _fresh_state(self) -> None:
         self._queue: collections.deque[bytes] = collections.deque()
         self._ctl = _Control()
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()
         self._worker: threading.Thread | None = None
         self._inflight = 0
         self.queued = 0

@@ -51,7 +51,7 @@ class FdSink(Sink):
         self.fd = fd
         self.format = fmt
         self._encode = make_encoder(fmt, wants_color(fd) if color is None else color).encode
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.written = 0
         self.dropped = 0
 
@@ -77,7 +77,7 @@ class FdSink(Sink):
         return {"written": self.written, "dropped": self.dropped}
 
     def after_fork(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
 
 def _write_rest(fd: int, line: bytes, done: int) -> None:
