@@ -2,6 +2,7 @@
 
 ``logmagic txn ID`` decodes a transaction id: origin host, time (UTC and local), counter,
 version and process tag — where to start digging, even when no log line holds the id.
+``logmagic ship`` forwards log files to Scribe or HTTP (see ``logmagic.ship``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     txn.add_argument("txn_id", metavar="ID", help="the id, e.g. from an X-Response-Id header or a 500 page")
     txn.add_argument("--json", action="store_true", help="print the decoded fields as one JSON object")
+    from logmagic.ship.cli import add_parser
+
+    add_parser(sub, _Parser)
     return parser
 
 
@@ -85,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "txn":
         return _txn(args.txn_id, args.json)
+    if args.command == "ship":
+        from logmagic.ship.cli import run
+
+        return run(args)
     _parser().print_help(sys.stderr)
     return 2
 

@@ -16,6 +16,7 @@ Network sinks also take ``queue_size``, ``batch_size``, ``batch_age``, ``block_m
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -29,7 +30,7 @@ BUILTIN: dict[str, Callable[[], Sink]] = {
 }
 
 
-def _options(query: str, spec: str, allowed: set[str]) -> dict[str, str]:
+def _options(query: str, spec: str, allowed: AbstractSet[str]) -> dict[str, str]:
     opts = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
     unknown = set(opts) - allowed
     if unknown:
@@ -86,13 +87,22 @@ def _host_port(spec: str, default_port: int | None) -> tuple[str, int, Any]:
     return parts.hostname, port, parts
 
 
+def scribe_address(spec: str, allowed: AbstractSet[str] = frozenset()) -> tuple[str, int, str, float, dict[str, str]]:
+    """``scribe://host:port/category?timeout=S``: host, port, category (may be empty), timeout, options."""
+    host, port, parts = _host_port(spec, 1463)
+    opts = _options(parts.query, spec, {"timeout", *allowed})
+    try:
+        timeout = float(opts.get("timeout", 10))
+    except ValueError:
+        raise ValueError(f"sink {spec!r}: timeout must be a number, not {opts['timeout']!r}") from None
+    return host, port, unquote(parts.path.strip("/")), timeout, opts
+
+
 def _scribe(spec: str) -> Sink:
     from logmagic.sinks.scribe import ScribeSink
 
-    host, port, parts = _host_port(spec, 1463)
-    opts = _options(parts.query, spec, {"timeout", *_QUEUE_OPTIONS})
-    category = unquote(parts.path.strip("/"))
-    return ScribeSink(host, port, category, timeout=float(opts.get("timeout", 10)), **_queue_options(opts, spec))
+    host, port, category, timeout, opts = scribe_address(spec, set(_QUEUE_OPTIONS))
+    return ScribeSink(host, port, category, timeout=timeout, **_queue_options(opts, spec))
 
 
 def _http(spec: str) -> Sink:

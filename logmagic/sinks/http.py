@@ -117,7 +117,7 @@ class HttpSink(QueuedSink):
             return
         if status in RETRYABLE:
             raise Retry(f"HTTP {status}", _retry_after(resp.headers.get("Retry-After")))
-        raise Reject(f"HTTP {status} from {self!r}")
+        raise Reject(f"HTTP {status} from {self!r}", status)
 
     def close_connection(self) -> None:
         self._pool.clear()

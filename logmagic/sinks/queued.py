@@ -40,7 +40,15 @@ class Retry(Exception):
 
 
 class Reject(Exception):
-    """The destination refused the batch for good (a bad request): drop it, count it, report it."""
+    """The destination refused the batch for good (a bad request): drop it, count it, report it.
+
+    ``status`` is the HTTP status when there is one, so a caller that must not drop lines
+    (the shipper) can tell a bad line (400, 413) from a bad configuration (401, 403, 404).
+    """
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 class _Control:

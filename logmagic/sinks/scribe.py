@@ -25,24 +25,23 @@ def load_scribe() -> Any:
     return thriftpy2.load(IDL, module_name="logmagic_scribe_thrift")
 
 
-class ScribeSink(QueuedSink):
-    """Deliver batches of GELF lines to a Scribe server, under one category."""
+class ScribeClient:
+    """One connection to a Scribe server: ``send(category, lines)`` is one ``Log`` call.
 
-    def __init__(self, host: str, port: int, category: str, *, timeout: float = 10.0, **queue_options: Any) -> None:
-        if not category:
-            raise ValueError("scribe sink: a category is required, as in scribe://host:1463/category")
+    Shared by the sink and the shipper. ``send`` raises ``Retry`` on ``TRY_LATER`` and on
+    connection errors (after dropping the connection, so the next call reconnects).
+    """
+
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
         self.thrift = load_scribe()
-        super().__init__(**queue_options)
-        self.host, self.port, self.category = host, port, category
-        self.timeout = timeout
+        self.host, self.port, self.timeout = host, port, timeout
         self._client: Any = None
         self._transport: Any = None
         self._socket: Any = None
 
     def _connect(self) -> None:
-        """Open a framed binary-protocol connection. Built by hand (not ``make_client``) so the
-        raw socket stays reachable: a forked child must close its copy without shutting down
-        the parent's connection."""
+        # Built by hand (not ``make_client``) so the raw socket stays reachable: a forked child
+        # must close its copy without shutting down the parent's connection.
         from thriftpy2.protocol import TBinaryProtocol
         from thriftpy2.thrift import TClient
         from thriftpy2.transport import TFramedTransport, TSocket
@@ -54,21 +53,22 @@ class ScribeSink(QueuedSink):
         self._socket, self._transport = tsocket, transport
         self._client = TClient(self.thrift.scribe, TBinaryProtocol(transport))  # type: ignore[no-untyped-call]
 
-    def deliver(self, batch: list[bytes]) -> None:
-        entries = [
-            self.thrift.LogEntry(category=self.category, message=line.rstrip(b"\n").decode("utf-8")) for line in batch
-        ]
+    def send(self, category: str, lines: list[bytes]) -> None:
+        """Deliver ``lines`` (newline-terminated) as one entry each; bytes that are not UTF-8
+        are replaced (Scribe messages are Thrift strings)."""
+        entry = self.thrift.LogEntry
+        entries = [entry(category=category, message=line.rstrip(b"\n").decode("utf-8", "replace")) for line in lines]
         try:
             if self._client is None:
                 self._connect()
             result = self._client.Log(entries)
         except Exception as exc:  # connection refused, reset, timeout, a broken frame
-            self.close_connection()
+            self.close()
             raise Retry(f"{type(exc).__name__}: {exc}") from None
         if result != self.thrift.ResultCode.OK:
             raise Retry("TRY_LATER")
 
-    def close_connection(self) -> None:
+    def close(self) -> None:
         transport, self._transport, self._socket, self._client = self._transport, None, None, None
         if transport is not None:
             try:
@@ -76,9 +76,9 @@ class ScribeSink(QueuedSink):
             except Exception:
                 pass
 
-    def after_fork(self) -> None:
-        """Close this process's copy of the socket only: ``shutdown()`` would cut the parent's
-        connection too, since both processes share it."""
+    def forget(self) -> None:
+        """After fork: close this process's copy of the socket only. ``shutdown()`` would cut
+        the parent's connection too, since both processes share it."""
         tsocket, self._transport, self._socket, self._client = self._socket, None, None, None
         sock = getattr(tsocket, "sock", None)
         if sock is not None:
@@ -86,4 +86,30 @@ class ScribeSink(QueuedSink):
                 sock.close()
             except OSError:
                 pass
+
+    def __repr__(self) -> str:
+        return f"<ScribeClient {self.host}:{self.port}>"
+
+
+class ScribeSink(QueuedSink):
+    """Deliver batches of GELF lines to a Scribe server, under one category."""
+
+    def __init__(self, host: str, port: int, category: str, *, timeout: float = 10.0, **queue_options: Any) -> None:
+        if not category:
+            raise ValueError("scribe sink: a category is required, as in scribe://host:1463/category")
+        self.client = ScribeClient(host, port, timeout)
+        super().__init__(**queue_options)
+        self.category = category
+
+    def deliver(self, batch: list[bytes]) -> None:
+        self.client.send(self.category, batch)
+
+    def close_connection(self) -> None:
+        self.client.close()
+
+    def after_fork(self) -> None:
+        self.client.forget()
         super().after_fork()
+
+    def __repr__(self) -> str:
+        return f"<ScribeSink {self.client.host}:{self.client.port}/{self.category}>"

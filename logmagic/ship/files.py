@@ -1,0 +1,83 @@
+"""Recognizing a log file across renames, and taking svlogd's timestamp off a line.
+
+A file is known by its device and inode plus a fingerprint of its first bytes: the inode
+follows a rename (svlogd's ``current`` becoming ``@….s``, logrotate's ``app.log`` becoming
+``app.log.1``), and the fingerprint tells a reused inode, or a copy made by ``copytruncate``,
+from the file that was read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+#: Bytes at the start of a file that make its fingerprint.
+FINGERPRINT_BYTES = 512
+
+_PREFIX = re.compile(rb"@4[0-9a-f]{23} |\d{4}-\d\d-\d\d[_T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ")
+
+
+def strip_svlogd_prefix(line: bytes) -> bytes:
+    """``line`` without the timestamp svlogd ``-t``/``-tt``/``-ttt`` put in front of it.
+
+    JSON lines start with ``{``: for them this is one comparison.
+    """
+    if line[:1] == b"{":
+        return line
+    m = _PREFIX.match(line)
+    return line[m.end() :] if m else line
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileId:
+    """Who a file is: device, inode, and a digest of its first ``fp_len`` bytes."""
+
+    dev: int
+    ino: int
+    fp: str
+    fp_len: int
+
+    @classmethod
+    def of_fd(cls, fd: int) -> FileId:
+        st = os.fstat(fd)
+        head = os.pread(fd, FINGERPRINT_BYTES, 0)
+        return cls(st.st_dev, st.st_ino, _digest(head), len(head))
+
+    def refreshed(self, fd: int) -> FileId:
+        """The same file with a longer fingerprint, once it has grown past the old one."""
+        if self.fp_len >= FINGERPRINT_BYTES:
+            return self
+        head = os.pread(fd, FINGERPRINT_BYTES, 0)
+        if len(head) == self.fp_len:
+            return self
+        return FileId(self.dev, self.ino, _digest(head), len(head))
+
+    def same_start(self, path: str) -> bool:
+        """Whether the file at ``path`` starts with the bytes this id was made from."""
+        try:
+            with open(path, "rb") as f:
+                head = f.read(self.fp_len)
+        except OSError:
+            return False
+        return len(head) == self.fp_len and _digest(head) == self.fp
+
+    def is_file(self, path: str) -> bool:
+        """Whether ``path`` names this very file (same inode, same first bytes)."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (self.dev, self.ino) and self.same_start(path)
+
+    def to_json(self) -> dict[str, object]:
+        return {"dev": self.dev, "ino": self.ino, "fp": self.fp, "fp_len": self.fp_len}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FileId:
+        return cls(int(data["dev"]), int(data["ino"]), str(data["fp"]), int(data["fp_len"]))  # type: ignore[call-overload]

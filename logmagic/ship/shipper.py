@@ -1,0 +1,296 @@
+"""The shipper's loop: read whole lines, send them, and only then remember how far it got.
+
+Delivery is at least once. For each source the shipper reads a batch of whole lines, sends
+it, waits for the collector's acknowledgment, and then writes the position after the batch
+to the state file (atomically). A crash between the acknowledgment and the write resends that
+one batch after the restart; a line is never skipped. While the collector is down the same
+batch is retried with backoff and nothing more is read, so memory stays bounded.
+
+A collector that refuses a batch for good (HTTP 400, 413, 422) gets it again in halves, down
+to single lines; only a line refused on its own is dropped, counted and logged. Refusals that
+mean a bad configuration (401, 403, 404, …) are retried like an outage, so no line is dropped
+because a token expired; the error is logged and the lag grows until someone fixes it.
+
+The shipper logs about itself through logmagic (facility ``logmagic.ship``), to stderr
+unless configured otherwise, never into the files it ships.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import orjson
+
+import logmagic
+from logmagic.encode._safe import describe_exception
+from logmagic.ship.destination import Destination, Reject
+from logmagic.ship.source import Batch, Position, Source
+from logmagic.ship.state import StateFile, write_atomically
+
+log = logmagic.local("logmagic.ship")
+
+#: HTTP refusals that split the batch to find the line at fault; others wait like an outage.
+LINE_FAULTS = frozenset((400, 413, 422))
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Options:
+    """Tuning, from the command line."""
+
+    batch_lines: int = 5000
+    batch_bytes: int = 1 << 20
+    max_line: int = 1 << 20
+    keep_prefix: bool = False
+    poll: float = 0.2
+    rescan: float = 10.0
+    max_backoff: float = 30.0
+    status_interval: float = 1.0
+
+
+@dataclass
+class Totals:
+    """Counters over the shipper's run, shown by ``--status``."""
+
+    lines: int = 0
+    bytes: int = 0
+    batches: int = 0
+    retries: int = 0
+    dropped: int = 0
+
+
+def source_specs(spec: str) -> tuple[str, str | None]:
+    """``PATH`` or ``PATH::CATEGORY``."""
+    path, sep, category = spec.partition("::")
+    if not path or (sep and not category):
+        raise ValueError(f"--from {spec!r}: expected PATH or PATH::CATEGORY")
+    return path, category or None
+
+
+def default_category(path: str) -> str:
+    """The service's name: an svlogd directory's own name (``/var/log/api`` → ``api``), above runit's
+    ``log/main`` (``/etc/sv/api/log/main`` → ``api``); for a file, its directory's name, or the
+    file's name without extension when that directory is a generic one (``/var/log/api.log``)."""
+    parts = [p for p in os.path.abspath(path).split(os.sep) if p]
+    if os.path.isdir(path):
+        while len(parts) > 1 and parts[-1] in ("main", "log"):
+            parts.pop()
+        return parts[-1] if parts else "default"
+    if len(parts) >= 2 and parts[-2] not in ("log", "logs", "var", "tmp"):
+        return parts[-2]
+    return os.path.splitext(parts[-1])[0] if parts else "default"
+
+
+class Shipper:
+    """Follow the sources and forward their lines to ``destination``."""
+
+    def __init__(
+        self, specs: list[str], destination: Destination, state: StateFile, status_path: str, options: Options
+    ) -> None:
+        self.specs = [source_specs(s) for s in specs]
+        self.destination = destination
+        self.state = state
+        self.status_path = status_path
+        self.options = options
+        self.sources: dict[str, Source] = {}
+        self.positions: dict[str, Position] = {}
+        self.totals = Totals()
+        self._stop = threading.Event()
+        self._rescan_now = threading.Event()
+        self._last_rescan = 0.0
+        self._down_since: float | None = None
+        self._rate: tuple[float, int] = (time.monotonic(), 0)
+        self._lines_per_s = 0.0
+
+    # -- control -----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def rescan(self) -> None:
+        self._rescan_now.set()
+
+    def install_signals(self, stop_timeout: float) -> None:
+        """SIGTERM/SIGINT: finish the batch in flight, save, exit; SIGHUP: look for new sources."""
+
+        def on_stop(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+            # The state is saved after every acknowledged batch, so exiting at any moment is
+            # safe: this only bounds how long a send stuck on a dead collector may take.
+            timer = threading.Timer(stop_timeout, os._exit, args=(0,))
+            timer.daemon = True
+            timer.start()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, lambda signum, frame: self.rescan())
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.positions = self.state.load()
+        self._scan()
+        log.info(
+            "shipping",
+            sources=sorted(self.sources),
+            destination=repr(self.destination),
+            state=self.state.path,
+        )
+        try:
+            while not self._stop.is_set():
+                if self._rescan_now.is_set() or time.monotonic() - self._last_rescan >= self.options.rescan:
+                    self._scan()
+                moved = False
+                for source in list(self.sources.values()):
+                    if self._stop.is_set():
+                        break
+                    batch = source.read_batch(self.options.batch_lines, self.options.batch_bytes)
+                    self._take_notes(source)
+                    if batch is None:
+                        continue
+                    if not self._deliver(source, batch):
+                        break  # stopping, the batch unsent: it is sent again after the restart
+                    self.positions[source.path] = batch.end
+                    self._save()
+                    moved = True
+                self._write_status()
+                if not moved:
+                    self._stop.wait(self.options.poll)
+        finally:
+            self._write_status(force=True)
+            self.destination.close()
+            for source in self.sources.values():
+                source.close()
+            log.info("stopped", lines=self.totals.lines, retries=self.totals.retries, dropped=self.totals.dropped)
+            logmagic.flush(2.0)
+        return 0
+
+    def _scan(self) -> None:
+        """Add the sources named (or matched by a glob) that are not followed yet."""
+        self._rescan_now.clear()
+        self._last_rescan = time.monotonic()
+        for pattern, category in self.specs:
+            paths = sorted(glob.glob(pattern)) if _GLOB_CHARS & set(pattern) else [pattern]
+            for path in paths:
+                key = os.path.abspath(path)
+                if key in self.sources or (not os.path.exists(key) and key in self.positions):
+                    continue
+                if key == self.state.path or key == os.path.abspath(self.status_path):
+                    continue
+                chosen = category or self.destination.category or default_category(key)
+                source = Source(key, chosen, keep_prefix=self.options.keep_prefix, max_line=self.options.max_line)
+                source.resume(self.positions.get(key))
+                self.sources[key] = source
+                if self._last_rescan and len(self.sources) > 1:
+                    log.info("following a new source", source=key, category=chosen)
+
+    def _deliver(self, source: Source, batch: Batch) -> bool:
+        """Send ``batch`` until acknowledged; False when asked to stop first."""
+        if not self._send(source.category, batch.lines):
+            return False
+        self.totals.lines += len(batch.lines)
+        self.totals.bytes += batch.size
+        self.totals.batches += 1
+        return True
+
+    def _send(self, category: str, lines: list[bytes]) -> bool:
+        backoff = 0.0
+        while True:
+            try:
+                self.destination.send(category, lines)
+            except Reject as exc:
+                if exc.status in LINE_FAULTS:
+                    return self._send_in_halves(category, lines, exc)
+                problem = str(exc)
+            except Exception as exc:  # Retry, or anything a client raised
+                problem = describe_exception(exc)
+            else:
+                if self._down_since is not None:
+                    log.notice("collector reachable again", down_s=round(time.monotonic() - self._down_since, 1))
+                    self._down_since = None
+                return True
+            self.totals.retries += 1
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                log.warning("collector unavailable, retrying; reading paused", error=problem)
+            backoff = min(self.options.max_backoff, max(backoff * 2, 0.1))
+            if self._stop.wait(backoff * random.uniform(0.5, 1.0)):
+                return False
+            self._write_status()
+
+    def _send_in_halves(self, category: str, lines: list[bytes], exc: Reject) -> bool:
+        if len(lines) == 1:
+            self.totals.dropped += 1
+            log.error("the collector refused a line; dropped", error=str(exc), bytes=len(lines[0]))
+            return True
+        half = len(lines) // 2
+        return self._send(category, lines[:half]) and self._send(category, lines[half:])
+
+    def _take_notes(self, source: Source) -> None:
+        notes = source.counters.notes
+        while notes:
+            note = notes.pop(0)
+            if "lost" in note or "deleted" in note:
+                log.error(note, source=source.path, gaps=source.counters.gaps)
+            else:
+                log.warning(note, source=source.path)
+
+    def _save(self) -> None:
+        try:
+            self.state.save(self.positions)
+        except OSError as exc:
+            log.error("cannot write the state file; a restart will resend more", error=describe_exception(exc))
+
+    # -- status ------------------------------------------------------------------------------
+
+    def _write_status(self, force: bool = False) -> None:
+        now = time.monotonic()
+        since, lines_then = self._rate
+        if not force and now - since < self.options.status_interval:
+            return
+        if now > since:
+            self._lines_per_s = (self.totals.lines - lines_then) / (now - since)
+        self._rate = (now, self.totals.lines)
+        try:
+            write_atomically(self.status_path, orjson.dumps(self.status()), sync=False)
+        except OSError:
+            pass  # the status is a convenience; the state file is what matters
+
+    def status(self) -> dict[str, Any]:
+        """What ``--status`` shows: counters, and per source its position and bytes behind."""
+        sources = []
+        for key, source in sorted(self.sources.items()):
+            pos = self.positions.get(key)
+            behind, _ = source.lag(pos)
+            sources.append(
+                {
+                    "source": key,
+                    "category": source.category,
+                    "file": pos.name if pos else None,
+                    "offset": pos.offset if pos else 0,
+                    "bytes_behind": behind,
+                    "oversized": source.counters.oversized,
+                    "gaps": source.counters.gaps,
+                    "truncations": source.counters.truncations,
+                }
+            )
+        return {
+            "pid": os.getpid(),
+            "time": time.time(),
+            "destination": repr(self.destination),
+            "collector_down_s": round(time.monotonic() - self._down_since, 1) if self._down_since else 0,
+            "lines_sent": self.totals.lines,
+            "bytes_sent": self.totals.bytes,
+            "lines_per_s": round(self._lines_per_s, 1),
+            "retries": self.totals.retries,
+            "dropped": self.totals.dropped,
+            "sources": sources,
+        }

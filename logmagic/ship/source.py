@@ -1,0 +1,421 @@
+"""One followed source: a log file, or an svlogd directory read as one stream.
+
+A source hands out batches of whole lines and, with each batch, the position just after its
+last line. The shipper stores that position once the collector has acknowledged the batch;
+after a restart the source resumes there. A position names the file it lies in by
+``FileId``, so it stays valid when the file is renamed (svlogd's rotation, logrotate's
+``create``), and a copy made by ``copytruncate`` is found by its first bytes.
+
+An svlogd directory is its rotated files (``@….s``/``.u``, in name order) and then
+``current``. A line svlogd split across a rotation (the rotated file ends without a newline)
+is stitched whole, because a partial line is carried from one file into the next.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from logmagic.ship.files import FileId, strip_svlogd_prefix
+from logmagic.tail import is_svlogd_dir
+
+_ROTATED = re.compile(r"^@[0-9a-f]{24}\.[su]$")
+
+#: Bytes asked for per read.
+CHUNK = 1 << 20
+
+
+@dataclass
+class Position:
+    """Where the next unsent line starts: a file, its name when last seen, an offset.
+
+    ``after`` is, for an svlogd ``current``, the newest rotated name seen beside it: the files
+    rotated later, the ones to read next if this one is gone, sort after it.
+    """
+
+    file: FileId
+    name: str
+    offset: int
+    after: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {**self.file.to_json(), "name": self.name, "offset": self.offset, "after": self.after}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Position:
+        return cls(FileId.from_json(data), str(data["name"]), int(data["offset"]), str(data.get("after", "")))  # type: ignore[call-overload]
+
+
+@dataclass
+class Batch:
+    """Whole lines (newline-terminated, svlogd prefix removed unless kept) and where they end."""
+
+    lines: list[bytes]
+    end: Position
+    size: int
+
+
+@dataclass
+class Counters:
+    """What happened to lines that were not simply read and sent."""
+
+    oversized: int = 0  # lines longer than max_line, sent in pieces
+    unterminated: int = 0  # a file ended without a newline and was not continued
+    gaps: int = 0  # files deleted before they were read: their lines are lost
+    truncations: int = 0  # copytruncate seen
+    notes: list[str] = field(default_factory=list)  # what to log, taken by the shipper
+
+
+class Source:
+    """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines."""
+
+    def __init__(self, path: str, category: str, *, keep_prefix: bool = False, max_line: int = 1 << 20) -> None:
+        self.path = os.path.abspath(path)
+        self.category = category
+        self.keep_prefix = keep_prefix
+        self.max_line = max_line
+        self.svlogd = os.path.isdir(self.path)
+        self.counters = Counters()
+        self._fd = -1
+        self._id: FileId | None = None
+        self._name = ""  # basename (svlogd) or path of the open file, as last seen
+        self._after = ""
+        self._pos = 0  # next byte to read from the open file
+        self._done = False  # the open file was rotated away: read it to its end, then move on
+        self._pending = b""  # the start of a line whose newline has not been read yet
+        self._boundary: Position | None = None  # just after the last whole line read
+        self._seen_after: list[str] = []  # svlogd: names listed after the open file
+        self._cached: list[_File] = []  # svlogd: the directory as last listed
+        self._resume_at: Position | None = None
+
+    # -- where to start ---------------------------------------------------------------------
+
+    def resume(self, position: Position | None) -> None:
+        """Start at ``position`` (from the state file), or at the oldest data when ``None``."""
+        self._resume_at = position
+
+    def _start(self) -> bool:
+        pos, self._resume_at = self._resume_at, None
+        if pos is None:
+            first = self._listing()
+            return bool(first) and self._open(first[0], 0)
+        if self.svlogd:
+            listing = self._listing()
+            by_name = [p for p in listing if p.name == pos.name]
+            for path in by_name + [p for p in listing if p.name > pos.after] + listing:
+                if pos.file.is_file(path.path):
+                    return self._open(path, pos.offset)
+            self._gap(f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset} are lost")
+            later = [p for p in self._listing() if p.name > (pos.after if pos.name == "current" else pos.name)]
+            return bool(later) and self._open(later[0], 0)
+        if pos.file.is_file(self.path):
+            return self._open(_File(self.path, self.path), pos.offset)
+        for sibling in self._siblings():
+            # Renamed away, or copied by copytruncate while the shipper was down.
+            renamed = pos.file.is_file(sibling.path)
+            copied = pos.file.same_start(sibling.path) and _size(sibling) >= pos.offset
+            if (renamed or copied) and self._open(sibling, pos.offset):
+                self._done = True
+                return True
+        if os.path.exists(self.path):
+            self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
+            return self._open(_File(self.path, self.path), 0)
+        return False
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read_batch(self, max_lines: int, max_bytes: int) -> Batch | None:
+        """The next whole lines, at most about ``max_bytes`` of them; ``None`` when none are ready."""
+        lines: list[bytes] = []
+        size = 0
+        while len(lines) < max_lines and size < max_bytes:
+            if self._fd < 0 and not self._start():
+                break
+            try:
+                data = os.read(self._fd, min(CHUNK, max_bytes - size + 1))
+            except OSError as exc:
+                self.counters.notes.append(f"{self.path}: read failed: {exc.strerror or exc}")
+                break
+            if not data:
+                if self._done:
+                    if not self._next_file():
+                        break
+                    continue
+                if self._check_rotation():
+                    continue  # read again: lines written just before the rotation
+                break
+            self._pos += len(data)
+            size += len(data)
+            self._cut(data, lines)
+        if not lines:
+            return None
+        assert self._boundary is not None
+        return Batch(lines, self._boundary, size)
+
+    def _cut(self, data: bytes, lines: list[bytes]) -> None:
+        buf = self._pending + data if self._pending else data
+        last = buf.rfind(b"\n")
+        if last < 0:
+            self._pending = buf
+            if len(buf) > self.max_line:
+                self.counters.oversized += 1
+                self._emit_partial(lines)
+            return
+        self._pending = buf[last + 1 :]
+        found = buf[:last].split(b"\n")
+        if self.keep_prefix:
+            lines.extend(line + b"\n" for line in found)
+        else:
+            strip = strip_svlogd_prefix
+            lines.extend(strip(line) + b"\n" for line in found)
+        self._boundary = self._here()
+        if len(self._pending) > self.max_line:
+            self.counters.oversized += 1
+            self._emit_partial(lines)
+
+    def _emit_partial(self, lines: list[bytes]) -> None:
+        """Send what is pending as a line of its own (too long, or its file ended)."""
+        line = self._pending if self.keep_prefix else strip_svlogd_prefix(self._pending)
+        lines.append(line + b"\n")
+        self._pending = b""
+        self._boundary = self._here()
+
+    def _here(self) -> Position:
+        assert self._id is not None
+        return Position(self._id, self._name, self._pos - len(self._pending), self._after)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _listing(self) -> list[_File]:
+        """The files of the source in reading order, from names alone (no ``stat`` per file)."""
+        if self.svlogd:
+            try:
+                names = os.listdir(self.path)
+            except OSError:
+                return []
+            rotated = sorted(n for n in names if _ROTATED.match(n))
+            base = self.path + os.sep
+            return [_File(base + n, n) for n in (*rotated, *(["current"] if "current" in names else []))]
+        return [_File(self.path, self.path)] if os.path.isfile(self.path) else []
+
+    def _siblings(self) -> list[_File]:
+        """Files beside a plain file that logrotate may have made of it (``app.log.1``, ``app.log-2026…``)."""
+        directory, base = os.path.split(self.path)
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return []
+        return [
+            _File(os.path.join(directory, n), n)
+            for n in names
+            if n != base and n.startswith(base) and not n.endswith((".gz", ".bz2", ".xz", ".zst"))
+        ]
+
+    def _open(self, path: _File, offset: int) -> bool:
+        try:
+            fd = os.open(path.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            self.counters.notes.append(f"{path.path}: cannot open: {exc.strerror or exc}")
+            return False
+        self._close_fd()
+        size = os.fstat(fd).st_size
+        if offset > size:  # shrank while the shipper was down: copytruncate without a copy
+            self._gap(f"{path.path}: shorter than the saved position; reading it from the start")
+            offset = 0
+        os.lseek(fd, offset, os.SEEK_SET)
+        self._fd, self._pos, self._done = fd, offset, False
+        self._id = FileId.of_fd(fd)
+        self._name = path.name
+        if self.svlogd:
+            if not self._cached or self._cached[-1].name != "current" or path.name == "current":
+                self._cached = self._listing()
+            names = [p.name for p in self._cached]
+            rotated = [n for n in names if n != "current"]
+            self._after = rotated[-1] if rotated else ""
+            # Rotated files not read yet: if one of them vanishes unread, lines were lost.
+            self._seen_after = [n for n in rotated if n > self._name][:2] if self._name != "current" else []
+        if self._boundary is None or not self._pending:
+            self._boundary = self._here()
+        return True
+
+    def _close_fd(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
+
+    def _check_rotation(self) -> bool:
+        """At the end of the open file: has it been rotated, truncated or replaced?
+
+        True when there is more to read (the caller reads again before moving on).
+        """
+        assert self._id is not None
+        if self.svlogd:
+            current = _File(os.path.join(self.path, "current"), "current")
+            if self._name == "current" and _ident(current) == self._ident_of_open():
+                return False  # still `current`: wait for more
+            self._done = True  # rotated (or a rotated file read to its end): read what is left, go on
+            return True
+        ident = _ident(_File(self.path, self.path))
+        if ident is None:
+            return False  # deleted or moved away, nothing new yet: wait for the path to come back
+        if ident != (self._id.dev, self._id.ino):
+            self._done = True  # renamed away (logrotate `create`): drain it, then the new file
+            return True
+        size = _size(_File(self.path, self.path))
+        if size < self._pos:
+            self.counters.truncations += 1
+            self._after_truncation()
+            return True
+        return False
+
+    def _after_truncation(self) -> None:
+        """copytruncate: read what was written since the last read from the copy, then the file from 0."""
+        assert self._id is not None
+        for sibling in self._siblings():
+            if self._id.same_start(sibling.path) and _size(sibling) >= self._pos:
+                pos, pending = self._pos, self._pending
+                if self._open(sibling, pos):
+                    self._pending, self._done = pending, True
+                    return
+        self._gap(f"{self.path}: truncated and no copy found; lines written just before are lost")
+        self._pending = b""
+        self._open(_File(self.path, self.path), 0)
+
+    def _next_file(self) -> bool:
+        """The open file is finished: go on with the next one; False when there is none yet."""
+        if self.svlogd:
+            # The directory is listed again only when the last listing has nothing after the
+            # open file: with thousands of rotated files, a listing per file would dominate.
+            nxt = self._successor(self._cached)
+            if nxt is None:
+                self._cached = self._listing()
+                names = {p.name for p in self._cached}
+                missing = [n for n in self._seen_after if n not in names]
+                if missing:
+                    self._gap(f"{self.path}: {len(missing)} rotated file(s) deleted before they were read")
+                nxt = self._successor(self._cached)
+            if nxt is None:
+                return False
+        else:
+            if _ident(_File(self.path, self.path)) in (None, self._ident_of_open()):
+                return False
+            nxt = _File(self.path, self.path)
+        carried = self._pending
+        boundary = self._boundary
+        if not self._open(nxt, 0):
+            self._cached = []  # gone meanwhile: list again next time
+            return False
+        # A line svlogd split across the rotation continues in the next file; for a plain file
+        # that ended without a newline there is nothing to continue: it is sent as it is.
+        if carried and not self.svlogd:
+            self.counters.unterminated += 1
+        self._pending, self._boundary = carried, boundary
+        return True
+
+    def _successor(self, listing: list[_File]) -> _File | None:
+        """The file after the open one in ``listing``, or None."""
+        if not listing:
+            return None
+        names = [p.name for p in listing]
+        if self._name == "current":
+            # It was `current` when opened: it is now the oldest rotated file newer than the
+            # ones that existed then (or gone). What follows it comes next.
+            i = bisect.bisect_right(names, self._after)
+            if i < len(listing) and names[i] != "current" and _ident(listing[i]) == self._ident_of_open():
+                self._name = names[i]
+                i += 1
+        else:
+            i = bisect.bisect_right(names, self._name)
+        if i >= len(listing) or _ident(listing[i]) == self._ident_of_open():
+            return None
+        return listing[i]
+
+    def _ident_of_open(self) -> tuple[int, int] | None:
+        return (self._id.dev, self._id.ino) if self._id is not None else None
+
+    def _gap(self, note: str) -> None:
+        self.counters.gaps += 1
+        self.counters.notes.append(note)
+
+    # -- status ------------------------------------------------------------------------------
+
+    def lag(self, position: Position | None, count_lines: bool = False) -> tuple[int, int | None]:
+        """Bytes (and, if asked, lines) from ``position`` to the end of the source.
+
+        The position's file is found by name (a ``current`` that has rotated since counts from
+        the first rotated file after ``after``), which is cheap enough to run every second.
+        """
+        listing = self._listing()
+        start_index, offset = 0, 0
+        if position is not None:
+            names = [p.name for p in listing]
+            mine = (position.file.dev, position.file.ino)
+            if position.name in names and _ident(listing[names.index(position.name)]) == mine:
+                start_index, offset = names.index(position.name), position.offset
+            elif self.svlogd and position.name == "current":
+                newer = [i for i, n in enumerate(names) if n > position.after]
+                if newer and _ident(listing[newer[0]]) == mine:
+                    start_index, offset = newer[0], position.offset
+        total, lines = 0, 0 if count_lines else None
+        for i, p in enumerate(listing[start_index:]):
+            begin = offset if i == 0 else 0
+            total += max(0, _size(p) - begin)
+            if lines is not None:
+                lines += _count_newlines(p.path, begin)
+        return total, lines
+
+    def close(self) -> None:
+        self._close_fd()
+
+    def __repr__(self) -> str:
+        return f"<Source {self.path} {'svlogd' if self.svlogd else 'file'} category={self.category}>"
+
+
+class _File(NamedTuple):
+    """A file of a source: its path, and its name in the svlogd directory (the path for a plain file)."""
+
+    path: str
+    name: str
+
+
+def _ident(file: _File) -> tuple[int, int] | None:
+    try:
+        st = os.stat(file.path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _size(file: _File) -> int:
+    try:
+        return os.stat(file.path).st_size
+    except OSError:
+        return 0
+
+
+def _count_newlines(path: str, offset: int) -> int:
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            while block := f.read(CHUNK):
+                n += block.count(b"\n")
+    except OSError:
+        pass
+    return n
+
+
+def is_svlogd_source(path: str) -> bool:
+    """Whether ``path`` is an svlogd directory (rather than a file)."""
+    p = Path(path)
+    return p.is_dir() and is_svlogd_dir(p)
