@@ -133,11 +133,14 @@ class Source:
         """The next whole lines, at most about ``max_bytes`` of them; ``None`` when none are ready."""
         lines: list[bytes] = []
         size = 0
-        while len(lines) < max_lines and size < max_bytes:
+        while len(lines) < max_lines and (size < max_bytes or not lines):
             if self._fd < 0 and not self._start():
                 break
+            if b"\n" in self._pending:  # whole lines left over from a batch that was full
+                self._cut(b"", lines, max_lines - len(lines))
+                continue
             try:
-                data = os.read(self._fd, min(CHUNK, max_bytes - size + 1))
+                data = os.read(self._fd, min(CHUNK, max(max_bytes - size, 1 << 16)))
             except OSError as exc:
                 self.counters.notes.append(f"{self.path}: read failed: {exc.strerror or exc}")
                 break
@@ -151,13 +154,15 @@ class Source:
                 break
             self._pos += len(data)
             size += len(data)
-            self._cut(data, lines)
+            self._cut(data, lines, max_lines - len(lines))
         if not lines:
             return None
         assert self._boundary is not None
         return Batch(lines, self._boundary, size)
 
-    def _cut(self, data: bytes, lines: list[bytes]) -> None:
+    def _cut(self, data: bytes, lines: list[bytes], limit: int) -> None:
+        """Append the whole lines of pending + ``data`` to ``lines``, at most ``limit`` of them;
+        the rest stays pending (a partial line, or whole lines for the next batch)."""
         buf = self._pending + data if self._pending else data
         last = buf.rfind(b"\n")
         if last < 0:
@@ -166,15 +171,19 @@ class Source:
                 self.counters.oversized += 1
                 self._emit_partial(lines)
             return
-        self._pending = buf[last + 1 :]
         found = buf[:last].split(b"\n")
+        if len(found) > limit:
+            found = found[:limit]
+            self._pending = buf[sum(map(len, found)) + len(found) :]
+        else:
+            self._pending = buf[last + 1 :]
         if self.keep_prefix:
             lines.extend(line + b"\n" for line in found)
         else:
             strip = strip_svlogd_prefix
             lines.extend(strip(line) + b"\n" for line in found)
         self._boundary = self._here()
-        if len(self._pending) > self.max_line:
+        if len(self._pending) > self.max_line and b"\n" not in self._pending:
             self.counters.oversized += 1
             self._emit_partial(lines)
 
@@ -296,14 +305,14 @@ class Source:
         if self.svlogd:
             # The directory is listed again only when the last listing has nothing after the
             # open file: with thousands of rotated files, a listing per file would dominate.
-            nxt = self._successor(self._cached)
+            nxt = self._successor(self._cached, fresh=False)
             if nxt is None:
                 self._cached = self._listing()
                 names = {p.name for p in self._cached}
                 missing = [n for n in self._seen_after if n not in names]
                 if missing:
                     self._gap(f"{self.path}: {len(missing)} rotated file(s) deleted before they were read")
-                nxt = self._successor(self._cached)
+                nxt = self._successor(self._cached, fresh=True)
             if nxt is None:
                 return False
         else:
@@ -322,8 +331,8 @@ class Source:
         self._pending, self._boundary = carried, boundary
         return True
 
-    def _successor(self, listing: list[_File]) -> _File | None:
-        """The file after the open one in ``listing``, or None."""
+    def _successor(self, listing: list[_File], fresh: bool) -> _File | None:
+        """The file after the open one in ``listing``, or None (``fresh``: just listed)."""
         if not listing:
             return None
         names = [p.name for p in listing]
@@ -334,6 +343,8 @@ class Source:
             if i < len(listing) and names[i] != "current" and _ident(listing[i]) == self._ident_of_open():
                 self._name = names[i]
                 i += 1
+            elif not fresh:
+                return None  # not in this listing under its new name: list again
         else:
             i = bisect.bisect_right(names, self._name)
         if i >= len(listing) or _ident(listing[i]) == self._ident_of_open():

@@ -1,0 +1,188 @@
+"""Sources in process: stitching, prefixes, rotation, truncation, resuming and gaps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from logmagic.ship.files import strip_svlogd_prefix
+from logmagic.ship.source import Position, Source
+from logmagic.ship.state import StateError, StateFile
+
+
+def drain(source: Source, max_lines: int = 1000, max_bytes: int = 1 << 20) -> tuple[list[bytes], Position | None]:
+    """Every line the source has now, and the position after the last one."""
+    lines: list[bytes] = []
+    end = None
+    while (batch := source.read_batch(max_lines, max_bytes)) is not None:
+        lines += batch.lines
+        end = batch.end
+    return lines, end
+
+
+def rotated(n: int) -> str:
+    return f"@4000000069{n:014x}.s"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b'@400000006b047eca08433df4 {"a":1}', b'{"a":1}'),
+        (b'2026-11-22_06:28:03.46035 {"a":1}', b'{"a":1}'),
+        (b'2026-11-22T06:28:03.460351Z {"a":1}', b'{"a":1}'),
+        (b'2026-11-22T06:28:03+01:00 {"a":1}', b'{"a":1}'),
+        (b'{"ts":"2026-11-22_06:28:03.46035 "}', b'{"ts":"2026-11-22_06:28:03.46035 "}'),
+        (b"2026-11-22 not a prefix", b"2026-11-22 not a prefix"),
+        (b"@4000 short", b"@4000 short"),
+    ],
+)
+def test_svlogd_prefixes_are_removed_and_nothing_else(line: bytes, expected: bytes) -> None:
+    assert strip_svlogd_prefix(line) == expected
+
+
+def test_a_line_split_across_a_rotation_comes_out_whole(tmp_path: Path) -> None:
+    (tmp_path / rotated(1)).write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n2026-11-22_06:28:03.2 {"n":2,"long":"ab')
+    (tmp_path / rotated(2)).write_bytes(b'cd"}\n2026-11-22_06:28:04.1 {"n":3}\n')
+    (tmp_path / "current").write_bytes(b'2026-11-22_06:28:05.1 {"n":4}\n2026-11-22_06:28:05.2 {"n":5,"part')
+    source = Source(str(tmp_path), "svc")
+    lines, end = drain(source)
+    assert lines == [b'{"n":1}\n', b'{"n":2,"long":"abcd"}\n', b'{"n":3}\n', b'{"n":4}\n']
+    assert end is not None and end.name == "current" and end.offset == len(b'2026-11-22_06:28:05.1 {"n":4}\n')
+    with open(tmp_path / "current", "ab") as f:
+        f.write(b'ial":true}\n')
+    assert drain(source)[0] == [b'{"n":5,"partial":true}\n'], "the partial last line waited for its newline"
+
+
+def test_keep_prefix_sends_lines_as_written(tmp_path: Path) -> None:
+    (tmp_path / "current").write_bytes(b'2026-11-22_06:28:05.1 {"n":4}\n')
+    assert drain(Source(str(tmp_path), "svc", keep_prefix=True))[0] == [b'2026-11-22_06:28:05.1 {"n":4}\n']
+
+
+def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
+    current = tmp_path / "current"
+    current.write_bytes(b"a1\na2\n")
+    source = Source(str(tmp_path), "svc")
+    assert drain(source)[0] == [b"a1\n", b"a2\n"]
+    with open(current, "ab") as f:
+        f.write(b"a3\n")  # written just before the rotation, not read yet
+    current.rename(tmp_path / rotated(1))
+    current.write_bytes(b"b1\n")
+    with open(tmp_path / rotated(1), "ab"):
+        pass
+    os.rename(current, tmp_path / rotated(2))
+    current.write_bytes(b"c1\n")
+    lines, end = drain(source)
+    assert lines == [b"a3\n", b"b1\n", b"c1\n"]
+    assert end is not None and end.name == "current"
+
+
+def test_resume_finds_the_file_after_it_was_rotated(tmp_path: Path) -> None:
+    current = tmp_path / "current"
+    current.write_bytes(b"a1\na2\n")
+    first = Source(str(tmp_path), "svc")
+    batch = first.read_batch(1, 1)  # a one-line batch: a1 is acknowledged, a2 is not
+    assert batch is not None and batch.lines == [b"a1\n"]
+    first.close()
+    current.rename(tmp_path / rotated(1))
+    current.write_bytes(b"b1\n")
+
+    again = Source(str(tmp_path), "svc")
+    again.resume(Position.from_json(batch.end.to_json()))
+    assert drain(again)[0] == [b"a2\n", b"b1\n"]
+    assert again.counters.gaps == 0
+
+
+def test_resume_after_the_file_was_deleted_counts_a_gap(tmp_path: Path) -> None:
+    (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
+    (tmp_path / rotated(2)).write_bytes(b"b1\n")
+    (tmp_path / "current").write_bytes(b"c1\n")
+    first = Source(str(tmp_path), "svc")
+    batch = first.read_batch(1, 1)
+    assert batch is not None and batch.lines == [b"a1\n"]
+    first.close()
+    (tmp_path / rotated(1)).unlink()  # svlogd's `n` limit removed it before it was read
+
+    again = Source(str(tmp_path), "svc")
+    again.resume(batch.end)
+    assert drain(again)[0] == [b"b1\n", b"c1\n"]
+    assert again.counters.gaps == 1
+    assert any("lost" in note for note in again.counters.notes)
+
+
+def test_plain_file_renamed_by_logrotate_is_drained_then_the_new_file_read(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"1\n"]
+    with open(log, "ab") as f:
+        f.write(b"2\n")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"3\n")
+    assert drain(source)[0] == [b"2\n", b"3\n"]
+
+
+def test_copytruncate_reads_the_tail_from_the_copy_then_the_file_from_zero(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n2\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"1\n", b"2\n"]
+    with open(log, "ab") as f:
+        f.write(b"3\n")  # written after the last read, before the copy
+    (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+    with open(log, "r+b") as f:
+        f.truncate(0)
+    with open(log, "ab") as f:
+        f.write(b"4\n")
+    assert drain(source)[0] == [b"3\n", b"4\n"]
+    assert source.counters.truncations == 1 and source.counters.gaps == 0
+
+
+def test_a_partial_line_past_the_limit_is_sent_as_it_is_and_counted(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"whole " * 50 + b"\n" + b"x" * 250)  # no newline after the x's: a writer stuck mid-line
+    source = Source(str(log), "app", max_line=100)
+    lines, _ = drain(source)
+    assert lines == [b"whole " * 50 + b"\n", b"x" * 250 + b"\n"], "a whole long line is not cut; a partial one is sent"
+    assert source.counters.oversized == 1
+    with open(log, "ab") as f:
+        f.write(b"yz\n")
+    assert drain(source)[0] == [b"yz\n"]
+
+
+def test_status_counts_what_is_not_acknowledged(tmp_path: Path) -> None:
+    (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
+    (tmp_path / "current").write_bytes(b"c1\nc2\nc3\n")
+    source = Source(str(tmp_path), "svc")
+    batch = source.read_batch(1, 1)
+    assert batch is not None
+    assert source.lag(batch.end, count_lines=True) == (3 + 9, 4)
+    assert source.lag(None, count_lines=True) == (6 + 9, 5)
+
+
+def test_state_file_round_trip_and_corruption(tmp_path: Path) -> None:
+    (tmp_path / "current").write_bytes(b"a1\na2\n")
+    batch = Source(str(tmp_path), "svc").read_batch(1, 1)
+    assert batch is not None
+    state = StateFile(str(tmp_path / "ship.state"))
+    state.save({"/x": batch.end})
+    assert StateFile(state.path).load() == {"/x": batch.end}
+    assert [p.name for p in tmp_path.iterdir() if ".tmp." in p.name] == []
+    Path(state.path).write_text("{not json")
+    with pytest.raises(StateError, match="cannot read"):
+        StateFile(state.path).load()
+    Path(state.path).write_text('{"version": 99, "sources": {}}')
+    with pytest.raises(StateError, match="version"):
+        StateFile(state.path).load()
+
+
+def test_a_rotated_file_deleted_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
+    (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
+    (tmp_path / rotated(2)).write_bytes(b"b1\n")
+    (tmp_path / "current").write_bytes(b"c1\n")
+    source = Source(str(tmp_path), "svc")
+    assert source.read_batch(1, 1) is not None
+    (tmp_path / rotated(2)).unlink()
+    assert drain(source)[0] == [b"a2\n", b"c1\n"]
+    assert source.counters.gaps == 1
