@@ -13,26 +13,46 @@ svlogd's timestamp prefixes (``-t`` TAI64N ``@4000…``, ``-tt`` ``2026-11-22_06
 from __future__ import annotations
 
 import datetime
-import gzip
 import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
-#: Bytes read per call; chunks handed out hold whole lines only.
-CHUNK = 1 << 20
+#: Size of the read buffer. It is reused for every block, so it stays in the CPU cache while
+#: it is searched; it grows only for a line longer than itself.
+CHUNK = 1 << 19
 #: Seconds between two looks at a followed file.
 POLL = 0.2
+#: Most bytes a follower reads at one look: a big file is taken in steps, not all at once.
+FOLLOW_READ = 1 << 23
 
 _ROTATED = re.compile(r"^@[0-9a-f]{24}\.[su]$")
 _TAI64N = re.compile(rb"^@(4[0-9a-f]{15})([0-9a-f]{8}) ")
-_HUMAN = re.compile(rb"^(\d{4}-\d\d-\d\d)[_T](\d\d:\d\d:\d\d)(\.\d+)? ")
+_HUMAN = re.compile(rb"^(\d{4})-(\d\d)-(\d\d)[_T](\d\d):(\d\d):(\d\d)(\.\d+)? ")
 #: TAI64 labels are 2**62 + seconds; TAI runs 10 s ahead of UTC at the 1972 epoch of svlogd's clock.
 _TAI_OFFSET = 2**62 + 10
+#: ``-tt`` / ``-ttt`` prefix (date and time to the second) -> unix seconds, or None when invalid.
+#: svlogd's lines come in time order, so a small cache turns one date parse per line into one
+#: per second of log.
+_SECONDS: dict[bytes, float | None] = {}
+_SECONDS_MAX = 4096
+
+
+class _Reader(Protocol):
+    """What ``blocks`` reads from: a file, a .gz file, stdin."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+class ReadError(OSError):
+    """A file could not be read (to its end): the message names the file and says why."""
 
 
 def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
@@ -45,13 +65,27 @@ def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
     elif first.isdigit():
         m = _HUMAN.match(line)
         if m:
+            key = line[:19]
             try:
-                when = datetime.datetime.strptime(f"{m[1].decode()} {m[2].decode()}", "%Y-%m-%d %H:%M:%S")
-            except ValueError:
+                when = _SECONDS[key]
+            except KeyError:
+                if len(_SECONDS) >= _SECONDS_MAX:
+                    _SECONDS.clear()
+                when = _SECONDS[key] = _utc_seconds(m)
+            if when is None:
                 return line, None
-            frac = float(m[3]) if m[3] else 0.0
-            return line[m.end() :], when.replace(tzinfo=datetime.timezone.utc).timestamp() + frac
+            return line[m.end() :], when + (float(m[7]) if m[7] else 0.0)
     return line, None
+
+
+def _utc_seconds(m: re.Match[bytes]) -> float | None:
+    """Unix seconds of a ``-tt``/``-ttt`` prefix's date and time (UTC), None if no such time."""
+    year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
+    try:
+        when = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    return when.timestamp()
 
 
 def is_svlogd_dir(path: Path) -> bool:
@@ -61,17 +95,26 @@ def is_svlogd_dir(path: Path) -> bool:
 
 def svlogd_files(path: Path) -> list[Path]:
     """Rotated files in order, then ``current``."""
-    rotated = sorted(p for p in path.iterdir() if _ROTATED.match(p.name) and p.is_file())
     current = path / "current"
-    return [*rotated, *([current] if current.is_file() else [])]
+    return [*_rotated(path), *([current] if current.is_file() else [])]
+
+
+def _rotated(path: Path) -> list[Path]:
+    """svlogd's rotated files in ``path``, oldest first (their names are TAI64N times)."""
+    return sorted(p for p in path.iterdir() if _ROTATED.match(p.name) and p.is_file())
 
 
 @dataclass
 class Stream:
-    """Files read as one byte stream; ``name`` is what messages call it. No files means stdin."""
+    """Files read as one byte stream; ``name`` is what messages call it. No files means stdin.
+
+    ``directory`` is the svlogd directory the files come from, if they do: following it means
+    following its ``current`` and catching up on the files rotated meanwhile.
+    """
 
     name: str
     files: list[Path] = field(default_factory=list)
+    directory: Path | None = None
 
     def size(self) -> int:
         """Bytes on disk (compressed size for .gz), for progress reports."""
@@ -82,6 +125,11 @@ class Stream:
             except OSError:
                 pass
         return total
+
+    @property
+    def is_stdin(self) -> bool:
+        """Whether this is standard input."""
+        return not self.files and self.directory is None
 
 
 def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
@@ -98,7 +146,7 @@ def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
             continue
         path = Path(raw)
         if path.is_dir():
-            found = _dir_streams(path, recursive)
+            found = _dir_streams(path, recursive, set())
             if not found:
                 hint = "" if recursive else " (use -r to walk a tree of service log directories)"
                 raise ValueError(f"{raw}: no svlogd log files here{hint}")
@@ -112,91 +160,193 @@ def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
     return out
 
 
-def _dir_streams(path: Path, recursive: bool) -> list[Stream]:
+def _dir_streams(path: Path, recursive: bool, seen: set[str]) -> list[Stream]:
+    """The svlogd streams at ``path`` and, with ``recursive``, below it.
+
+    Symbolic links are followed (runit's ``/etc/service/<name>`` links to ``/etc/sv/<name>``);
+    ``seen`` holds the real paths already walked, so a link cycle is walked once.
+    """
+    real = os.path.realpath(path)
+    if real in seen:
+        return []
+    seen.add(real)
     found: list[Stream] = []
     if is_svlogd_dir(path):
-        found.append(Stream(str(path), svlogd_files(path)))
+        found.append(Stream(str(path), svlogd_files(path), path))
     if recursive:
-        for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink()):
-            found.extend(_dir_streams(child, True))
+        for child in sorted(p for p in path.iterdir() if p.is_dir()):
+            found.extend(_dir_streams(child, True, seen))
     return found
 
 
-def _open(path: Path) -> BinaryIO:
+def _open(path: Path) -> _Reader:
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+        import gzip  # only when a .gz file is read
+
+        return gzip.GzipFile(path, "rb")
+    return open(path, "rb", buffering=0)  # reads go straight into the caller's buffer
 
 
-def chunks(stream: Stream, size: int = CHUNK) -> Iterator[bytes]:
-    """The stream's bytes in chunks of whole lines; a last line without a newline comes last."""
-    rest = b""
-    handles: Iterator[BinaryIO] = iter([sys.stdin.buffer]) if not stream.files else (_open(p) for p in stream.files)
-    for handle in handles:
+def _reason(exc: BaseException) -> str:
+    """One line saying why reading failed, without the file name (the caller adds it)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, EOFError):
+        return "compressed data ends early (truncated file?)"
+    return str(exc) or type(exc).__name__
+
+
+def _handles(stream: Stream) -> Iterator[tuple[str, _Reader]]:
+    """Each open file of the stream (stdin when it has none), closed when done with."""
+    if stream.is_stdin:
+        yield "-", cast(_Reader, sys.stdin.buffer)  # a BufferedReader; typed as the narrower BinaryIO
+        return
+    for path in stream.files:
+        try:
+            handle = _open(path)
+        except FileNotFoundError:
+            if stream.directory is not None:
+                continue  # svlogd removed a rotated file since the directory was listed
+            raise ReadError(f"{path}: no such file or directory") from None
+        except OSError as exc:
+            raise ReadError(f"{path}: {_reason(exc)}") from None
+        try:
+            yield str(path), handle
+        finally:
+            handle.close()
+
+
+def blocks(stream: Stream, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]:
+    """The stream's bytes in blocks of whole lines: ``(buf, end)``, the lines being ``buf[:end]``.
+
+    ``buf`` is one buffer, reused for every block: use a block before asking for the next one.
+    A last line without a newline comes last, alone. Raises ``ReadError`` naming the file when
+    one cannot be read to its end (a truncated or corrupt .gz, an I/O error); the unfinished
+    line it was in is dropped.
+    """
+    buf = bytearray(size)
+    have = 0  # bytes at the start of buf: the beginning of a line whose end is not read yet
+    for name, handle in _handles(stream):
+        # readinto1: at most one read of the underlying file, so a pipe's lines come as they come
+        readinto: Callable[[memoryview], int | None] = getattr(handle, "readinto1", handle.readinto)
         try:
             while True:
-                block = handle.read(size)
-                if not block:
+                if have == len(buf):  # a line longer than the buffer
+                    buf.extend(bytes(len(buf)))
+                with memoryview(buf) as view:
+                    got = readinto(view[have:])
+                if not got:
                     break
-                cut = block.rfind(b"\n")
-                if cut < 0:
-                    rest += block
+                filled = have + got
+                cut = buf.rfind(b"\n", have, filled) + 1
+                if cut == 0:
+                    have = filled
                     continue
-                yield rest + block[: cut + 1]
-                rest = block[cut + 1 :]
-        finally:
-            if handle is not sys.stdin.buffer:
-                handle.close()
-    if rest:
-        yield rest
+                yield buf, cut
+                have = filled - cut
+                buf[:have] = buf[cut:filled]
+                if len(buf) > size and have < size:  # back to the usual size after a long line
+                    del buf[size:]
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ReadError(f"{name}: {_reason(exc)}") from None
+    if have:
+        yield buf, have
 
 
 class Follower:
     """Follows one file path like ``tail -F``: rename (svlogd, logrotate), truncation, deletion,
     and a file that appears later. ``start_at_end`` skips what is already there.
+
+    Given the svlogd ``directory`` the path is the ``current`` of, it also reads every file
+    rotated between two looks, in order, before the new ``current``: svlogd may rotate
+    several times within one poll interval. ``seen`` names the rotated files already read.
     """
 
-    def __init__(self, path: Path, start_at_end: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        start_at_end: bool = False,
+        directory: Path | None = None,
+        seen: set[str] | None = None,
+    ) -> None:
         self.path = path
+        self.directory = directory
+        self.seen = set(seen or ())
         self.handle: BinaryIO | None = None
         self.ident: tuple[int, int] | None = None
         self.rest = b""
+        self.caught_up = directory is None
         self._open(start_at_end)
 
-    def _open(self, at_end: bool) -> None:
+    def _open(self, at_end: bool) -> BinaryIO | None:
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
         except OSError:
             self.handle = None
-            return
+            return None
         st = os.fstat(handle.fileno())
         self.handle, self.ident = handle, (st.st_dev, st.st_ino)
         if at_end:
             handle.seek(0, os.SEEK_END)
+        return handle
 
     def read(self) -> bytes:
         """Whatever whole lines are new; b"" when nothing is."""
         out = b""
-        if self.handle is None:
-            self._open(False)
-            if self.handle is None:
-                return b""
-        block = self.handle.read()
+        if not self.caught_up:  # files rotated between the listing and the first look
+            self.caught_up = True
+            out += self._rotated_since(None)
+        handle = self.handle
+        if handle is None:
+            handle = self._open(False)
+            if handle is None:
+                return out
+            out += self._rotated_since(None)
+        block = handle.read(FOLLOW_READ)
         if block:
-            out = self._lines(block)
+            out += self._lines(block)
+            if len(block) == FOLLOW_READ:
+                return out  # more to read now; rotation is looked at once the end is reached
         try:
             st = os.stat(self.path)
             replaced = (st.st_dev, st.st_ino) != self.ident
-            truncated = not replaced and st.st_size < self.handle.tell()
+            truncated = not replaced and st.st_size < handle.tell()
         except FileNotFoundError:
             replaced, truncated = True, False
         if truncated:  # copytruncate: start again from the top
-            self.handle.seek(0)
+            handle.seek(0)
             self.rest = b""
-        elif replaced:  # rotated: drain the old file, then take the new one from its start
-            out += self._lines(self.handle.read())
-            self.handle.close()
+        elif replaced:  # rotated: drain the old file, catch up on the others, then take the new one
+            out += self._lines(handle.read())
+            old = self.ident
+            handle.close()
             self._open(False)
+            out += self._rotated_since(old)
+        return out
+
+    def _rotated_since(self, old: tuple[int, int] | None) -> bytes:
+        """The lines of rotated files not seen yet, oldest first.
+
+        Skipped: the file that was being followed (``old``, read through its handle) and the
+        one now followed, if it has been rotated already (it is read through its handle).
+        """
+        if self.directory is None:
+            return b""
+        out = b""
+        try:
+            rotated = _rotated(self.directory)
+        except OSError:
+            return b""
+        for path in rotated:
+            if path.name in self.seen:
+                continue
+            try:
+                st = path.stat()
+                if (st.st_dev, st.st_ino) not in (old, self.ident):
+                    out += self._lines(path.read_bytes())
+            except FileNotFoundError:
+                pass  # removed by svlogd's limit on the number of files: nothing to read
+        self.seen = {p.name for p in rotated}
         return out
 
     def _lines(self, block: bytes) -> bytes:
@@ -217,17 +367,23 @@ def follow_streams(streams: list[Stream], poll: float = POLL) -> Iterator[tuple[
     """
     followers: list[tuple[Stream, Follower]] = []
     for stream in streams:
-        if not stream.files:  # stdin: it streams by itself, until it ends
-            for chunk in chunks(stream):
-                yield stream, chunk
+        if stream.is_stdin:  # it streams by itself, until it ends
+            for buf, end in blocks(stream):
+                yield stream, bytes(buf[:end])
             continue
+        if stream.directory is not None:
+            target = stream.directory / "current"
+            before = [p for p in stream.files if p != target]
+        else:
+            target, before = stream.files[-1], stream.files[:-1]
         rest = b""
-        for chunk in chunks(Stream(stream.name, stream.files[:-1])):
-            if chunk.endswith(b"\n"):
-                yield stream, chunk
-            else:
-                rest = chunk
-        follower = Follower(stream.files[-1])
+        if before:
+            for buf, end in blocks(Stream(stream.name, before, stream.directory)):
+                if buf[end - 1] == 0x0A:
+                    yield stream, bytes(buf[:end])
+                else:
+                    rest = bytes(buf[:end])
+        follower = Follower(target, directory=stream.directory, seen={p.name for p in before})
         follower.rest = rest
         followers.append((stream, follower))
     while followers:

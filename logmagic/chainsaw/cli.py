@@ -16,13 +16,23 @@ import orjson
 
 from logmagic import tail
 from logmagic.chainsaw import render
-from logmagic.chainsaw.query import MISSING, Query, QueryError, as_text, lookup, parse_term, record_time
+from logmagic.chainsaw.query import (
+    MISSING,
+    Buffer,
+    Query,
+    QueryError,
+    as_text,
+    lookup,
+    parse_term,
+    record_time,
+)
 from logmagic.txn import parse_txn_id
 
 EPILOG = """query terms (ANDed):
-  field=value   exact match; * globs (path=/v1/*)      field!=value   not equal (or missing)
+  field=value   equal; * globs (path=/v1/*)            field!=value   not equal (or missing)
   field~regex   regular expression search              field?         present
   field>N  field>=N  field<N  field<=N                 numeric; level takes names: level<=err
+  Numbers compare as numbers (status=200 finds 200.0); level=err finds "level":3.
   Names match the field or its GELF form (txnId finds _txnId); dots reach nested fields.
 
 examples:
@@ -105,34 +115,37 @@ class Scan:
         self.query = query
         self.render = render_line
         self.opts = opts
-        self.prefilter = query.prefilter()
+        # --strict and --show-bad must see every line that is not JSON: no prefilter then.
+        self.prefilter = None if opts.strict or opts.show_bad else query.prefilter()
         self.matched = 0
         self.bad = 0
         self.by: Counter[str] = Counter()
         self.out = sys.stdout.buffer
         self.collected: list[tuple[float, int, bytes]] = []  # --txn: printed in time order at the end
 
-    def feed(self, chunk: bytes) -> None:
-        """Process one chunk of whole lines."""
-        if self.prefilter is None:
-            spans: Iterator[tuple[int, int]] | list[tuple[int, int]] = _all_lines(chunk)
-        else:
-            spans = self.prefilter(chunk)
-        loads = orjson.loads
-        for start, end in spans:
-            raw = chunk[start:end]
-            if not raw.strip():
-                continue
-            body, prefix_time = tail.strip_prefix(raw)
-            try:
-                obj = loads(body)
-            except orjson.JSONDecodeError:
-                obj = None
-            if not isinstance(obj, dict):
-                self._bad(raw)
-                continue
-            if self.query.matches(obj, prefix_time):
-                self._hit(obj, raw, body, prefix_time)
+    def feed(self, buf: Buffer, end: int | None = None) -> None:
+        """Process the whole lines in ``buf[:end]`` (all of ``buf`` by default)."""
+        if end is None:
+            end = len(buf)
+        spans = _all_lines(buf, end) if self.prefilter is None else self.prefilter.spans(buf, end)
+        loads, strip_prefix, matches = orjson.loads, tail.strip_prefix, self.query.matches
+        with memoryview(buf) as view:  # released on return: the reader may resize its buffer
+            for start, stop in spans:
+                raw = view[start:stop].tobytes()
+                if raw[:1] == b"{":  # no svlogd prefix: the usual case, without a call
+                    body, prefix_time = raw, None
+                else:
+                    body, prefix_time = strip_prefix(raw)
+                try:
+                    obj = loads(body)
+                except orjson.JSONDecodeError:
+                    obj = None
+                if not isinstance(obj, dict):
+                    if raw.strip():  # blank lines are not bad lines
+                        self._bad(raw)
+                    continue
+                if matches(obj, prefix_time):
+                    self._hit(obj, raw, body, prefix_time)
 
     def _bad(self, raw: bytes) -> None:
         self.bad += 1
@@ -168,16 +181,16 @@ class Scan:
         self.out.flush()
 
 
-def _all_lines(chunk: bytes) -> Iterator[tuple[int, int]]:
+def _all_lines(buf: Buffer, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of every line in ``buf[:end]``, without the newline."""
     start = 0
-    find = chunk.find
-    n = len(chunk)
-    while start < n:
-        end = find(b"\n", start)
-        if end < 0:
-            end = n
-        yield start, end
-        start = end + 1
+    find = buf.find
+    while start < end:
+        stop = find(b"\n", start, end)
+        if stop < 0:
+            stop = end
+        yield start, stop
+        start = stop + 1
 
 
 def _describe_txn(txn_id: str) -> str | None:
@@ -190,7 +203,7 @@ def _describe_txn(txn_id: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gelf-chainsaw`` console script."""
-    opts = _parser().parse_args(argv)
+    opts = _parser().parse_intermixed_args(argv)  # a path may follow an option
     term_args, paths = _split_args(opts.args)
     try:
         terms = [parse_term(t) for t in term_args]
@@ -226,17 +239,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     scan = Scan(query, render_line, opts)
     progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
+    failed = False
     try:
         if opts.follow:
-            for _stream, chunk in tail.follow_streams(streams):
-                scan.feed(chunk)
+            for _stream, data in tail.follow_streams(streams):
+                scan.feed(data)
                 scan.out.flush()
         else:
             for stream in streams:
-                for chunk in tail.chunks(stream):
-                    scan.feed(chunk)
+                try:
+                    for buf, end in tail.blocks(stream):
+                        scan.feed(buf, end)
+                        if progress is not None:
+                            progress.advance(end)
+                        if stream.is_stdin:
+                            scan.out.flush()  # a pipe's lines come out as they come in
+                except tail.ReadError as exc:  # one unreadable file: say so, read the others
+                    failed = True
                     if progress is not None:
-                        progress.advance(len(chunk))
+                        progress.done()
+                    sys.stderr.write(f"gelf-chainsaw: {exc}\n")
         scan.finish()
     except KeyboardInterrupt:
         scan.finish()
@@ -256,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = _describe_txn(opts.txn)
         hint = f"; the id says it was {where}: look there" if where else ""
         sys.stderr.write(f"gelf-chainsaw: no record of {opts.txn} here{hint}\n")
+    if failed:
+        return 2
     return 0 if scan.matched else 1
 
 

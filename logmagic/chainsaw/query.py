@@ -1,31 +1,43 @@
 """gelf-chainsaw's query language: terms ANDed together, and the byte prefilter they imply.
 
-Terms: ``field=value`` (exact; ``*`` globs), ``field!=value``, ``field~regex``, ``field>N``,
-``>=``, ``<``, ``<=`` (numeric), ``field?`` (present). Names may be dotted for nested objects.
-A name matches the field itself or its GELF form: ``txnId`` also finds ``_txnId``, ``a.b``
-also finds GELF's flattened ``_a_b``; ``message`` finds ``short_message``. ``level`` takes
-numbers or names (``level<=err``) and uses ``_exact_level`` when a GELF line has it (trace).
+Terms: ``field=value`` (exact; only ``*`` is special, it globs), ``field!=value``,
+``field~regex``, ``field>N``, ``>=``, ``<``, ``<=`` (numeric), ``field?`` (present). Names may be
+dotted for nested objects. A name matches the field itself or its GELF form: ``txnId`` also
+finds ``_txnId``, ``a.b`` also finds GELF's flattened ``_a_b``; ``message`` finds
+``short_message``. ``level`` takes numbers or names (``level<=err``, ``level=3`` finds
+``"level":"err"``) and uses ``_exact_level`` when a GELF line has it (trace levels).
+
+``=`` compares numbers as numbers (``duration=0.00001`` finds ``1e-05``, ``status=200`` finds
+``200.0``) and everything else as text (``ok=true``, ``acct=null``).
 
 Before any JSON is parsed, the query is turned into a byte test that every matching line must
-pass (the txnId's bytes, a literal value's bytes, a level pattern); only lines that pass are
-parsed and evaluated. This is what makes a search over gigabytes fast.
+pass (a literal value such as the txnId, or a level pattern); only lines that pass are parsed
+and evaluated. This is what makes a search over gigabytes fast. JSON may write any character
+of a key or a string as ``\\uXXXX`` (and ``/`` as ``\\/``): the test allows that too, so it
+never drops a matching line.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from logmagic.levels import LEVELS_BY_NAME
 
 _TERM = re.compile(r"^([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)(!=|>=|<=|=|~|>|<)(.*)$", re.DOTALL)
 _PRESENT = re.compile(r"^([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)\?$")
 _NUMERIC_OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
-#: Values whose JSON form is their own bytes: a literal prefilter is safe for them.
-_LITERAL_SAFE = re.compile(r"^[A-Za-z0-9._:+=-]+$")
+#: A value written as a JSON number: ``=`` then compares numbers with numbers.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"-?[0-9]+")
+#: Integers that every JSON encoder writes with their digits, as an int or as a float (200,
+#: 200.0): below 10**15 no encoder switches to an exponent. Only these get a literal prefilter.
+_SHORT_INT = re.compile(r"-?[0-9]{1,15}")
 _ALIASES = {
     "message": ("message", "short_message", "msg"),
     "msg": ("msg", "short_message", "message"),
@@ -33,7 +45,19 @@ _ALIASES = {
     "time": ("timestamp", "time"),
     "timestamp": ("timestamp", "time"),
 }
+#: JSON's two-character escapes; any character may also be written ``\\uXXXX``.
+_SHORT_ESCAPES = {
+    '"': r"\\\"",
+    "\\": r"\\\\",
+    "/": r"\\/",
+    "\b": r"\\b",
+    "\f": r"\\f",
+    "\n": r"\\n",
+    "\r": r"\\r",
+    "\t": r"\\t",
+}
 MISSING = object()
+Buffer = bytes | bytearray
 
 
 class QueryError(ValueError):
@@ -42,28 +66,43 @@ class QueryError(ValueError):
 
 def lookup(obj: dict[str, Any], name: str) -> Any:
     """The value of ``name`` in a parsed line (see the module doc for the GELF forms), or MISSING."""
-    if name == "level":
-        exact = obj.get("_exact_level", MISSING)
-        if exact is not MISSING:
-            return exact
+    return getter(name)(obj)
+
+
+@functools.cache
+def getter(name: str) -> Callable[[dict[str, Any]], Any]:
+    """``lookup`` for one name, with the keys to try worked out once: it runs for every line."""
+    keys = ["_exact_level"] if name == "level" else []
     for candidate in _ALIASES.get(name, (name,)):
-        for key in (candidate, "_" + candidate):
+        keys += [candidate, "_" + candidate]
+    tried = tuple(keys)
+
+    def get(obj: dict[str, Any]) -> Any:
+        for key in tried:
             value = obj.get(key, MISSING)
             if value is not MISSING:
                 return value
-    if "." in name:
-        first, *rest = name.split(".")
+        return MISSING
+
+    if "." not in name:
+        return get
+    first, *rest = name.split(".")
+    flat = "_" + name.replace(".", "_")  # GELF's flattened form
+
+    def get_nested(obj: dict[str, Any]) -> Any:
+        value = get(obj)
+        if value is not MISSING:
+            return value
         cur: Any = obj.get(first, obj.get("_" + first, MISSING))
         for part in rest:
             cur = cur.get(part, MISSING) if isinstance(cur, dict) else MISSING
-        if cur is not MISSING:
-            return cur
-        return obj.get("_" + name.replace(".", "_"), MISSING)  # GELF's flattened form
-    return MISSING
+        return cur if cur is not MISSING else obj.get(flat, MISSING)
+
+    return get_nested
 
 
 def as_text(value: Any) -> str:
-    """A JSON value as the text ``=`` compares against: ``200``, ``true``, ``null``, the string."""
+    """A JSON value as text: ``200``, ``true``, ``null``, the string; objects as compact JSON."""
     if isinstance(value, str):
         return value
     if value is None:
@@ -72,6 +111,8 @@ def as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
     return str(value)
 
 
@@ -91,6 +132,11 @@ def as_number(value: Any, is_level: bool = False) -> float | None:
     return None
 
 
+def _is_level_value(value: str) -> bool:
+    """A level name or a number: ``level=`` then compares levels, not text."""
+    return value.upper() in LEVELS_BY_NAME or _NUMBER.fullmatch(value) is not None
+
+
 @dataclass(frozen=True)
 class Term:
     """One condition on a record."""
@@ -99,19 +145,62 @@ class Term:
     op: str
     value: str
     test: Callable[[Any], bool]
+    get: Callable[[dict[str, Any]], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "get", getter(self.name))
 
     def matches(self, obj: dict[str, Any]) -> bool:
         """Whether the parsed line ``obj`` satisfies this term."""
-        found = lookup(obj, self.name)
+        found = self.get(obj)
         if found is MISSING:
             return self.op == "!="  # a missing field is "not equal" to anything
         return self.test(found)
 
-    def literal(self) -> bytes | None:
-        """Bytes every matching line must contain, when this term implies some."""
-        if self.op == "=" and "*" not in self.value and _LITERAL_SAFE.match(self.value):
-            return self.value.encode()
-        return None
+    def literal(self) -> str | None:
+        """Text that every matching line holds, as a JSON string's content or a number's digits.
+
+        Only for ``=`` without a glob, and not for ``level`` (``level=err`` finds ``"level":3``).
+        A number only when it is a short integer: 1e16 or 0.00001 may be written another way
+        (``1e+16``, ``1e-05``), but 200 is ``200`` or ``200.0``, or the string ``"200"``.
+        """
+        if self.op != "=" or "*" in self.value or not self.value or self.name == "level":
+            return None
+        if _NUMBER.fullmatch(self.value):
+            return self.value.lstrip("-") if _SHORT_INT.fullmatch(self.value) else None  # -0 == 0
+        return self.value
+
+    def is_level_range(self) -> bool:
+        """A numeric condition on ``level`` that a level pattern can stand for."""
+        if self.name != "level" or self.op not in ("=", "<", "<=", ">", ">="):
+            return False
+        return self.op != "=" or ("*" not in self.value and _is_level_value(self.value))
+
+
+def _equality(name: str, value: str) -> Callable[[Any], bool]:
+    """The test of ``name=value`` (see the module doc)."""
+    if "*" in value:
+        rx = re.compile(".*".join(re.escape(part) for part in value.split("*")), re.DOTALL)
+        return lambda v: rx.fullmatch(as_text(v)) is not None
+    if name == "level" and _is_level_value(value):
+        want = as_number(value, True)
+        return lambda v: as_number(v, True) == want
+    numeric = _NUMBER.fullmatch(value) is not None
+    as_float = float(value) if numeric else None
+    as_int = int(value) if numeric and _INTEGER.fullmatch(value) else None
+
+    def equal(v: Any) -> bool:
+        if isinstance(v, str):
+            return v == value
+        if v is None or isinstance(v, bool):
+            return as_text(v) == value
+        if isinstance(v, int) and as_int is not None:
+            return v == as_int  # exact, beyond float precision
+        if isinstance(v, (int, float)):
+            return as_float is not None and float(v) == as_float
+        return False  # objects and arrays
+
+    return equal
 
 
 def parse_term(text: str) -> Term:
@@ -126,14 +215,7 @@ def parse_term(text: str) -> Term:
         )
     name, op, value = m[1], m[2], m[3]
     if op in ("=", "!="):
-        if "*" in value:
-            rx = re.compile(fnmatch.translate(value))
-            eq: Callable[[Any], bool] = lambda v: rx.match(as_text(v)) is not None  # noqa: E731
-        elif name == "level" and value.upper() in LEVELS_BY_NAME:
-            want = float(LEVELS_BY_NAME[value.upper()])
-            eq = lambda v: as_number(v, True) == want  # noqa: E731
-        else:
-            eq = lambda v: as_text(v) == value  # noqa: E731
+        eq = _equality(name, value)
         return Term(name, op, value, eq if op == "=" else (lambda v: not eq(v)))
     if op == "~":
         try:
@@ -178,23 +260,20 @@ class Query:
                 return False
         return True
 
-    def prefilter(self) -> Callable[[bytes], list[tuple[int, int]]] | None:
-        """A function giving the (start, end) of candidate lines in a chunk, or None (all lines).
+    def prefilter(self) -> LineFilter | None:
+        """The most selective byte test the terms allow, or None when every line must be parsed.
 
-        The most selective byte test the terms allow: a literal value (the txnId) first,
-        else a level pattern. Every matching line is among the candidates.
+        A literal value (the txnId, ``status=503``) first, the longest one; else a level pattern.
+        Every matching line is among the lines the test lets through.
         """
         literals = [lit for t in self.terms if (lit := t.literal()) is not None]
-        if literals:
-            needle = max(literals, key=len)
-            return lambda chunk: _lines_containing(chunk, needle)
-        levels = [
-            t for t in self.terms if t.name == "level" and t.op in ("=", "<", "<=", ">", ">=") and "*" not in t.value
-        ]
+        for text in sorted(literals, key=len, reverse=True):
+            found = LineFilter.for_literal(text)
+            if found is not None:
+                return found
+        levels = [t for t in self.terms if t.is_level_range()]
         if levels:
-            pattern = _level_pattern(levels)
-            if pattern is not None:
-                return lambda chunk: _lines_matching(chunk, pattern)
+            return LineFilter.for_levels(levels)
         return None
 
 
@@ -207,44 +286,132 @@ def record_time(obj: dict[str, Any], prefix_time: float | None) -> float | None:
     return prefix_time
 
 
-def _lines_containing(chunk: bytes, needle: bytes) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    find, rfind = chunk.find, chunk.rfind
-    pos = find(needle)
-    while pos >= 0:
-        start = rfind(b"\n", 0, pos) + 1
-        end = find(b"\n", pos)
-        if end < 0:
-            end = len(chunk)
-        out.append((start, end))
-        pos = find(needle, end)
-    return out
+class LineFilter:
+    """Finds the lines of a buffer that may match, before any JSON is parsed.
 
-
-def _lines_matching(chunk: bytes, pattern: re.Pattern[bytes]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    find, rfind = chunk.find, chunk.rfind
-    end = -1
-    for m in pattern.finditer(chunk):
-        pos = m.start()
-        if pos < end:
-            continue  # another hit in a line already taken
-        start = rfind(b"\n", 0, pos) + 1
-        end = find(b"\n", pos)
-        if end < 0:
-            end = len(chunk)
-        out.append((start, end))
-    return out
-
-
-def _level_pattern(terms: list[Term]) -> re.Pattern[bytes] | None:
-    """Bytes a line with a matching level must hold: ``level": N`` with an allowed N.
-
-    Levels written as strings, negative or fractional numbers are always candidates; the full
-    evaluation decides. Built only when the allowed integers are few (levels are 0..15).
+    Two searches, both in C: ``plain`` (a literal, with ``bytes.find``, or a regular expression)
+    for the bytes as common encoders write them, and then, on the few lines that hold a
+    backslash followed by one of ``introducers`` (``\\u``, ``\\/``), ``escaped``: the same
+    bytes with any character written as a JSON escape. A line that holds neither is not
+    parsed. The first search is the one that runs over every byte, so it is kept as cheap as
+    ``bytes.find`` allows; the backslash search is ``memchr``.
     """
-    allowed = [n for n in range(0, 100) if all(t.test(n) for t in terms)]
-    if len(allowed) > 40:
-        return None
-    choices = b"|".join(str(n).encode() for n in allowed) or b"(?!)"
-    return re.compile(rb'level"\s*:\s*(?:(?:' + choices + rb")(?![0-9.eE])|[^0-9\s]|[0-9]+[.eE]|[0-9]{3,})")
+
+    def __init__(
+        self, plain: bytes | re.Pattern[bytes], escaped: re.Pattern[bytes], introducers: tuple[bytes, ...]
+    ) -> None:
+        self.plain = plain
+        self.escaped = escaped
+        self.introducers = introducers
+
+    @classmethod
+    def for_literal(cls, text: str) -> LineFilter | None:
+        """Lines holding ``text`` inside a JSON string (or as a number's digits); None if
+        ``text`` cannot be written in UTF-8 (a lone surrogate from a mangled argument)."""
+        try:
+            plain = orjson.dumps(text)[1:-1]  # as orjson and json.dumps(ensure_ascii=False) write it
+            escaped = _json_text_pattern(text)
+        except (TypeError, UnicodeEncodeError):
+            return None
+        return cls(plain, re.compile(escaped), _introducers(text))
+
+    @classmethod
+    def for_levels(cls, terms: list[Term]) -> LineFilter | None:
+        """Lines where a key ending in ``level`` (``level``, ``_exact_level``) may hold a level
+        that passes ``terms``: an allowed integer, or a value written another way (a name, a
+        float, a negative or big number), which the full evaluation then decides.
+
+        None when so many integers pass that the pattern would let most lines through.
+        """
+        allowed = [n for n in range(100) if all(t.test(n) for t in terms)]
+        if len(allowed) > 40:
+            return None
+        choices = "|".join(str(n) for n in allowed) or "(?!)"
+        value = rf'"[ \t\r]*:[ \t\r]*(?:(?:{choices})(?![0-9.eE])|[^0-9 \t\r]|[0-9]+[.eE]|[0-9]{{3,}})'.encode()
+        plain, escaped = re.compile(b"level" + value), re.compile(_json_text_pattern("level") + value)
+        return cls(plain, escaped, _introducers("level"))
+
+    def spans(self, buf: Buffer, end: int) -> list[tuple[int, int]]:
+        """(start, end) of each candidate line in ``buf[:end]``, in order, without the newline."""
+        find, rfind = buf.find, buf.rfind
+        out: list[tuple[int, int]] = []
+        stop = -1
+        if isinstance(self.plain, bytes):
+            needle = self.plain
+            pos = find(needle, 0, end)
+            while pos >= 0:
+                start = rfind(b"\n", 0, pos) + 1
+                stop = find(b"\n", pos, end)
+                if stop < 0:
+                    stop = end
+                out.append((start, stop))
+                pos = find(needle, stop, end)
+        else:
+            for m in self.plain.finditer(buf, 0, end):
+                pos = m.start()
+                if pos < stop:
+                    continue  # another hit in a line already taken
+                start = rfind(b"\n", 0, pos) + 1
+                stop = find(b"\n", pos, end)
+                if stop < 0:
+                    stop = end
+                out.append((start, stop))
+        escaped = list(self._escaped_lines(buf, end))
+        if escaped:
+            out = sorted(set(out).union(escaped))
+        return out
+
+    def _escaped_lines(self, buf: Buffer, end: int) -> Iterator[tuple[int, int]]:
+        """Lines with a backslash, then an introducer after it, then the escaped pattern."""
+        find, rfind = buf.find, buf.rfind
+        search = self.escaped.search
+        first, *others = self.introducers
+        pos = find(b"\\", 0, end)
+        while pos >= 0:
+            stop = find(b"\n", pos, end)
+            if stop < 0:
+                stop = end
+            if rfind(first, pos, stop) >= 0 or any(rfind(intro, pos, stop) >= 0 for intro in others):
+                start = rfind(b"\n", 0, pos) + 1
+                if search(buf, start, stop) is not None:
+                    yield start, stop
+            pos = find(b"\\", stop, end)
+
+
+def _hex4(code: int) -> str:
+    """A pattern for ``\\uXXXX`` of one UTF-16 code unit, hex letters in either case."""
+    return r"\\u" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in f"{code:04x}")
+
+
+def _introducers(text: str) -> tuple[bytes, ...]:
+    r"""What a line holds where ``text`` is written otherwise than orjson writes it.
+
+    That is a ``\uXXXX`` of one of its characters (its start: ``\u00`` for ASCII text) or
+    ``\/``. Longer than a bare ``\u``, these are found faster on the lines with a backslash.
+    """
+    found = set()
+    for ch in text:
+        code = ord(ch) if ord(ch) <= 0xFFFF else 0xD800 + ((ord(ch) - 0x10000) >> 10)
+        high = f"{code:04x}"[:2]
+        for variant in {high, high.upper(), high[0] + high[1].upper(), high[0].upper() + high[1]}:
+            found.add(b"\\u" + variant.encode())
+        if ch == "/":
+            found.add(b"\\/")
+    return tuple(sorted(found))
+
+
+def _json_text_pattern(text: str) -> bytes:
+    """A pattern for ``text`` inside a JSON string, each character raw or escaped as JSON allows."""
+    parts = []
+    for ch in text:
+        code = ord(ch)
+        alternatives = [] if ch in '"\\' or code < 0x20 else [re.escape(ch)]
+        if ch in _SHORT_ESCAPES:
+            alternatives.append(_SHORT_ESCAPES[ch])
+        if code > 0xFFFF:  # a surrogate pair
+            code -= 0x10000
+            alternatives.append(_hex4(0xD800 + (code >> 10)) + _hex4(0xDC00 + (code & 0x3FF)))
+        else:
+            alternatives.append(_hex4(code))
+        parts.append("(?:" + "|".join(alternatives) + ")")
+    return "".join(parts).encode()

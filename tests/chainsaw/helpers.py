@@ -1,0 +1,102 @@
+"""Running gelf-chainsaw (as a process, or its scanner in this process) and making log lines."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from logmagic.chainsaw import render
+from logmagic.chainsaw.cli import Scan
+from logmagic.chainsaw.query import Query, parse_term
+
+CHAINSAW = [sys.executable, "-m", "logmagic.chainsaw"]
+#: C0 controls and DEL: what must never reach a terminal from log data.
+CONTROL = frozenset((*range(0x20), 0x7F))
+
+
+@dataclass
+class Result:
+    code: int
+    out: bytes
+    err: str
+
+    @property
+    def lines(self) -> list[bytes]:
+        return self.out.splitlines()
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines]
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.splitlines()
+
+
+def env_without_color(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR" and not k.startswith("LOGMAGIC_")}
+    env.update(extra)
+    return env
+
+
+def chainsaw(*args: str | Path, stdin: bytes = b"", env: dict[str, str] | None = None, timeout: float = 30) -> Result:
+    """Run the command as a user would, stdout and stderr piped."""
+    proc = subprocess.run(
+        [*CHAINSAW, *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=env if env is not None else env_without_color(),
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
+
+
+def assert_one_line_error(result: Result, *mentions: str) -> None:
+    """Exit 2, nothing on stdout, one line on stderr naming what is wrong."""
+    assert result.code == 2, result
+    assert result.out == b""
+    assert "Traceback" not in result.err
+    assert len(result.err_lines) == 1, result.err
+    for text in mentions:
+        assert text in result.err, (text, result.err)
+
+
+def options(**overrides: Any) -> argparse.Namespace:
+    base: dict[str, Any] = {
+        "count": False,
+        "by": None,
+        "txn": None,
+        "follow": False,
+        "strict": False,
+        "show_bad": False,
+    }
+    base.update(overrides)
+    return argparse.Namespace(**base)
+
+
+def scan_lines(terms: list[str], lines: list[bytes], prefilter: bool = True) -> list[bytes]:
+    """The lines the scanner prints in json mode for ``terms`` (svlogd prefix removed)."""
+    scan = Scan(Query([parse_term(t) for t in terms]), render.json_line, options())
+    if not prefilter:
+        scan.prefilter = None
+    scan.out = io.BytesIO()  # type: ignore[assignment]
+    scan.feed(b"".join(line + b"\n" for line in lines))
+    scan.finish()
+    return scan.out.getvalue().splitlines()
+
+
+def jl(obj: dict[str, Any]) -> bytes:
+    """A compact JSON line (no newline)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def write_lines(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path

@@ -1,0 +1,294 @@
+"""``-F``: reading on as lines are written, across svlogd's rotation and logrotate's."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from logmagic.tail import Follower
+
+from ..conftest import require
+from .helpers import CHAINSAW, env_without_color, jl, write_lines
+
+
+class Following:
+    """A running ``gelf-chainsaw -F``, its stdout lines collected by a thread."""
+
+    def __init__(self, *args: str | Path) -> None:
+        self.proc = subprocess.Popen(
+            [*CHAINSAW, "-F", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env_without_color(),
+        )
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        assert self.proc.stdout is not None
+        self.reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self.reader.start()
+
+    def _read(self, stdout: IO[bytes]) -> None:
+        for line in stdout:
+            self.lines.put(line.rstrip(b"\n"))
+
+    def take(self, n: int, timeout: float = 10.0) -> list[bytes]:
+        """The next ``n`` lines, or fewer when they do not come within ``timeout`` seconds."""
+        got: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                got.append(self.lines.get(timeout=left))
+            except queue.Empty:
+                break
+        return got
+
+    def quiet(self, seconds: float) -> list[bytes]:
+        """Whatever else arrives within ``seconds`` (should be nothing)."""
+        return self.take(1_000_000, timeout=seconds)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        assert self.proc.stderr is not None
+        err = self.proc.stderr.read().decode("utf-8", "replace")
+        self.proc.stderr.close()
+        assert self.proc.stdout is not None
+        self.reader.join(timeout=5)
+        self.proc.stdout.close()
+        return err
+
+
+@pytest.fixture
+def following() -> Iterator[list[Following]]:
+    started: list[Following] = []
+    yield started
+    for f in started:
+        if f.proc.poll() is None:
+            f.stop()
+
+
+class Svlogd:
+    """A real svlogd writing to ``logdir``, fed by this test."""
+
+    def __init__(self, logdir: Path, size: int = 4000) -> None:
+        logdir.mkdir()
+        (logdir / "config").write_text(f"s{size}\nn100\n")
+        self.logdir = logdir
+        self.proc = subprocess.Popen([require("svlogd"), "-tt", str(logdir)], stdin=subprocess.PIPE)
+
+    def write(self, *lines: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"".join(line + b"\n" for line in lines))
+        self.proc.stdin.flush()
+
+    def wait_for(self, size: int, timeout: float = 5.0) -> None:
+        """Until ``current`` holds at least ``size`` bytes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if (self.logdir / "current").stat().st_size >= size:
+                    return
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
+        raise AssertionError(f"svlogd did not write {size} bytes to current")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def svlogd_dir(tmp_path: Path) -> Iterator[Svlogd]:
+    logger = Svlogd(tmp_path / "main")
+    yield logger
+    if logger.proc.poll() is None:
+        logger.close()
+
+
+def rec(i: int, level: int, pad: int = 0) -> bytes:
+    return jl({"version": "1.1", "short_message": f"event {i}", "level": level, "_i": i, "_pad": "p" * pad})
+
+
+def test_follow_an_svlogd_directory_across_rotation(svlogd_dir: Svlogd, following: list[Following]) -> None:
+    first = rec(0, 3)
+    svlogd_dir.write(first, rec(1, 6))
+    svlogd_dir.wait_for(2 * len(first))
+    f = Following("-o", "json", "level<=err", svlogd_dir.logdir)
+    following.append(f)
+    assert f.take(1) == [first]  # what is already there comes first
+
+    expected = []
+    for i in range(2, 22, 2):
+        match, other = rec(i, 3 if i % 4 else 2, pad=1200 + 37 * i), rec(i + 1, 6, pad=700)
+        svlogd_dir.write(match, b"not json " * 20, other)
+        expected.append(match)
+        time.sleep(0.4)  # a rotation or less between two looks of the follower
+    assert f.take(len(expected)) == expected
+    assert f.quiet(0.5) == []
+
+    rotated = sorted(svlogd_dir.logdir.glob("@*.s"))
+    assert len(rotated) >= 4
+    assert any(not p.read_bytes().endswith(b"\n") for p in rotated), "a line should have been split by rotation"
+    f.stop()
+
+
+def test_follow_loses_nothing_when_svlogd_rotates_several_times_between_two_looks(
+    svlogd_dir: Svlogd, following: list[Following]
+) -> None:
+    first = rec(0, 3)
+    svlogd_dir.write(first)
+    svlogd_dir.wait_for(len(first))
+    f = Following("-o", "json", "level<=err", svlogd_dir.logdir)
+    following.append(f)
+    assert f.take(1) == [first]
+
+    burst = [rec(i, 3, pad=1200) for i in range(1, 21)]  # about 25 KB: six rotations at once
+    svlogd_dir.write(*burst)
+    got = f.take(len(burst), timeout=3)
+    assert [json.loads(line)["_i"] for line in got] == list(range(1, 21))
+
+
+def test_follower_reads_every_file_rotated_between_two_looks_in_order(tmp_path: Path) -> None:
+    """What svlogd does under a burst, done by hand: several renames of current between reads."""
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    current = logdir / "current"
+    current.write_bytes(b"a\n")
+    old = logdir / "@400000006b0398b400000001.s"
+    write_lines(old, [b"old"])
+    follower = Follower(current, directory=logdir, seen={old.name})
+    assert follower.read() == b"a\n"
+    with open(current, "ab") as f:
+        f.write(b"b\nc-")  # the last line is split by the rotation, as svlogd does
+    for n, text in enumerate([b"c\nd\n", b"e\n", b"f-"], start=2):
+        current.rename(logdir / f"@400000006b0398b40000000{n}.s")
+        current.write_bytes(text)
+    current.rename(logdir / "@400000006b0398b400000005.s")
+    current.write_bytes(b"f\ng\n")
+    assert follower.read() == b"b\nc-c\nd\ne\n"  # the followed file, then the rotated ones in order
+    assert follower.read() == b"f-f\ng\n"  # then the new current
+    assert follower.read() == b""
+
+
+def test_follower_catches_up_on_a_rotation_before_its_first_look(tmp_path: Path) -> None:
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    current = logdir / "current"
+    current.write_bytes(b"a\n")
+    listed: set[str] = set()  # the directory as listed: no rotated file yet
+    current.rename(logdir / "@400000006b0398b400000001.s")  # rotated before the follower opens current
+    current.write_bytes(b"b\n")
+    follower = Follower(current, directory=logdir, seen=listed)
+    assert follower.read() == b"a\nb\n"
+
+
+def test_follow_a_file_does_not_read_stdin(tmp_path: Path) -> None:
+    """With no rotated files before it, a followed file is not preceded by stdin."""
+    path = write_lines(tmp_path / "app.log", [rec(0, 3)])
+    proc = subprocess.Popen(
+        [*CHAINSAW, "-F", "level<=err", str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env_without_color(),
+    )
+    stdin, stdout = proc.stdin, proc.stdout
+    assert stdin is not None and stdout is not None
+    try:
+        stdin.write(rec(1, 3) + b"\n")  # a terminal the user did not mean to read
+        stdin.flush()
+        lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        assert lines.get(timeout=10).rstrip(b"\n") == rec(0, 3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        stdin.close()
+        stdout.close()
+
+
+def test_follow_a_file_that_logrotate_renames_and_recreates(tmp_path: Path, following: list[Following]) -> None:
+    path = tmp_path / "app.log"
+    path.write_bytes(rec(0, 3) + b"\n" + rec(1, 6) + b"\n")
+    f = Following("-o", "json", "level<=err", path)
+    following.append(f)
+    assert f.take(1) == [rec(0, 3)]
+
+    with open(path, "ab") as old:
+        old.write(rec(2, 3) + b"\n" + rec(3, 6) + b"\n")  # written just before the rotation
+    os.rename(path, tmp_path / "app.log.1")
+    path.write_bytes(rec(4, 3) + b"\n")  # logrotate's "create"
+    assert f.take(2) == [rec(2, 3), rec(4, 3)]
+
+    time.sleep(0.3)
+    with open(path, "ab") as new:
+        new.write(rec(5, 6) + b"\n" + rec(6, 2) + b"\n")
+    assert f.take(1) == [rec(6, 2)]
+    assert f.quiet(0.5) == []
+    f.stop()
+
+
+def test_follow_a_file_that_is_removed_and_comes_back(tmp_path: Path, following: list[Following]) -> None:
+    path = tmp_path / "app.log"
+    path.write_bytes(rec(0, 3) + b"\n")
+    f = Following("level<=err", path)
+    following.append(f)
+    assert f.take(1) == [rec(0, 3)]
+    path.unlink()
+    time.sleep(0.5)
+    path.write_bytes(rec(1, 6) + b"\n" + rec(2, 3) + b"\n")
+    assert f.take(1) == [rec(2, 3)]
+    f.stop()
+
+
+def test_follow_a_file_truncated_in_place(tmp_path: Path, following: list[Following]) -> None:
+    """logrotate's copytruncate: the file shrinks and is written again from the top."""
+    path = tmp_path / "app.log"
+    path.write_bytes(b"".join(rec(i, 3, pad=200) + b"\n" for i in range(5)))
+    f = Following("level<=err", path)
+    following.append(f)
+    assert len(f.take(5)) == 5
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+    time.sleep(0.5)
+    with open(path, "ab") as handle:
+        handle.write(rec(9, 3) + b"\n")
+    assert f.take(1) == [rec(9, 3)]
+    f.stop()
+
+
+def test_follow_prints_a_line_split_between_the_last_rotated_file_and_current(
+    tmp_path: Path, following: list[Following]
+) -> None:
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    (logdir / "@400000006b0398b400000001.s").write_bytes(b'{"level":3,"i":1}\n{"level":3,"s":"ab')
+    (logdir / "current").write_bytes(b'cd","i":2}\n')
+    f = Following("level<=err", logdir)
+    following.append(f)
+    assert f.take(2) == [b'{"level":3,"i":1}', b'{"level":3,"s":"abcd","i":2}']
+    with open(logdir / "current", "ab") as handle:
+        handle.write(b'{"level":3,"i":3,')
+        handle.flush()
+        time.sleep(0.5)  # the follower sees half a line: it must wait for the rest
+        handle.write(b'"s":"x"}\n')
+    assert f.take(1) == [b'{"level":3,"i":3,"s":"x"}']
+    err = f.stop()
+    assert "Traceback" not in err

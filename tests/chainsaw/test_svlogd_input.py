@@ -1,0 +1,166 @@
+"""Directories written by a real svlogd: rotation inside long lines, timestamp prefixes, bad lines."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from logmagic.tail import Stream, blocks
+
+from ..conftest import require
+from .helpers import chainsaw, write_lines
+
+PAST, FUTURE = 1_000_000_000.5, 4_000_000_000.5
+
+
+def generate(rng: random.Random, start: int, n: int) -> list[tuple[bytes, dict[str, object] | None]]:
+    """``n`` lines: GELF records (some far longer than svlogd's 1000-byte line limit) and junk."""
+    out: list[tuple[bytes, dict[str, object] | None]] = []
+    for i in range(start, start + n):
+        kind = rng.random()
+        if kind < 0.08:
+            junk = rng.choice([b"plain text from a crashing process", b"[1, 2, 3]", b'{"broken": ', b"42"])
+            out.append((junk, None))
+            continue
+        if kind < 0.10:
+            out.append((b"Traceback (most recent call last): " + b"z" * rng.randint(1000, 3000), None))
+            continue
+        rec: dict[str, object] = {
+            "version": "1.1",
+            "host": "api0",
+            "short_message": rng.choice(["request done", "caf\u00e9 \u2713", 'quote " and \\ backslash']),
+            "level": rng.randint(0, 7),
+            "_facility": "app.api",
+            "_i": i,
+        }
+        if rng.random() < 0.15:
+            rec["full_message"] = 'Traceback (most recent call last):\n  File "x.py"\nValueError: boom\n' * 20
+        if rng.random() < 0.15:
+            rec["_pad"] = "y" * rng.randint(1000, 3500)
+        if rng.random() < 0.2:
+            rec["timestamp"] = rng.choice([PAST, FUTURE])  # the record's own time beats the prefix
+        spaced = rng.random() < 0.3
+        text = json.dumps(rec, ensure_ascii=False) if spaced else json.dumps(rec, separators=(",", ":"))
+        out.append((text.encode(), rec))
+    return out
+
+
+@pytest.mark.parametrize("stamp", ["-t", "-tt", "-ttt"])
+def test_a_real_svlogd_directory(tmp_path: Path, stamp: str) -> None:
+    svlogd = require("svlogd")
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    (logdir / "config").write_text("s4000\nn100\n")
+    rng = random.Random(f"svlogd{stamp}")
+    before = generate(rng, 0, 120)
+    after = generate(rng, 120, 120)
+
+    proc = subprocess.Popen([svlogd, stamp, str(logdir)], stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(b"".join(line + b"\n" for line, _ in before))
+    proc.stdin.flush()
+    time.sleep(0.6)
+    cut = time.time()
+    time.sleep(0.6)
+    proc.stdin.write(b"".join(line + b"\n" for line, _ in after))
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+
+    rotated = sorted(logdir.glob("@*"))
+    assert len(rotated) >= 5, "the small size limit should rotate often"
+    assert any(not p.read_bytes().endswith(b"\n") for p in rotated), "some line should be split by rotation"
+    assert all(p.name.endswith(".s") for p in rotated)
+
+    everything = before + after
+    json_lines = [line for line, rec in everything if rec is not None]
+    bad = sum(1 for _, rec in everything if rec is None)
+
+    result = chainsaw("-o", "json", logdir)
+    assert result.code == 0
+    assert result.lines == json_lines  # whole, in order, prefix removed
+    assert len(result.err_lines) == 1
+    assert str(bad) in result.err_lines[0].split()
+
+    errors = chainsaw("level<=err", logdir)
+    assert errors.lines == [line for line, rec in everything if rec is not None and rec["level"] <= 3]
+
+    def when(rec: dict[str, object], batch_is_after: bool) -> bool:
+        """Whether the record is after the cut: its own time, else svlogd's stamp."""
+        ts = rec.get("timestamp")
+        return ts == FUTURE if ts is not None else batch_is_after
+
+    later = [
+        line
+        for batch, is_after in ((before, False), (after, True))
+        for line, rec in batch
+        if rec and when(rec, is_after)
+    ]
+    earlier = [
+        line
+        for batch, is_after in ((before, False), (after, True))
+        for line, rec in batch
+        if rec and not when(rec, is_after)
+    ]
+    assert later and earlier
+    since = chainsaw("-o", "json", "--since", f"{cut:.3f}", logdir)
+    assert since.lines == later
+    iso = datetime.datetime.fromtimestamp(cut, datetime.timezone.utc).isoformat()
+    until = chainsaw("-o", "json", "--until", iso, logdir)
+    assert until.lines == earlier
+
+
+def test_rotated_files_in_name_order_then_current_as_one_stream(tmp_path: Path) -> None:
+    """Name order is time order (TAI64N); modification times are not trusted. ``.u`` files count."""
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    first = logdir / "@400000006b0398b400000001.s"
+    second = logdir / "@400000006b0398b400000002.u"
+    current = logdir / "current"
+    first.write_bytes(
+        b'2026-11-22_06:28:01.00000 {"i":1,"level":3}\n2026-11-22_06:28:02.00000 {"i":2,"level":3,"s":"ab'
+    )
+    second.write_bytes(b'cd"}\n2026-11-22_06:28:03.00000 {"i":3,"level":6,"s":"ef')
+    current.write_bytes(b'gh"}\n2026-11-22_06:28:04.00000 {"i":4,"level":3}\n')
+    for age, path in enumerate((current, second, first)):  # oldest file gets the newest mtime
+        stamp = 1_800_000_000 + 100 * age
+        os.utime(path, (stamp, stamp))
+    (logdir / "lock").write_bytes(b"")
+    (logdir / "state").write_bytes(b"x" * 64)
+    result = chainsaw("-o", "json", logdir)
+    assert result.lines == [
+        b'{"i":1,"level":3}',
+        b'{"i":2,"level":3,"s":"abcd"}',
+        b'{"i":3,"level":6,"s":"efgh"}',
+        b'{"i":4,"level":3}',
+    ]
+    assert result.err == ""
+    assert chainsaw("level<=err", "s=abcd", logdir).lines == [b'{"i":2,"level":3,"s":"abcd"}']
+    since = chainsaw("--since", "2026-11-22T06:28:02.5Z", "--until", "2026-11-22T06:28:03.5Z", logdir)
+    assert since.lines == [b'{"i":3,"level":6,"s":"efgh"}']
+
+
+def test_a_directory_with_only_rotated_files(tmp_path: Path) -> None:
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    write_lines(logdir / "@400000006b0398b400000001.s", [b'{"i":1}'])
+    assert chainsaw(logdir).lines == [b'{"i":1}']
+
+
+def test_blocks_hold_whole_lines_even_longer_than_the_buffer(tmp_path: Path) -> None:
+    lines = [b"x" * n for n in (3, 70, 5, 200, 0, 16, 15, 17, 1)]
+    first = write_lines(tmp_path / "@400000006b0398b400000001.s", lines[:4])
+    second = tmp_path / "current"
+    second.write_bytes(b"\n".join(lines[4:]))  # no newline at the very end
+    got = []
+    for buf, end in blocks(Stream("x", [first, second]), size=16):
+        got.append(bytes(buf[:end]))
+    assert b"".join(got) == b"\n".join(lines)
+    assert all(block.endswith(b"\n") for block in got[:-1])
+    assert got[-1] == lines[-1]
