@@ -314,12 +314,24 @@ def _set_chain(chain: list[rewriters.Rewriter]) -> None:
     logger.rebuild_all()
 
 
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_reset(fn: Callable[[], None]) -> None:
+    """Have ``reset()`` call ``fn()`` first: integrations undo what they installed outside logmagic."""
+    with _lock:
+        if fn not in _reset_hooks:
+            _reset_hooks.append(fn)
+
+
 def reset() -> None:
     """Back to the state of a fresh import: default routes and rewriters, no user sinks, env read.
 
-    Meant for tests. User sinks are flushed and closed.
+    Meant for tests. User sinks are flushed and closed; a ``logging`` capture is undone.
     """
     with _lock:
+        for hook in list(_reset_hooks):
+            hook()
         for sink in set(_sinks.values()):
             sink.close(1.0)
         _sinks.clear()

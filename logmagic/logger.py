@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from logmagic import redact, rewriters, txn
 from logmagic._report import REPORTER
 from logmagic.encode._safe import describe_exception, safe_str
-from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, parse_level
+from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, TRACE8, parse_level
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
 
@@ -164,6 +164,7 @@ class LocalLogger:
     """
 
     facility: str
+    _plan: tuple[int, tuple[Callable[[Record], None], ...], rewriters.Runner | None]
     emerg: LogMethod
     alert: LogMethod
     crit: LogMethod
@@ -228,6 +229,42 @@ class LocalLogger:
             return
         getattr(self, LEVEL_NAMES[num].lower())(msg, fields, **kw)
 
+    def forward(
+        self,
+        level: int,
+        msg: object,
+        fields: Mapping[Any, Any] | None = None,
+        /,
+        *,
+        timestamp: float | None = None,
+        full_message: str | None = None,
+    ) -> None:
+        """Log a record made elsewhere, keeping its time and traceback (for bridges from other loggers).
+
+        Same path as the level methods (bound fields, rewriters, txnId, this facility's route),
+        but ``timestamp`` (default: now) and ``full_message`` come from the caller, and
+        ``level`` must be a number 0..15; an invalid one is reported as a lost record.
+        """
+        try:
+            threshold, emits, rewrite = self._plan
+            if type(level) is not int or not 0 <= level <= TRACE8:
+                raise ValueError(f"invalid log level {level!r} in forward(): numbers must be in 0..15")
+            if level > threshold:
+                return
+            f = _merge(self._bound, fields, {})
+            if type(msg) is not str:
+                msg = safe_str(msg)
+            if rewrite is not None:
+                f = rewrite(self.facility, level, msg, f)
+            t = _txn_get()
+            if t is not None and "txnId" not in f:
+                f["txnId"] = t
+            rec = Record(self.facility, level, msg, f, _now() if timestamp is None else timestamp, full_message)
+            for emit in emits:
+                emit(rec)
+        except Exception as exc:
+            _internal_error(exc)
+
     def enabled(self, level: int | str) -> bool:
         """Whether records at ``level`` go anywhere (to skip building costly fields).
 
@@ -243,6 +280,7 @@ class LocalLogger:
     def _install(self, threshold: int, sinks: tuple[Sink, ...], rewrite: rewriters.Runner | None) -> None:
         """Rebuild every level method for the current route of this facility."""
         emits = tuple(s.emit for s in sinks)
+        self._plan = (threshold if emits else -1, emits, rewrite)
         bound = self._bound
         facility = self.facility
         made: dict[int, tuple[LogMethod, LogMethod]] = {}

@@ -1,0 +1,16 @@
+"""What the bridges share: one logmagic logger per facility name."""
+
+from __future__ import annotations
+
+from logmagic.logger import LocalLogger, local
+
+#: Facility -> logger. Creating a logger builds all its methods, so it is done once per name.
+_loggers: dict[str, LocalLogger] = {}
+
+
+def logger_for(facility: str) -> LocalLogger:
+    """The logger for ``facility``, made on first use (loggers follow configuration changes)."""
+    found = _loggers.get(facility)
+    if found is None:
+        found = _loggers.setdefault(facility, local(facility))
+    return found
