@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from logmagic.ship.files import FileId, strip_svlogd_prefix
+from logmagic.ship.files import FINGERPRINT_BYTES, FileId, strip_svlogd_prefix
 from logmagic.tail import is_svlogd_dir
 
 _ROTATED = re.compile(r"^@[0-9a-f]{24}\.[su]$")
@@ -154,6 +154,10 @@ class Source:
                 break
             self._pos += len(data)
             size += len(data)
+            if self._id is not None and self._id.fp_len < FINGERPRINT_BYTES:
+                # Opened short (just truncated, just created): a fingerprint of a few bytes
+                # would match an older copy made by copytruncate too.
+                self._id = self._id.refreshed(self._fd)
             self._cut(data, lines, max_lines - len(lines))
         if not lines:
             return None
@@ -200,16 +204,29 @@ class Source:
 
     # -- files -------------------------------------------------------------------------------
 
-    def _listing(self) -> list[_File]:
-        """The files of the source in reading order, from names alone (no ``stat`` per file)."""
+    def _listing(self, whole: bool = True) -> list[_File]:
+        """The files of the source in reading order, from names alone (no ``stat`` per file).
+
+        Reading a directory while svlogd renames files in it is not a snapshot: it can miss a
+        file rotated during the read yet return a newer one. With ``whole`` the directory is
+        read twice and only the rotated files up to the newest one both reads saw are listed
+        (each older one existed before the second read began, so that read has it), and
+        ``current`` only when no newer rotated file was left out.
+        """
         if self.svlogd:
             try:
+                first = set(os.listdir(self.path)) if whole else None
                 names = os.listdir(self.path)
             except OSError:
                 return []
-            rotated = sorted(n for n in names if _ROTATED.match(n))
+            found = sorted(n for n in names if _ROTATED.match(n))
+            rotated = found
+            if first is not None:
+                both = [n for n in found if n in first]
+                rotated = found[: bisect.bisect_right(found, both[-1])] if both else []
+            last = ["current"] if "current" in names and len(rotated) == len(found) else []
             base = self.path + os.sep
-            return [_File(base + n, n) for n in (*rotated, *(["current"] if "current" in names else []))]
+            return [_File(base + n, n) for n in (*rotated, *last)]
         return [_File(self.path, self.path)] if os.path.isfile(self.path) else []
 
     def _siblings(self) -> list[_File]:
@@ -306,7 +323,8 @@ class Source:
             # The directory is listed again only when the last listing has nothing after the
             # open file: with thousands of rotated files, a listing per file would dominate.
             nxt = self._successor(self._cached, fresh=False)
-            if nxt is None:
+            if nxt is None or nxt.name == "current":
+                # `current` from an old listing may skip files svlogd rotated since: list again.
                 self._cached = self._listing()
                 names = {p.name for p in self._cached}
                 missing = [n for n in self._seen_after if n not in names]
@@ -321,9 +339,17 @@ class Source:
             nxt = _File(self.path, self.path)
         carried = self._pending
         boundary = self._boundary
+        finished = self._name if self._name != "current" else self._after
         if not self._open(nxt, 0):
             self._cached = []  # gone meanwhile: list again next time
             return False
+        if self.svlogd and nxt.name == "current" and self._after > finished:
+            # svlogd rotated between the listing and the open: the oldest of the files rotated
+            # since the finished one comes first (it may be the file just opened, renamed).
+            later = [p for p in self._cached if p.name != "current" and p.name > finished]
+            if not self._open(later[0], 0):
+                self._cached = []
+                return False
         # A line svlogd split across the rotation continues in the next file; for a plain file
         # that ended without a newline there is nothing to continue: it is sent as it is.
         if carried and not self.svlogd:
@@ -366,7 +392,7 @@ class Source:
         The position's file is found by name (a ``current`` that has rotated since counts from
         the first rotated file after ``after``), which is cheap enough to run every second.
         """
-        listing = self._listing()
+        listing = self._listing(whole=False)
         start_index, offset = 0, 0
         if position is not None:
             names = [p.name for p in listing]

@@ -1,0 +1,419 @@
+"""``logmagic ship`` end to end: real svlogd, real collectors, real crashes, on 127.0.0.1.
+
+Each test runs the shipper as its own process (``python -m logmagic.cli ship``), feeds it
+numbered JSON lines (``line_writer.line``, some longer than 1,000 bytes) from a writer process
+or, where no timing is involved, from the test itself, and compares what the Scribe server or
+the HTTP collector of ``tests/e2e/peers`` accepted with what was written, line by line.
+Crashes are SIGKILL; outages kill the collector and start a new one on the same port. No
+assert is on wall time except the one the shipper promises (exit within ``--stop-timeout``);
+time limits only stop a test that would hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import require
+from .line_writer import LONG_SIZE, line
+from .shipping import Lab, Received, check_lines, rss_kb, run_ship, wait_until
+
+#: Seconds to wait for everything written to arrive once the shipper has it all in view.
+DELIVERY_TIMEOUT = 90.0
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lab = Lab(tmp_path)
+    yield lab
+    lab.close()
+
+
+def start_svlogd(lab: Lab, logdir: Path, config: str) -> subprocess.Popen[bytes]:
+    """Real ``svlogd -tt`` on ``logdir``, its ``config`` written before it starts."""
+    svlogd = require("svlogd")
+    logdir.mkdir()
+    (logdir / "config").write_text(config)
+    return lab.start([svlogd, "-tt", str(logdir)], stdin=subprocess.PIPE)
+
+
+def fast(*args: str) -> tuple[str, ...]:
+    """Shipper options for tests: look at idle files and retry often."""
+    return ("--poll", "0.05", "--max-backoff", "0.3", *args)
+
+
+# -- 1, 2: an svlogd stream through crashes and an outage ---------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["scribe", "http"])
+def test_svlogd_stream_arrives_whole_through_shipper_crashes_and_a_collector_outage(lab: Lab, kind: str) -> None:
+    n, batch, rate = 200_000, 1000, 25_000  # the writer runs about 8 s
+    logdir = lab.directory / "api"
+    svlogd = start_svlogd(lab, logdir, "s20000\nn10000\n")  # rotate every 20 kB, keep all files
+    assert svlogd.stdin is not None
+    writer = lab.writer("--count", str(n), "--rate", str(rate), stdout=svlogd.stdin)
+    svlogd.stdin.close()
+    started = time.monotonic()
+    collector, url = lab.collector(kind)
+    received = Received(kind)
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    ship_args = fast("--from", str(logdir), "--to", url, "--state", str(state), "--batch-lines", str(batch))
+
+    def at(second: float) -> None:  # events at fixed times into the writer's run
+        time.sleep(max(0.0, started + second - time.monotonic()))
+
+    def crash_mid_stream() -> None:
+        before = received.count()
+        assert received.wait_count(before + 2 * batch) >= before + 2 * batch, shipper.diagnostics()
+        shipper.kill()
+
+    shipper = lab.shipper(*ship_args)
+    at(1.5)
+    crash_mid_stream()
+    shipper = lab.shipper(*ship_args)
+    at(3.0)
+    assert received.wait_count(1) > 0, shipper.diagnostics()
+    collector.kill()
+    down_at = received.count()
+    time.sleep(1.5)  # the shipper retries meanwhile; svlogd's files keep growing
+    assert received.count() == down_at
+    collector, _ = lab.collector(kind, port=collector.port)
+    received.watch(collector)
+    outage = ["collector unavailable, retrying; reading paused", "collector reachable again"]
+    assert wait_until(lambda: [r["short_message"] for r in shipper.log()][1:] == outage), shipper.diagnostics()
+    at(6.0)
+    assert writer.poll() is None, "the last crash should come while lines are still being written"
+    crash_mid_stream()
+    shipper = lab.shipper(*ship_args)
+
+    assert writer.wait(timeout=120) == 0
+    assert svlogd.wait(timeout=60) == 0
+    delivered = received.wait_all(range(n), timeout=DELIVERY_TIMEOUT)
+    assert shipper.terminate() == 0
+    assert delivered, f"{received.unique()} of {n} lines arrived; {shipper.diagnostics()}"
+
+    rotated = sorted(logdir.glob("@*.s"))
+    assert len(rotated) > 100, "svlogd rotated its log many times under the shipper"
+    split = [p for p in rotated if not p.read_bytes().endswith(b"\n")]
+    assert split, "svlogd cut some long lines across a rotation: the shipper had to stitch them"
+    received.update()
+    duplicates = check_lines(received.messages, range(n))
+    # At least once: each of the 2 crashes and the one outage may resend the batch in flight.
+    assert duplicates <= 3 * batch, f"{duplicates} duplicates"
+    assert sum(len(m) > LONG_SIZE for m in received.messages) >= n // 40
+    if kind == "scribe":
+        assert set(received.categories) == {"api"}, "the category is the svlogd directory's name"
+
+
+# -- 3: logrotate on a plain file ---------------------------------------------------------
+
+
+def rotate(app: Path, how: str, writer: subprocess.Popen[bytes]) -> None:
+    """What logrotate does with ``rotate 2``: shift ``app.log.1`` to ``.2``, then rotate ``app.log``.
+
+    ``copytruncate`` copies and truncates with the writer paused (SIGSTOP): logrotate itself
+    loses what is written between its copy and its truncate, and that window is not the
+    shipper's to close. ``create`` renames and tells the writer (SIGHUP) to reopen the path.
+    """
+    first = app.with_name(app.name + ".1")
+    if first.exists():
+        first.rename(app.with_name(app.name + ".2"))
+    if how == "copytruncate":
+        os.kill(writer.pid, signal.SIGSTOP)
+        try:
+            first.write_bytes(app.read_bytes())
+            os.truncate(app, 0)
+        finally:
+            os.kill(writer.pid, signal.SIGCONT)
+    else:
+        app.rename(first)
+        os.kill(writer.pid, signal.SIGHUP)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["copytruncate", "create"])
+def test_logrotate_of_a_file_being_written_loses_no_line(lab: Lab, how: str) -> None:
+    n, rate = 60_000, 20_000  # the writer runs about 3 s
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    app = logs / "app.log"
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    reopen = ["--reopen-on-hup"] if how == "create" else []
+    writer = lab.writer("--count", str(n), "--rate", str(rate), "--block", "100", "--out", str(app), *reopen)
+    assert wait_until(app.exists)
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s")))
+    for _ in range(2):
+        time.sleep(0.8)
+        before = received.count()
+        assert received.wait_count(before + 1) > before, shipper.diagnostics()
+        rotate(app, how, writer)
+        time.sleep(1.0)
+    assert writer.wait(timeout=60) == 0
+    assert received.wait_all(range(n)), f"{received.unique()} of {n} arrived; {shipper.diagnostics()}"
+    assert shipper.terminate() == 0
+
+    assert app.with_name("app.log.2").stat().st_size > 0 and app.with_name("app.log.1").stat().st_size > 0
+    assert check_lines(received.messages, range(n)) == 0, "no crash, no outage: nothing twice"
+    assert set(received.categories) == {"app"}, "a file in a generic directory: its name is the category"
+    if how == "copytruncate":
+        status = json.loads((lab.directory / "s.status").read_bytes())
+        assert status["sources"][0]["truncations"] == 2
+
+
+def append(path: Path, seqs: range) -> int:
+    """Append lines ``seqs`` to ``path`` in one write; the bytes written."""
+    data = b"".join(line(s) for s in seqs)
+    with path.open("ab") as f:
+        f.write(data)
+    return len(data)
+
+
+def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> None:
+    # logrotate `dateext`: app.log-DATE sorts oldest first. After a quiet spell the shipper
+    # opens the truncated app.log while it is still empty; at the next copytruncate it must
+    # take the lines written just before from the new copy, not from the older, longer one.
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    app = logs / "app.log"
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    append(app, range(0, 5000))
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s")))
+
+    def copytruncate(copy: str) -> None:
+        (logs / copy).write_bytes(app.read_bytes())
+        os.truncate(app, 0)
+
+    assert received.wait_all(range(5000)), shipper.diagnostics()
+    append(app, range(5000, 5100))  # written just before the rotation: read from the copy
+    copytruncate("app.log-20261122")
+    time.sleep(0.5)  # quiet: the shipper finishes the copy and opens the empty app.log
+    append(app, range(5100, 5900))
+    assert received.wait_all(range(5900)), shipper.diagnostics()
+    append(app, range(5900, 6000))
+    copytruncate("app.log-20261123")
+    append(app, range(6000, 6100))
+    assert received.wait_all(range(6100)), f"{received.unique()} of 6100 arrived; {shipper.diagnostics()}"
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(6100)) == 0
+
+
+# -- 4: SIGTERM, SIGHUP, --status ---------------------------------------------------------
+
+
+def test_sigterm_mid_stream_exits_0_with_a_state_that_resends_nothing(lab: Lab) -> None:
+    n, batch = 100_000, 1000
+    logs = lab.directory / "svc"
+    logs.mkdir()
+    app = logs / "app.log"
+    size = append(app, range(n))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    args = fast("--from", str(app), "--to", url, "--state", str(state), "--batch-lines", str(batch))
+    shipper = lab.shipper(*args)
+    assert received.wait_count(20_000) >= 20_000, shipper.diagnostics()
+    assert shipper.terminate(timeout=10) == 0, shipper.diagnostics()
+    stopped_at = received.count()
+    assert stopped_at < n, "stopped mid-stream"
+
+    saved = json.loads(state.read_bytes())  # valid JSON, not a torn write
+    assert saved["version"] == 1
+    (position,) = saved["sources"].values()
+    assert position["name"] == str(app)
+    assert position["offset"] == sum(len(line(s)) for s in range(stopped_at)), "saved = exactly what arrived"
+    assert any(r.get("short_message") == "stopped" for r in shipper.log())
+
+    shipper = lab.shipper(*args)
+    assert received.wait_all(range(n)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(n)) == 0, "a clean stop resends nothing"
+    assert json.loads(state.read_bytes())["sources"][str(app)]["offset"] == size
+
+
+def test_sigterm_with_a_collector_that_never_answers_exits_0_within_stop_timeout(lab: Lab) -> None:
+    logs = lab.directory / "svc"
+    logs.mkdir()
+    app = logs / "app.log"
+    append(app, range(1000))
+    state = lab.directory / "ship.state"
+    with socket.socket() as silent:  # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"scribe://127.0.0.1:{silent.getsockname()[1]}?timeout=60"
+        shipper = lab.shipper("--from", str(app), "--to", url, "--state", str(state), "--stop-timeout", "1")
+        time.sleep(1.5)  # connected, the first batch sent, waiting for an answer that never comes
+        assert shipper.proc.poll() is None
+        t0 = time.monotonic()
+        shipper.signal(signal.SIGTERM)
+        assert shipper.proc.wait(timeout=10) == 0
+        took = time.monotonic() - t0
+    assert 0.8 <= took < 4.0, f"exit {took:.1f} s after SIGTERM with --stop-timeout 1"
+    assert not state.exists(), "nothing was acknowledged, nothing is recorded as sent"
+
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(1000)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(1000)) == 0
+
+
+def test_sighup_picks_up_a_new_file_matching_the_glob(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    append(logs / "a.log", range(0, 1000))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    shipper = lab.shipper(
+        *fast("--from", str(logs / "*.log"), "--to", url, "--state", str(lab.directory / "s"), "--rescan", "3600")
+    )
+    assert received.wait_all(range(1000)), shipper.diagnostics()
+    append(logs / "b.log", range(1000, 2000))
+    time.sleep(1.0)
+    assert received.count() == 1000, "without a rescan (every hour here) b.log is not followed yet"
+    shipper.signal(signal.SIGHUP)
+    assert received.wait_all(range(2000)), shipper.diagnostics()
+    assert shipper.proc.poll() is None, "SIGHUP rescans; it does not stop the shipper"
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(2000)) == 0
+    assert received.categories == {"a": 1000, "b": 1000}, "each file is its own source and category"
+    assert any(r.get("short_message") == "following a new source" for r in shipper.log())
+
+
+def running(status_file: Path) -> dict[str, Any]:
+    """What the running shipper last wrote to its status file ({} before the first write)."""
+    try:
+        return dict(json.loads(status_file.read_bytes()))
+    except FileNotFoundError:
+        return {}
+
+
+def status_row(state: Path, source: Path) -> tuple[list[str], str]:
+    """The ``--status`` row of ``source`` split in columns, and the whole output."""
+    done = run_ship("--status", "--state", str(state))
+    assert done.returncode == 0, done.stderr
+    rows = [r.split() for r in done.stdout.splitlines() if r.startswith(str(source) + " ")]
+    assert len(rows) == 1, done.stdout
+    return rows[0], done.stdout
+
+
+def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: Lab) -> None:
+    logs = lab.directory / "svc"
+    logs.mkdir()
+    app = logs / "app.log"
+    append(app, range(0, 5000))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(5000)), shipper.diagnostics()
+    row, _ = status_row(state, app)
+    assert row[3:5] == ["0", "0"], "caught up: nothing behind"
+
+    collector.kill()
+    behind = append(app, range(5000, 8000))
+    status_file = lab.directory / "ship.state.status"
+    assert wait_until(lambda: running(status_file).get("retries", 0) > 0), shipper.diagnostics()
+    row, text = status_row(state, app)
+    # SOURCE FILE OFFSET BYTES-BEHIND LINES-BEHIND GAPS
+    assert row[1:5] == [str(app), str(app.stat().st_size - behind), str(behind), "3000"], text
+    assert "collector down for" in text and f"pid {shipper.pid} (running)" in text
+    assert running(status_file)["sources"][0]["bytes_behind"] == behind
+
+    collector, _ = lab.collector("scribe", port=collector.port)
+    received.watch(collector)
+    assert received.wait_all(range(8000)), shipper.diagnostics()
+    assert wait_until(lambda: status_row(state, app)[0][3:5] == ["0", "0"], timeout=10)
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(8000)) <= 1000
+
+
+# -- 5: usage errors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "state_text", "says"),
+    [
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--bogus"], None, "unrecognized arguments: --bogus"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--batch-lines", "0"], None, "must be > 0"),
+        (["--from", "{log}", "--to", "ftp://collector/in"], None, "--to 'ftp://collector/in'"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:notaport"], None, "notaport"),
+        (["--from", "{log}", "--to", "http://127.0.0.1:9/in?bogus=1"], None, "bogus"),
+        (["--to", "scribe://127.0.0.1:1463"], None, "--from and --to are required"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], '{"version": 1, "sources": {', "cannot read it"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], '{"version": 7, "sources": {}}', "not a logmagic"),
+        (["--status"], "[1, 2, 3]", "not a logmagic ship state"),
+    ],
+    ids=["flag", "batch-lines", "scheme", "port", "http-option", "no-from", "torn-state", "state-version", "status"],
+)
+def test_a_usage_error_is_one_line_on_stderr_and_exit_2(
+    lab: Lab, args: list[str], state_text: str | None, says: str
+) -> None:
+    log = lab.directory / "app.log"
+    append(log, range(10))
+    state = lab.directory / "ship.state"
+    if state_text is not None:
+        state.write_text(state_text)
+    done = run_ship(*(a.replace("{log}", str(log)) for a in args), "--state", str(state))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.endswith("\n") and done.stderr.count("\n") == 1, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr
+    if state_text is not None:
+        assert state.read_text() == state_text, "a state file that cannot be used is left as it is"
+    else:
+        assert not state.exists()
+
+
+# -- 6: back-pressure ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_while_the_collector_is_down_and_the_source_grows_50_mb(lab: Lab) -> None:
+    logs = lab.directory / "svc"
+    logs.mkdir()
+    app = logs / "app.log"
+    append(app, range(0, 1000))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(1000)), shipper.diagnostics()
+    collector.kill()
+
+    seq, grown, samples = 1000, 0, []
+    step = 5 << 20
+    while grown < 50 << 20:
+        count = step // 145  # about 145 bytes per line on average
+        grown += append(app, range(seq, seq + count))
+        seq += count
+        time.sleep(0.2)  # the shipper reads what it may and retries the held batch
+        samples.append(rss_kb(shipper.pid))
+    status_file = lab.directory / "ship.state.status"
+    assert wait_until(lambda: running(status_file)["sources"][0]["bytes_behind"] >= grown, timeout=10)
+    assert running(status_file)["retries"] > 0
+    first, peak = samples[0], max(samples)
+    # One batch is held (--batch-bytes, 1 MiB by default); 50 MB read ahead would show.
+    assert peak - first < 16 * 1024, f"RSS grew from {first} to {peak} KiB while 50 MB were waiting"
+    assert peak < 100 * 1024, f"peak RSS {peak} KiB"
+    assert shipper.terminate() == 0
