@@ -255,7 +255,7 @@ def blocks(stream: Stream, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]
 
 class Follower:
     """Follows one file path like ``tail -F``: rename (svlogd, logrotate), truncation, deletion,
-    and a file that appears later. ``start_at_end`` skips what is already there.
+    and a file that appears later.
 
     Given the svlogd ``directory`` the path is the ``current`` of, it also reads every file
     rotated between two looks, in order, before the new ``current``: svlogd may rotate
@@ -265,7 +265,6 @@ class Follower:
     def __init__(
         self,
         path: Path,
-        start_at_end: bool = False,
         directory: Path | None = None,
         seen: set[str] | None = None,
     ) -> None:
@@ -276,9 +275,9 @@ class Follower:
         self.ident: tuple[int, int] | None = None
         self.rest = b""
         self.caught_up = directory is None
-        self._open(start_at_end)
+        self._open()
 
-    def _open(self, at_end: bool) -> BinaryIO | None:
+    def _open(self) -> BinaryIO | None:
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
         except OSError:
@@ -286,8 +285,6 @@ class Follower:
             return None
         st = os.fstat(handle.fileno())
         self.handle, self.ident = handle, (st.st_dev, st.st_ino)
-        if at_end:
-            handle.seek(0, os.SEEK_END)
         return handle
 
     def read(self) -> bytes:
@@ -298,7 +295,7 @@ class Follower:
             out += self._rotated_since(None)
         handle = self.handle
         if handle is None:
-            handle = self._open(False)
+            handle = self._open()
             if handle is None:
                 return out
             out += self._rotated_since(None)
@@ -320,7 +317,7 @@ class Follower:
             out += self._lines(handle.read())
             old = self.ident
             handle.close()
-            self._open(False)
+            self._open()
             out += self._rotated_since(old)
         return out
 
