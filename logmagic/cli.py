@@ -79,7 +79,7 @@ def _txn(txn_id: str, as_json: bool) -> int:
         sys.stdout.write(f"{key:<{width}}  {value}\n")
     sys.stdout.write(
         f"\nstart on host {info.host}, in the logs written around {utc}, e.g.:\n"
-        f"  grep -rF -- '{txn_id.strip()}' /etc/service/*/log/main/\n"
+        f"  gelf-chainsaw --txn '{txn_id.strip()}' -r /etc/service/\n"
     )
     return 0
 

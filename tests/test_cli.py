@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 
@@ -24,6 +25,8 @@ def test_txn_prints_where_to_start_digging() -> None:
     assert rows["counter"].startswith("9210")
     assert rows["version"] == "24e946e" and rows["process tag"] == "g2Tm"
     assert "time (local)" in rows
+    hint = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("gelf-chainsaw ")]
+    assert hint and shlex.split(hint[0])[1:3] == ["--txn", ARTICLE], "a command to paste, with the id"
 
 
 def test_txn_json() -> None:
