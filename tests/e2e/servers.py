@@ -102,12 +102,28 @@ def server_env(host: str, log: Path, **extra: str) -> dict[str, str]:
 
 
 def start(name: str, argv: Sequence[str], port: int, workdir: Path, host: str, **extra_env: str) -> Server:
-    """Start ``argv`` and wait until it answers HTTP on ``port``; stop it again if it never does."""
+    """Start ``argv`` and wait until it answers HTTP on ``port``; logmagic writes to ``NAME.log``."""
     log = workdir / f"{name}.log"
+    return launch(name, argv, port, workdir, server_env(host, log, **extra_env), log)
+
+
+def launch(
+    name: str,
+    argv: Sequence[str],
+    port: int,
+    workdir: Path,
+    env: dict[str, str],
+    log: Path,
+    stderr_is_log: bool = False,
+) -> Server:
+    """Start ``argv`` and wait until it answers HTTP on ``port``; stop it again if it never does.
+
+    stdout (and stderr, unless ``stderr_is_log``: then stderr goes to ``log``) go to ``NAME.out``.
+    """
     output = workdir / f"{name}.out"
-    env = server_env(host, log, **extra_env)
-    with output.open("wb") as out:
-        proc = subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(workdir))
+    with output.open("wb") as out, log.open("ab") as err:
+        stderr = err if stderr_is_log else subprocess.STDOUT
+        proc = subprocess.Popen(list(argv), env=env, stdout=out, stderr=stderr, cwd=str(workdir))
     server = Server(name, proc, port, log, output, env)
     try:
         wait_until_serving(server)

@@ -10,9 +10,7 @@ printed in the servers' own plain-text formats.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +21,7 @@ import gunicorn
 import httpx
 import pytest
 
-from .servers import APPS, RECORD_TIMEOUT, Server, free_port, wait_until_serving
+from .servers import RECORD_TIMEOUT, Server, free_port, launch, server_env
 
 HOST = "stdlib-e2e.local"
 INFO, ERR = 6, 3  # GELF (syslog) levels
@@ -34,23 +32,11 @@ Record = dict[str, Any]
 
 def start(name: str, argv: Sequence[str], port: int, workdir: Path) -> Server:
     """Start a server whose logmagic writes GELF to stderr; ``Server.log`` is that stderr file."""
-    err, out = workdir / f"{name}.err", workdir / f"{name}.out"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGMAGIC_")}
-    env.update(
-        APP_HOST=HOST,
-        LOGMAGIC_ROUTES="__root__=DEBUG:graylog2-stderr",
-        PYTHONPATH=os.pathsep.join(p for p in (str(APPS), env.get("PYTHONPATH", "")) if p),
-        PYTHONUNBUFFERED="1",
-    )
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(list(argv), env=env, stdout=stdout, stderr=stderr, cwd=str(workdir))
-    server = Server(name, proc, port, err, out, env)
-    try:
-        wait_until_serving(server)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    err = workdir / f"{name}.err"
+    env = server_env(HOST, err)
+    del env["LOGMAGIC_SINKS"]
+    env["LOGMAGIC_ROUTES"] = "__root__=DEBUG:graylog2-stderr"
+    return launch(name, argv, port, workdir, env, err, stderr_is_log=True)
 
 
 def start_uvicorn(name: str, workdir: Path) -> Server:
