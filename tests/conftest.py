@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -54,3 +55,19 @@ def require(tool: str) -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+#: A moment for freezegun, and the same moment in unix seconds.
+FROZEN = "2024-02-03 04:05:06.25"
+FROZEN_TS = 1706933106.25
+
+
+class Collect(logging.Handler):
+    """A plain ``logging`` handler that keeps the records it gets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

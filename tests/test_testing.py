@@ -23,8 +23,8 @@ from logmagic.integrations.structlog import to_logmagic
 from logmagic.record import Record
 from logmagic.testing import capture
 
-FROZEN = "2024-02-03 04:05:06.25"
-FROZEN_TS = 1706933106.25
+from .conftest import FROZEN, FROZEN_TS
+
 FROZEN_DT = datetime.datetime(2024, 2, 3, 4, 5, 6, 250000, tzinfo=datetime.timezone.utc)
 
 

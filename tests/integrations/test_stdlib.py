@@ -14,21 +14,7 @@ from freezegun import freeze_time
 
 import logmagic
 from logmagic.integrations import stdlib
-from tests.conftest import ListSink
-
-FROZEN = "2024-02-03 04:05:06.25"
-FROZEN_TS = 1706933106.25
-
-
-class Collect(logging.Handler):
-    """A plain ``logging`` handler that keeps the records it gets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+from tests.conftest import FROZEN, FROZEN_TS, Collect, ListSink
 
 
 @pytest.fixture(autouse=True)

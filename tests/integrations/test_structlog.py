@@ -15,18 +15,7 @@ from freezegun import freeze_time
 import logmagic
 from logmagic.integrations.structlog import DEFAULT_FACILITY, GelfRenderer, ToLogmagic, add_txn_id, to_logmagic
 from logmagic.testing import SINK_NAME, capture
-
-FROZEN = "2024-02-03 04:05:06.25"
-FROZEN_TS = 1706933106.25
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+from tests.conftest import FROZEN, FROZEN_TS, Collect
 
 
 @pytest.fixture(autouse=True)
