@@ -31,9 +31,11 @@ POLL = 0.2
 #: Most bytes a follower reads at one look: a big file is taken in steps, not all at once.
 FOLLOW_READ = 1 << 23
 
-_ROTATED = re.compile(r"^@[0-9a-f]{24}\.[su]$")
+#: The name of a file svlogd rotated: ``@<tai64n>.s`` (or ``.u``, cut short).
+ROTATED_NAME = re.compile(r"^@[0-9a-f]{24}\.[su]$")
 _TAI64N = re.compile(rb"^@(4[0-9a-f]{15})([0-9a-f]{8}) ")
-_HUMAN = re.compile(rb"^(\d{4})-(\d\d)-(\d\d)[_T](\d\d):(\d\d):(\d\d)(\.\d+)? ")
+#: ``-tt`` (``_``) and ``-ttt`` (``T``); an ISO 8601 zone is accepted too (other writers add one).
+_HUMAN = re.compile(rb"^(\d{4})-(\d\d)-(\d\d)[_T](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|([+-])(\d\d):?(\d\d))? ")
 #: TAI64 labels are 2**62 + seconds; TAI runs 10 s ahead of UTC at the 1972 epoch of svlogd's clock.
 _TAI_OFFSET = 2**62 + 10
 #: ``-tt`` / ``-ttt`` prefix (date and time to the second) -> unix seconds, or None when invalid.
@@ -74,8 +76,22 @@ def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
                 when = _SECONDS[key] = _utc_seconds(m)
             if when is None:
                 return line, None
+            if m[9]:  # a zone other than Z: the time is local to it
+                when -= (1 if m[9] == b"+" else -1) * (int(m[10]) * 3600 + int(m[11]) * 60)
             return line[m.end() :], when + (float(m[7]) if m[7] else 0.0)
     return line, None
+
+
+def prefix_length(line: bytes) -> int:
+    """How many bytes of ``line`` are an svlogd timestamp prefix (0: none); no time is parsed."""
+    first = line[:1]
+    if first == b"@":
+        m = _TAI64N.match(line)
+    elif first.isdigit():
+        m = _HUMAN.match(line)
+    else:
+        return 0
+    return m.end() if m else 0
 
 
 def _utc_seconds(m: re.Match[bytes]) -> float | None:
@@ -90,7 +106,7 @@ def _utc_seconds(m: re.Match[bytes]) -> float | None:
 
 def is_svlogd_dir(path: Path) -> bool:
     """A directory svlogd writes to: it has ``current`` or rotated ``@….s``/``@….u`` files."""
-    return (path / "current").is_file() or any(_ROTATED.match(p.name) for p in path.iterdir())
+    return (path / "current").is_file() or any(ROTATED_NAME.match(p.name) for p in path.iterdir())
 
 
 def svlogd_files(path: Path) -> list[Path]:
@@ -101,7 +117,7 @@ def svlogd_files(path: Path) -> list[Path]:
 
 def _rotated(path: Path) -> list[Path]:
     """svlogd's rotated files in ``path``, oldest first (their names are TAI64N times)."""
-    return sorted(p for p in path.iterdir() if _ROTATED.match(p.name) and p.is_file())
+    return sorted(p for p in path.iterdir() if ROTATED_NAME.match(p.name) and p.is_file())
 
 
 @dataclass

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
+
+from logmagic.tail import prefix_length
 
 #: Bytes at the start of a file that make its fingerprint.
 FINGERPRINT_BYTES = 512
-
-_PREFIX = re.compile(rb"@4[0-9a-f]{23} |\d{4}-\d\d-\d\d[_T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ")
 
 
 def strip_svlogd_prefix(line: bytes) -> bytes:
@@ -26,8 +25,8 @@ def strip_svlogd_prefix(line: bytes) -> bytes:
     """
     if line[:1] == b"{":
         return line
-    m = _PREFIX.match(line)
-    return line[m.end() :] if m else line
+    n = prefix_length(line)
+    return line[n:] if n else line
 
 
 def _digest(data: bytes) -> str:

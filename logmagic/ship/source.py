@@ -16,15 +16,12 @@ from __future__ import annotations
 import bisect
 import errno
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from logmagic.ship.files import FINGERPRINT_BYTES, FileId, strip_svlogd_prefix
-from logmagic.tail import is_svlogd_dir
-
-_ROTATED = re.compile(r"^@[0-9a-f]{24}\.[su]$")
+from logmagic.tail import ROTATED_NAME, is_svlogd_dir
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
@@ -219,7 +216,7 @@ class Source:
                 names = os.listdir(self.path)
             except OSError:
                 return []
-            found = sorted(n for n in names if _ROTATED.match(n))
+            found = sorted(n for n in names if ROTATED_NAME.match(n))
             rotated = found
             if first is not None:
                 both = [n for n in found if n in first]
