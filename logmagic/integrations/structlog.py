@@ -34,7 +34,7 @@ from logmagic._report import REPORTER
 from logmagic.encode._safe import describe_exception, safe_str
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.integrations._bridge import logger_for
-from logmagic.levels import CRIT, DEBUG, ERR, INFO, NOTICE, TRACE1, WARNING, parse_level
+from logmagic.levels import CRIT, ERR, INFO, METHOD_LEVELS
 from logmagic.record import Record
 from logmagic.txn import current_txn_id
 
@@ -45,31 +45,13 @@ EventDict = MutableMapping[str, Any]
 #: The facility of events without a ``logger`` name.
 DEFAULT_FACILITY = "structlog"
 
-_METHOD_LEVELS = {
-    "critical": CRIT,
-    "fatal": CRIT,
-    "exception": ERR,
-    "error": ERR,
-    "err": ERR,
-    "warning": WARNING,
-    "warn": WARNING,
-    "notice": NOTICE,
-    "info": INFO,
-    "msg": INFO,
-    "debug": DEBUG,
-    "trace": TRACE1,
-}
+#: structlog method name -> level: logmagic's own names, and structlog's that logmagic lacks.
+_METHOD_LEVELS = {**METHOD_LEVELS, "critical": CRIT, "fatal": CRIT, "exception": ERR}
 
 
 def _level(method_name: str) -> int:
     """The logmagic level for a structlog method name; an unknown name logs at INFO."""
-    level = _METHOD_LEVELS.get(method_name)
-    if level is None:
-        try:
-            level = parse_level(method_name)
-        except ValueError:
-            level = INFO
-    return level
+    return _METHOD_LEVELS.get(method_name, INFO)
 
 
 def _facility(event_dict: Mapping[str, Any], default: str) -> str:

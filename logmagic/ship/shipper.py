@@ -235,13 +235,11 @@ class Shipper:
         return self._send(category, lines[:half]) and self._send(category, lines[half:])
 
     def _take_notes(self, source: Source) -> None:
-        notes = source.counters.notes
-        while notes:
-            note = notes.pop(0)
-            if "lost" in note or "deleted" in note:
-                log.error(note, source=source.path, gaps=source.counters.gaps)
-            else:
-                log.warning(note, source=source.path)
+        counters = source.counters
+        while counters.losses:
+            log.error(counters.losses.pop(0), source=source.path, gaps=counters.gaps)
+        while counters.warnings:
+            log.warning(counters.warnings.pop(0), source=source.path)
 
     def _save(self) -> None:
         try:
@@ -278,6 +276,7 @@ class Shipper:
                     "offset": pos.offset if pos else 0,
                     "bytes_behind": behind,
                     "oversized": source.counters.oversized,
+                    "unterminated": source.counters.unterminated,
                     "gaps": source.counters.gaps,
                     "truncations": source.counters.truncations,
                 }

@@ -17,11 +17,10 @@ import bisect
 import errno
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
 from logmagic.ship.files import FINGERPRINT_BYTES, FileId, strip_svlogd_prefix
-from logmagic.tail import ROTATED_NAME, is_svlogd_dir
+from logmagic.tail import ROTATED_NAME
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
@@ -65,7 +64,8 @@ class Counters:
     unterminated: int = 0  # a file ended without a newline and was not continued
     gaps: int = 0  # files deleted before they were read: their lines are lost
     truncations: int = 0  # copytruncate seen
-    notes: list[str] = field(default_factory=list)  # what to log, taken by the shipper
+    warnings: list[str] = field(default_factory=list)  # files that could not be read, for the log
+    losses: list[str] = field(default_factory=list)  # what was lost and where, for the log
 
 
 class Source:
@@ -139,7 +139,7 @@ class Source:
             try:
                 data = os.read(self._fd, min(CHUNK, max(max_bytes - size, 1 << 16)))
             except OSError as exc:
-                self.counters.notes.append(f"{self.path}: read failed: {exc.strerror or exc}")
+                self.counters.warnings.append(f"{self.path}: read failed: {exc.strerror or exc}")
                 break
             if not data:
                 if self._done:
@@ -245,7 +245,7 @@ class Source:
         except OSError as exc:
             if exc.errno == errno.ENOENT:
                 return False
-            self.counters.notes.append(f"{path.path}: cannot open: {exc.strerror or exc}")
+            self.counters.warnings.append(f"{path.path}: cannot open: {exc.strerror or exc}")
             return False
         self._close_fd()
         size = os.fstat(fd).st_size
@@ -351,6 +351,7 @@ class Source:
         # that ended without a newline there is nothing to continue: it is sent as it is.
         if carried and not self.svlogd:
             self.counters.unterminated += 1
+            carried += b"\n"
         self._pending, self._boundary = carried, boundary
         return True
 
@@ -379,7 +380,7 @@ class Source:
 
     def _gap(self, note: str) -> None:
         self.counters.gaps += 1
-        self.counters.notes.append(note)
+        self.counters.losses.append(note)
 
     # -- status ------------------------------------------------------------------------------
 
@@ -447,9 +448,3 @@ def _count_newlines(path: str, offset: int) -> int:
     except OSError:
         pass
     return n
-
-
-def is_svlogd_source(path: str) -> bool:
-    """Whether ``path`` is an svlogd directory (rather than a file)."""
-    p = Path(path)
-    return p.is_dir() and is_svlogd_dir(p)

@@ -108,7 +108,7 @@ def test_resume_after_the_file_was_deleted_counts_a_gap(tmp_path: Path) -> None:
     again.resume(batch.end)
     assert drain(again)[0] == [b"b1\n", b"c1\n"]
     assert again.counters.gaps == 1
-    assert any("lost" in note for note in again.counters.notes)
+    assert any("lost" in note for note in again.counters.losses)
 
 
 def test_plain_file_renamed_by_logrotate_is_drained_then_the_new_file_read(tmp_path: Path) -> None:
@@ -186,3 +186,16 @@ def test_a_rotated_file_deleted_before_it_was_read_is_a_counted_gap(tmp_path: Pa
     (tmp_path / rotated(2)).unlink()
     assert drain(source)[0] == [b"a2\n", b"c1\n"]
     assert source.counters.gaps == 1
+
+
+def test_a_rotated_file_without_a_final_newline_keeps_its_last_line_apart(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"1\n2-cut")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"1\n"]
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"3\n")
+    lines, end = drain(source)
+    assert lines == [b"2-cut\n", b"3\n"]
+    assert source.counters.unterminated == 1
+    assert end is not None and end.name == str(log) and end.offset == 2
