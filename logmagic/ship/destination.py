@@ -48,15 +48,18 @@ class _Http:
     category = ""
 
     def __init__(self, url: str) -> None:
+        from logmagic.sinks.http import HttpSink
         from logmagic.specs import sink_from_spec
 
-        self.sink = sink_from_spec(url)
+        sink = sink_from_spec(url)  # the sink's URL grammar and options; its queue is never used
+        assert isinstance(sink, HttpSink)
+        self.sink = sink
 
     def send(self, category: str, lines: list[bytes]) -> None:
-        self.sink.deliver(lines)  # type: ignore[attr-defined]
+        self.sink.deliver(lines)
 
     def close(self) -> None:
-        self.sink.close_connection()  # type: ignore[attr-defined]
+        self.sink.close_connection()
 
     def __repr__(self) -> str:
         return repr(self.sink)
