@@ -338,7 +338,7 @@ def reset() -> None:
         _table.clear()
         IDENTITY.reset()
         request.set_account_hook(None)
-        rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request])
+        rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request], trigger="request")
         _set_redactor(Redactor())
         _set_chain([])
         _commit(_default_routes(), {}, replace=True)

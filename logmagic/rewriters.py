@@ -26,19 +26,33 @@ _head: list[Rewriter] = []  # built-ins that run first (the request rewriter)
 _tail: list[Rewriter] = []  # built-ins that run after the user's, only when there are some
 _user: list[Rewriter] = []  # add_rewriter's, in order
 _trusted: list[Rewriter] = []  # logmagic's own: they never raise and never log
+_trigger: list[str] = []  # the field without which logmagic's own leave the fields alone
 _reported: set[int] = set()
 _reported_lock = threading.RLock()
 
 
-def set_builtins(head: Sequence[Rewriter], tail: Sequence[Rewriter] = ()) -> None:
+def set_builtins(head: Sequence[Rewriter], tail: Sequence[Rewriter] = (), trigger: str | None = None) -> None:
     """Set logmagic's own rewriters: ``head`` runs before the user's, ``tail`` after them.
 
     The tail exists only for what the head left for user rewriters to handle (a request
     object of a kind logmagic does not know); with no user rewriters it is not run.
+    ``trigger`` names the field without which all of them return the fields untouched, so
+    loggers may skip the call when the field is absent.
     """
     _head[:] = head
     _tail[:] = tail
     _trusted[:] = [*head, *tail]
+    _trigger[:] = [trigger] if trigger else []
+
+
+def trigger_of(rewriters: tuple[Rewriter, ...]) -> str | None:
+    """The field without which the chain ``rewriters`` changes nothing, when that is known.
+
+    Known only for a chain of logmagic's own rewriters; user rewriters may act on any record.
+    """
+    if _trigger and all(any(fn is t for t in _trusted) for fn in rewriters):
+        return _trigger[0]
+    return None
 
 
 def has_user_rewriters() -> bool:

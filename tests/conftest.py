@@ -46,6 +46,17 @@ def sink() -> ListSink:
     return s
 
 
+def open_here(path: object) -> bool:
+    """Whether this process has the file ``path`` open (Linux: /proc/self/fd)."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def require(tool: str) -> str:
     """The path of ``tool``; skip when missing, or fail under LOGMAGIC_REQUIRE_ALL=1."""
     path = shutil.which(tool)

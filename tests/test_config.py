@@ -14,7 +14,7 @@ import pytest
 import logmagic
 from logmagic._identity import IDENTITY
 
-from .conftest import ListSink
+from .conftest import ListSink, open_here
 
 CHILD = """
 import logmagic
@@ -181,7 +181,8 @@ def test_reregistering_a_name_closes_the_old_sink_and_reroutes(tmp_path: Path) -
     logmagic.local("x").info("first")
     logmagic.register_sink("f", f"file://{tmp_path}/two.log")
     logmagic.local("x").info("second")
-    assert old.fd == -1  # type: ignore[attr-defined]
+    assert old.closed  # type: ignore[attr-defined]
+    assert not open_here(tmp_path / "one.log")
     assert "first" in (tmp_path / "one.log").read_text() and "second" not in (tmp_path / "one.log").read_text()
     assert "second" in (tmp_path / "two.log").read_text()
 

@@ -41,6 +41,8 @@ _KEY_CACHE_LIMIT = 10_000
 _MAX_FLATTEN_DEPTH = 8
 #: Caps tried, in order, on every string when a line is longer than MAX_LINE.
 _SHRINK_CAPS = (4096, 512, 64)
+#: ``short_message`` of a record logged with an empty message: Graylog rejects a blank one.
+EMPTY_MESSAGE = "(empty message)"
 
 
 def _gelf_name(key: str) -> str:
@@ -49,15 +51,16 @@ def _gelf_name(key: str) -> str:
     return _OWNED.get(name, name)
 
 
-#: Field name -> GELF name, shared by every encoder; secret names are never cached, so they
-#: always take the slow branch that masks them. Cleared when the redaction policy changes.
-#: Starts empty: even ``id`` and ``facility`` must be checked once, since they may be secret.
-_NAMES: dict[Any, str] = {}
+#: Field name -> GELF name, shared by every encoder and the loggers' direct GELF path
+#: (``logmagic.methods``); secret names are never cached, so they always take the slow branch
+#: that masks them. Cleared when the redaction policy changes. Starts empty: even ``id`` and
+#: ``facility`` must be checked once, since they may be secret.
+NAMES: dict[Any, str] = {}
 
 
 def forget_names() -> None:
     """Drop cached names (after ``logmagic.configure(redact=...)``)."""
-    _NAMES.clear()
+    NAMES.clear()
 
 
 def _name_for(key: object) -> tuple[str, bool]:
@@ -67,8 +70,8 @@ def _name_for(key: object) -> tuple[str, bool]:
     red = redact.ACTIVE
     if red is not None and red.is_secret(key):
         return name, True
-    if type(key) is str and len(_NAMES) < _KEY_CACHE_LIMIT:
-        _NAMES[key] = name
+    if type(key) is str and len(NAMES) < _KEY_CACHE_LIMIT:
+        NAMES[key] = name
     return name, False
 
 
@@ -94,7 +97,7 @@ class GelfEncoder:
                 d["full_message"] = cap(rec.full_message)
             if level > 7:
                 d["_exact_level"] = level
-            names = _NAMES
+            names = NAMES
             for k, v in rec.fields.items():
                 name = names.get(k)
                 if name is None:
@@ -124,7 +127,7 @@ class GelfEncoder:
 
 def _short(msg: str) -> str:
     """``short_message`` for an empty or huge message: Graylog rejects a blank one."""
-    return cap(msg) if msg else "(empty message)"
+    return cap(msg) if msg else EMPTY_MESSAGE
 
 
 def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int]) -> None:

@@ -4,15 +4,21 @@ The file is opened with ``O_APPEND``, so every line lands whole at the end even 
 processes append too. Once a second (by record time) the sink checks whether the path still
 names the file it has open; when the file was moved or deleted (logrotate's ``create`` mode)
 it opens a new one. ``logmagic.reopen()`` forces that, for a SIGHUP handler.
+
+The sink keeps one descriptor number for its whole life: a new file is put behind it with
+``dup2``, and ``close()`` puts /dev/null behind it (releasing the file) until the next record
+reopens the path. Writers that skip the lock therefore never hit a number that was closed and
+reused for another file or socket. The cost: a record written by another thread at the very
+instant of ``close()`` may go to /dev/null.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 
 from logmagic._report import warn
-from logmagic.record import Record
-from logmagic.sinks.stream import FdSink, _write_rest
+from logmagic.sinks.stream import FdSink
 
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 #: Seconds between two checks that the path still names the open file.
@@ -28,63 +34,57 @@ class FileSink(FdSink):
             raise ValueError(f"file sink {path!r}: directory {directory!r} does not exist")
         self.path = os.path.abspath(path)
         self.mode = mode
-        super().__init__(-1, fmt, color=False)
-        self._ident: tuple[int, int] = (0, 0)
-        self._next_check = 0.0
         try:
-            self._open()
+            fd, self._ident = self._open_path()
         except OSError as exc:
             raise ValueError(f"file sink {path!r}: cannot open: {exc.strerror or exc}") from None
+        super().__init__(fd, fmt, color=False)
+        #: True after close(): /dev/null is behind the descriptor until the next record.
+        self.closed = False
+        self.next_check = 0.0
+        # The descriptor goes with the sink; at exit the OS closes it, after the last record.
+        weakref.finalize(self, os.close, fd).atexit = False
 
-    def _open(self) -> int:
+    def _open_path(self) -> tuple[int, tuple[int, int]]:
         fd = os.open(self.path, _FLAGS, self.mode)
         st = os.fstat(fd)
-        self.fd = fd
-        self._ident = (st.st_dev, st.st_ino)
-        return fd
+        return fd, (st.st_dev, st.st_ino)
 
-    def _close_fd(self) -> None:
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def emit(self, record: Record) -> None:
-        line = self._encode(record)
-        lock = self._lock
-        lock.acquire()
+    def _swap(self, fd: int) -> None:
+        """Put the file open on ``fd`` behind the sink's descriptor, and close ``fd``."""
         try:
-            # The record's time paces the rotation check: no clock call per line.
-            if self.fd < 0 or record.timestamp >= self._next_check:
-                self._follow(record.timestamp)
-            n = os.write(self.fd, line)
-            if n != len(line):
-                _write_rest(self.fd, line, n)
-            self.written += 1
-        except OSError as exc:
-            self._lost(exc)
+            os.dup2(fd, self.fd, inheritable=False)
         finally:
-            lock.release()
+            os.close(fd)
+
+    def _open(self) -> None:
+        fd, ident = self._open_path()
+        self._swap(fd)
+        self._ident = ident
+        self.closed = False
+
+    def _prepare(self, timestamp: float) -> None:
+        # The record's time paces the rotation check: no clock call per line.
+        if timestamp >= self.next_check:
+            self._follow(timestamp)
 
     def _follow(self, now: float) -> None:
-        """Open the file if closed; reopen it if the path now names another file or none."""
-        self._next_check = now + CHECK_INTERVAL
-        if self.fd >= 0:
+        """Reopen the file if it was closed, or if the path now names another file or none."""
+        if not self.closed:
             try:
                 st = os.stat(self.path)
                 if (st.st_dev, st.st_ino) == self._ident:
+                    self.next_check = now + CHECK_INTERVAL
                     return
             except FileNotFoundError:
                 pass
-            self._close_fd()
-        self._open()
+        self.next_check = 0.0  # until a file is open again every record comes here
+        self._open()  # an OSError drops this record (counted); the next record tries again
+        self.next_check = now + CHECK_INTERVAL
 
     def reopen(self) -> None:
-        """Close the file and open the path again (after rotation, or on SIGHUP)."""
+        """Open the path again at once (after rotation, or on SIGHUP)."""
         with self._lock:
-            self._close_fd()
             try:
                 self._open()
             except OSError as exc:
@@ -94,6 +94,10 @@ class FileSink(FdSink):
         return True  # every line is written by the time emit returns
 
     def close(self, timeout: float | None = None) -> None:
-        """Close the file; the next record opens it again."""
+        """Release the file; the next record opens it again."""
         with self._lock:
-            self._close_fd()
+            if self.closed:
+                return
+            self.next_check = 0.0  # from now on every write takes the locked path and reopens
+            self.closed = True
+            self._swap(os.open(os.devnull, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)))

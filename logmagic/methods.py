@@ -1,0 +1,251 @@
+"""The functions a logger's level methods are made of, built once per configuration change.
+
+Each facility's logger class holds one function per level name (see ``logmagic.logger``). A
+disabled level holds ``_noop``; an enabled one holds a closure that already knows its
+facility, level, sinks and rewriters, so nothing is decided per call. Three kinds:
+
+* ``make_plain``: the general path. Merge the fields, run the rewriters, add the current
+  txnId, build a ``Record`` and hand it to each sink.
+* ``make_gelf_line``: the same call when the route has exactly one sink and it is one of
+  logmagic's own GELF line sinks (stderr or a file). It builds the GELF line itself, with no
+  ``Record`` and no sink call, when every field is a plain value under a known name; anything
+  else (a nested mapping, a NaN, a name never seen or a secret one, a line too long to write
+  without a lock) goes through the sink's encoder exactly as ``make_plain`` would send it. Its
+  output must stay byte-for-byte what ``GelfEncoder`` writes for the same record;
+  tests/test_methods.py checks that over generated records.
+* ``make_rich``: the ``f`` variants (``${name}`` interpolation), trace levels (a call stack)
+  and ``exception`` (the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from logmagic import redact, rewriters, txn
+from logmagic._identity import IDENTITY
+from logmagic._report import REPORTER
+from logmagic.encode._safe import MAX_STRING, describe_exception, safe_str
+from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
+from logmagic.record import Record
+from logmagic.sinks.stream import PIPE_BUF, FdSink
+
+#: What a level method is, as stored on the logger class: ``fn(logger, msg, fields=None, **kw)``.
+Method = Callable[..., None]
+Emit = Callable[[Record], None]
+
+_now = time.time
+_txn_get = txn.get_current
+_dumps = orjson.dumps
+_write = os.write
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+_PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
+
+STACK, EXC = 1, 2
+
+
+def _noop(self: object, msg: object = None, fields: object = None, /, **kw: Any) -> None:
+    """A disabled level: costs one empty call."""
+
+
+def is_noop(method: object) -> bool:
+    """Whether ``method`` (as stored on a logger class) is a disabled level."""
+    return method is _noop
+
+
+def _internal_error(exc: BaseException) -> None:
+    REPORTER.lost("logmagic", f"internal error: {describe_exception(exc)}")
+
+
+def merge(bound: dict[str, Any], fields: Any, kw: dict[str, Any]) -> dict[str, Any]:
+    """The record's own fields: bound, then the positional mapping, then keywords."""
+    if fields is None:
+        return {**bound, **kw} if bound else kw
+    if type(fields) is dict or isinstance(fields, Mapping):
+        return {**bound, **fields, **kw}
+    return {**bound, "fields": fields, **kw}
+
+
+def interpolate(msg: str, fields: Mapping[str, Any]) -> str:
+    """Replace ``${name}`` (or ``${a.b}`` for nested mappings) by field values; unknown names stay.
+
+    Redaction applies here too: a secret field interpolated into the message shows the mask,
+    since the message itself is never redacted at the sink boundary.
+    """
+    red = redact.ACTIVE
+
+    def value(m: re.Match[str]) -> str:
+        cur: Any = fields
+        for part in m.group(1).split("."):
+            if not isinstance(cur, Mapping) or part not in cur:
+                return m.group(0)
+            if red is not None and red.is_secret(part):
+                return redact.MASK
+            cur = cur[part]
+        return safe_str(cur if red is None else red.value(cur))
+
+    return _PLACEHOLDER.sub(value, msg)
+
+
+def make_plain(
+    facility: str,
+    level: int,
+    rewrite: rewriters.Runner | None,
+    trigger: str | None,
+    emits: tuple[Emit, ...],
+) -> Method:
+    """The general method: no interpolation, no stack. Kept minimal: it is the hot path."""
+    one = emits[0] if len(emits) == 1 else None
+
+    def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
+        try:
+            bound = self._bound
+            f = kw if fields is None and not bound else merge(bound, fields, kw)
+            if type(msg) is not str:
+                msg = safe_str(msg)
+            if rewrite is not None and (trigger is None or trigger in f):
+                f = rewrite(facility, level, msg, f)
+            t = _txn_get()
+            if t is not None and "txnId" not in f:
+                f["txnId"] = t
+            if one is not None:
+                one(Record(facility, level, msg, f, _now(), None))
+            else:
+                rec = Record(facility, level, msg, f, _now(), None)
+                for emit in emits:
+                    emit(rec)
+        except Exception as exc:
+            _internal_error(exc)
+
+    return method
+
+
+def direct_gelf(sink: object) -> FdSink | None:
+    """``sink`` when ``make_gelf_line`` may write its lines directly (logmagic's own GELF sink)."""
+    if (
+        isinstance(sink, FdSink)
+        and sink.format == "gelf"
+        and type(sink).emit is FdSink.emit
+        and type(sink).write_line is FdSink.write_line
+    ):
+        return sink
+    return None
+
+
+def make_gelf_line(
+    facility: str,
+    level: int,
+    rewrite: rewriters.Runner | None,
+    trigger: str | None,
+    sink: FdSink,
+) -> Method:
+    """``make_plain`` for a route to one GELF line sink, building and writing the line itself."""
+    if level > 7:
+        raise ValueError("trace levels carry a call stack: they use make_rich")
+    emit = sink.emit
+    write_line = sink.write_line
+    count_written = sink.count_written
+    fd = sink.fd  # never changes while the sink lives (see FdSink)
+    identity = IDENTITY
+    names = NAMES
+
+    def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
+        try:
+            bound = self._bound
+            f = kw if fields is None and not bound else merge(bound, fields, kw)
+            if type(msg) is not str:
+                msg = safe_str(msg)
+            if rewrite is not None and (trigger is None or trigger in f):
+                f = rewrite(facility, level, msg, f)
+            t = _txn_get()
+            if t is not None and "txnId" not in f:
+                f["txnId"] = t
+            ts = _now()
+            # The start of GelfEncoder.encode, for plain values under cached names only.
+            d = {
+                "version": "1.1",
+                "host": identity.host,
+                "short_message": msg or EMPTY_MESSAGE,
+                "timestamp": int(ts * 1000) / 1000,
+                "level": level,
+                "_facility": facility,
+            }
+            for k, v in f.items():
+                name = names.get(k)
+                if name is None:
+                    break
+                kind = type(v)
+                if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
+                    d[name] = v
+                else:
+                    break
+            else:
+                try:
+                    line = _dumps(d, option=_NEWLINE)
+                except Exception:  # an int beyond 64 bits, a lone surrogate: the encoder mends them
+                    line = b""
+                n = len(line)
+                # No string in a line this short can be over the encoder's cap.
+                if 0 < n <= PIPE_BUF and ts < sink.next_check:
+                    try:
+                        done = _write(fd, line)
+                    except OSError as exc:
+                        sink.lost(exc)
+                        return
+                    if done != n:
+                        sink.finish(line, done)
+                    count_written()
+                    return
+                if 0 < n <= MAX_STRING:
+                    write_line(line, ts)
+                    return
+            emit(Record(facility, level, msg, f, ts, None))
+        except Exception as exc:
+            _internal_error(exc)
+
+    return method
+
+
+def make_rich(
+    facility: str,
+    level: int,
+    rewrite: rewriters.Runner | None,
+    emits: tuple[Emit, ...],
+    *,
+    template: bool,
+    extra: int,
+) -> Method:
+    """Methods that interpolate ``${name}`` (the ``f`` variants), add a stack or a traceback."""
+
+    def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
+        try:
+            ts = _now()
+            full = None
+            if extra == STACK:
+                full = "".join(traceback.format_stack(sys._getframe(1)))
+            elif extra == EXC and sys.exc_info()[1] is not None:
+                full = traceback.format_exc()
+            f = merge(self._bound, fields, kw)
+            if type(msg) is not str:
+                msg = safe_str(msg)
+            if rewrite is not None:
+                f = rewrite(facility, level, msg, f)
+            t = _txn_get()
+            if t is not None and "txnId" not in f:
+                f["txnId"] = t
+            if template:
+                msg = interpolate(msg, f)
+            rec = Record(facility, level, msg, f, ts, full)
+            for emit in emits:
+                emit(rec)
+        except Exception as exc:
+            _internal_error(exc)
+
+    return method
