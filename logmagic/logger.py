@@ -170,7 +170,7 @@ class LocalLogger:
         emits = tuple(s.emit for s in sinks)
         cls._plan = (threshold if emits else -1, emits, rewrite)
         trigger = rewriters.trigger_of(rewriters.chain()) if rewrite is not None else None
-        direct = methods.direct_gelf(sinks[0]) if len(sinks) == 1 else None
+        direct = methods.direct_gelf(sinks[0]) if len(sinks) == 1 and (rewrite is None or trigger) else None
         facility = cls.facility
         made: dict[int, tuple[methods.Method, methods.Method]] = {}
         for name, level in METHOD_LEVELS.items():

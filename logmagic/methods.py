@@ -49,6 +49,8 @@ _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 
 STACK, EXC = 1, 2
+#: A key no field dict holds: ``make_gelf_line``'s rewriter trigger when there is no rewriter.
+_NEVER = object()
 
 
 def _noop(self: object, msg: object = None, fields: object = None, /, **kw: Any) -> None:
@@ -146,9 +148,14 @@ def make_gelf_line(
     trigger: str | None,
     sink: FdSink,
 ) -> Method:
-    """``make_plain`` for a route to one GELF line sink, building and writing the line itself."""
-    if level > 7:
-        raise ValueError("trace levels carry a call stack: they use make_rich")
+    """``make_plain`` for a route to one GELF line sink, building and writing the line itself.
+
+    Only for levels 0..7 and for chains of logmagic's own rewriters (``trigger`` known): user
+    rewriters run on every record and get ``make_plain``.
+    """
+    if level > 7 or (rewrite is not None and trigger is None):
+        raise ValueError("make_gelf_line: trace levels and user rewriters take the general path")
+    when: object = trigger if rewrite is not None else _NEVER
     emit = sink.emit
     write_line = sink.write_line
     count_written = sink.count_written
@@ -162,8 +169,8 @@ def make_gelf_line(
             f = kw if fields is None and not bound else merge(bound, fields, kw)
             if type(msg) is not str:
                 msg = safe_str(msg)
-            if rewrite is not None and (trigger is None or trigger in f):
-                f = rewrite(facility, level, msg, f)
+            if when in f:
+                f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
             t = _txn_get()
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
@@ -177,36 +184,33 @@ def make_gelf_line(
                 "level": level,
                 "_facility": facility,
             }
-            for k, v in f.items():
-                name = names.get(k)
-                if name is None:
-                    break
-                kind = type(v)
-                if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
-                    d[name] = v
+            try:
+                for k, v in f.items():
+                    kind = type(v)
+                    if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
+                        d[names[k]] = v  # KeyError: a name not seen yet, or a secret one
+                    else:
+                        break
                 else:
-                    break
-            else:
-                try:
-                    line = _dumps(d, option=_NEWLINE)
-                except Exception:  # an int beyond 64 bits, a lone surrogate: the encoder mends them
-                    line = b""
-                n = len(line)
-                # No string in a line this short can be over the encoder's cap.
-                if 0 < n <= PIPE_BUF and ts < sink.next_check:
-                    try:
-                        done = _write(fd, line)
-                    except OSError as exc:
-                        sink.lost(exc)
+                    line = _dumps(d, option=_NEWLINE)  # TypeError: an int beyond 64 bits, a lone surrogate
+                    n = len(line)
+                    # No string in a line this short can be over the encoder's cap.
+                    if n <= PIPE_BUF and ts < sink.next_check:
+                        try:
+                            done = _write(fd, line)
+                        except OSError as exc:
+                            sink.lost(exc)
+                            return
+                        if done != n:
+                            sink.finish(line, done)
+                        count_written()
                         return
-                    if done != n:
-                        sink.finish(line, done)
-                    count_written()
-                    return
-                if 0 < n <= MAX_STRING:
-                    write_line(line, ts)
-                    return
-            emit(Record(facility, level, msg, f, ts, None))
+                    if n <= MAX_STRING:
+                        write_line(line, ts)
+                        return
+            except (KeyError, TypeError):
+                pass
+            emit(Record(facility, level, msg, f, ts, None))  # the encoder handles what is left
         except Exception as exc:
             _internal_error(exc)
 

@@ -1,0 +1,239 @@
+"""The direct GELF path of the level methods, and the per-facility logger classes.
+
+A route to one of logmagic's own GELF line sinks builds the line in the level method itself.
+These tests hold it to the encoder: for any record the line must be exactly what
+``GelfEncoder`` writes, whether the method wrote it directly or handed the record over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import math
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import logmagic
+from logmagic import logger as logger_mod
+from logmagic import methods
+from logmagic.encode.gelf import GelfEncoder
+from logmagic.record import Record
+from logmagic.sinks import FileSink
+from logmagic.sinks.stream import PIPE_BUF
+
+from .conftest import open_here
+
+NOW = 1_700_000_000.1234
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(methods, "_now", lambda: NOW)
+    return NOW
+
+
+def file_log(path: Path, facility: str = "svc.api") -> logmagic.LocalLogger:
+    logmagic.register_sink("main", f"file://{path}")
+    logmagic.route("__root__", logmagic.DEBUG, "main")
+    return logmagic.local(facility)
+
+
+class Counting(Record):
+    """A Record that counts how often a level method made one (the direct path makes none)."""
+
+    __slots__ = ()
+    made = 0
+
+    def __init__(self, *args: Any) -> None:
+        Counting.made += 1
+        super().__init__(*args)
+
+
+@pytest.fixture
+def records_made(monkeypatch: pytest.MonkeyPatch) -> type[Counting]:
+    Counting.made = 0
+    monkeypatch.setattr(methods, "Record", Counting)
+    return Counting
+
+
+names = st.one_of(
+    st.sampled_from(["accountId", "status", "id", "facility", "request", "password", "Authorization", "a b", ""]),
+    st.text(max_size=12),
+)
+plain = st.one_of(st.text(max_size=40), st.integers(-(2**63), 2**64 - 1), st.booleans(), st.none(), st.floats())
+other = st.one_of(
+    st.integers(min_value=2**64, max_value=2**70),
+    st.sampled_from([math.nan, math.inf, "\ud800", b"bytes", ("a", 1), {"nested": {"x": 1}}, {1, 2}]),
+    st.text(min_size=PIPE_BUF, max_size=PIPE_BUF + 10),
+)
+field_dicts = st.dictionaries(names, st.one_of(plain, plain, plain, other), max_size=6)
+
+
+class General(FileSink):
+    """The same file sink, but a subclass with its own emit: loggers take the general path to it."""
+
+    def emit(self, record: Record) -> None:
+        super().emit(record)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(msg=st.one_of(st.text(max_size=60), st.just("")), fields=field_dicts, in_txn=st.booleans())
+def test_every_line_is_what_the_general_path_writes(
+    tmp_path: Path, frozen: float, msg: str, fields: dict[str, Any], in_txn: bool
+) -> None:
+    direct, general = tmp_path / "direct.log", tmp_path / "general.log"
+    for path, sink in ((direct, str), (general, General)):
+        path.unlink(missing_ok=True)
+        logmagic.register_sink("main", f"file://{path}" if sink is str else General(str(path)))
+        logmagic.route("__root__", logmagic.DEBUG, "main")
+        log = logmagic.local("svc.api")
+        with logmagic.transaction(".t") if in_txn else contextlib.nullcontext():
+            log.info(msg, fields)  # the first sighting of a name goes through the encoder
+            log.info(msg, fields)  # the second may be written directly
+    assert direct.read_bytes() == general.read_bytes()
+    lines = direct.read_bytes().splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["timestamp"] == int(frozen * 1000) / 1000 for line in lines)
+
+
+def test_lines_of_plain_fields_are_what_the_encoder_writes(tmp_path: Path, frozen: float) -> None:
+    log = file_log(tmp_path / "a.log")
+    fields = {"accountId": "ac42", "status": 200, "ratio": 0.5, "ok": True, "gone": None, "id": 7}
+    log.info("Something is wrong", fields)
+    log.info("Something is wrong", fields)
+    expected = GelfEncoder().encode(Record("svc.api", logmagic.INFO, "Something is wrong", fields, frozen))
+    assert (tmp_path / "a.log").read_bytes().splitlines(keepends=True) == [expected, expected]
+
+
+def test_plain_fields_under_known_names_make_no_record(tmp_path: Path, records_made: type[Counting]) -> None:
+    log = file_log(tmp_path / "a.log")
+    log.info("warm", accountId="ac42", status=200, ratio=0.5, ok=True, gone=None)
+    records_made.made = 0
+    log.info("m", accountId="ac43", status=201, ratio=0.25, ok=False, gone=None)
+    assert records_made.made == 0
+    lines = (tmp_path / "a.log").read_text().splitlines()
+    assert json.loads(lines[-1])["_accountId"] == "ac43"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"nested": 1}, [1, 2], math.nan, 2**70, "\ud800", b"x", "x" * (PIPE_BUF * 9)],
+    ids=["mapping", "list", "nan", "big-int", "surrogate", "bytes", "huge-string"],
+)
+def test_other_values_go_through_the_encoder(tmp_path: Path, records_made: type[Counting], value: object) -> None:
+    log = file_log(tmp_path / "a.log")
+    log.info("warm", v=1)
+    records_made.made = 0
+    log.info("m", v=value)
+    assert records_made.made == 1
+    line = (tmp_path / "a.log").read_text().splitlines()[-1]
+    assert "_v" in json.loads(line) or "_v_nested" in json.loads(line)
+
+
+def test_a_secret_name_is_masked_on_every_record(tmp_path: Path) -> None:
+    log = file_log(tmp_path / "a.log")
+    for _ in range(3):
+        log.info("login", password="hunter2", user="ann")
+    lines = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()]
+    assert [x["_password"] for x in lines] == ["[REDACTED]"] * 3
+    assert "hunter2" not in (tmp_path / "a.log").read_text()
+
+
+def test_request_rewriter_and_transaction_on_the_direct_path(tmp_path: Path) -> None:
+    log = file_log(tmp_path / "a.log")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "logmagic.txn_id": ".from-request"}
+    with logmagic.transaction(".from-context"):
+        log.info("warm", status=1)
+        log.info("plain", status=2)
+        log.info("req", request=environ)
+        log.info("explicit", txnId=".explicit")
+    lines = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()]
+    assert [x["_txnId"] for x in lines] == [".from-context", ".from-context", ".from-request", ".explicit"]
+    assert lines[2]["_path"] == "/x" and "_request" not in lines[2]
+
+
+def test_bound_fields_on_the_direct_path(tmp_path: Path) -> None:
+    log = file_log(tmp_path / "a.log").bind(accountId="ac42")
+    log.info("one", step=1)
+    log.info("two", {"step": 2}, accountId="ac43")
+    lines = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()]
+    assert [(x["_accountId"], x["_step"]) for x in lines] == [("ac42", 1), ("ac43", 2)]
+
+
+@pytest.mark.parametrize("pad", [300, PIPE_BUF * 2], ids=["without-lock", "under-lock"])
+def test_threads_write_whole_lines_and_every_one_is_counted(tmp_path: Path, pad: int) -> None:
+    path = tmp_path / "threads.log"
+    log = file_log(path)
+    text = "x" * pad
+
+    def work(t: int) -> None:
+        for i in range(2_000):
+            log.info("m", t=t, i=i, pad=text)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    lines = path.read_bytes().splitlines()
+    assert {(r["_t"], r["_i"]) for r in map(json.loads, lines)} == {(t, i) for t in range(6) for i in range(2_000)}
+    assert logmagic.stats()["main"] == {"written": 12_000, "dropped": 0}
+    assert logmagic.stats()["main"]["written"] == 12_000  # reading the counter does not change it
+
+
+def test_a_closed_file_sink_keeps_its_descriptor_number_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    log = file_log(path)
+    sink = logmagic.config.sinks()["main"]
+    fd = sink.fd  # type: ignore[attr-defined]
+    log.info("before")
+    sink.close()
+    assert not open_here(path) and open_here("/dev/null")
+    log.info("after")
+    assert sink.fd == fd and open_here(path)  # type: ignore[attr-defined]
+    assert [json.loads(x)["short_message"] for x in path.read_text().splitlines()] == ["before", "after"]
+
+
+def test_a_user_subclass_of_the_line_sink_keeps_its_own_emit(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    class Tagged(FileSink):
+        def emit(self, record: Record) -> None:
+            seen.append(record.msg)
+            super().emit(record)
+
+    logmagic.register_sink("main", Tagged(str(tmp_path / "a.log")))
+    logmagic.route("__root__", logmagic.INFO, "main")
+    log = logmagic.local("svc")
+    log.info("one")
+    log.info("two")
+    assert seen == ["one", "two"]
+
+
+def test_loggers_of_a_facility_share_one_class_and_bind_makes_no_class() -> None:
+    a, b = logmagic.local("svc.shared"), logmagic.local("svc.shared")
+    bound = a.bind(accountId="ac42")
+    assert type(a) is type(b) is type(bound)
+    assert type(a) is not type(logmagic.local("svc.other"))
+    assert isinstance(a, logmagic.LocalLogger) and a.facility == "svc.shared"
+
+
+def test_a_facility_class_goes_away_with_its_last_logger() -> None:
+    log = logmagic.local("svc.short-lived")
+    assert "svc.short-lived" in logger_mod._classes
+    del log
+    gc.collect()
+    assert "svc.short-lived" not in logger_mod._classes
+
+
+def test_a_disabled_level_is_the_empty_method_on_the_class() -> None:
+    logmagic.route("__root__", logmagic.INFO, "graylog2-stderr")
+    log = logmagic.local("svc.quiet")
+    assert methods.is_noop(type(log).debug) and not methods.is_noop(type(log).info)
+    logmagic.route("svc.quiet", logmagic.DEBUG, "graylog2-stderr")
+    assert not methods.is_noop(type(log).debug)
