@@ -81,48 +81,86 @@ class GelfEncoder:
     __slots__ = ()
 
     def encode(self, rec: Record) -> bytes:
-        """The record as a GELF line. Never raises."""
+        """The record as a GELF line. Never raises.
+
+        Most records hold only plain values (text, numbers, booleans, None) under names seen
+        before: they take a short loop, the same one the loggers' direct path runs
+        (``logmagic.methods.make_gelf_line``). Anything else starts over on the careful path.
+        """
         try:
-            msg = rec.msg
             level = rec.level
-            d: dict[str, Any] = {
-                "version": "1.1",
-                "host": IDENTITY.host,
-                "short_message": msg if 0 < len(msg) <= MAX_STRING else _short(msg),
-                "timestamp": int(rec.timestamp * 1000) / 1000,
-                "level": level if level <= 7 else 7,
-                "_facility": rec.facility,
-            }
-            if rec.full_message is not None:
-                d["full_message"] = cap(rec.full_message)
-            if level > 7:
-                d["_exact_level"] = level
-            names = NAMES
-            for k, v in rec.fields.items():
-                name = names.get(k)
-                if name is None:
-                    name, secret = _name_for(k)
-                    if secret:
-                        d[name] = redact.MASK
-                        continue
-                t = type(v)
-                if t is str:
-                    d[name] = v if len(v) <= MAX_STRING else cap(v)
-                elif t is int or t is bool or v is None:
-                    d[name] = v
-                elif t is float:
-                    d[name] = v if v - v == 0 else repr(v)
+            if level <= 7 and rec.full_message is None:
+                ts = rec.timestamp
+                msg = rec.msg
+                d = {
+                    "version": "1.1",
+                    "host": IDENTITY.host,
+                    "short_message": msg or EMPTY_MESSAGE,
+                    "timestamp": int(ts * 1000) / 1000,
+                    "level": level,
+                    "_facility": rec.facility,
+                }
+                names = NAMES
+                for k, v in rec.fields.items():
+                    kind = type(v)
+                    if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
+                        d[names[k]] = v  # KeyError: a name not seen yet, or a secret one
+                    else:
+                        break
                 else:
-                    _add_value(d, name, v, 0, set())
-            try:
-                line = orjson.dumps(d, option=_NEWLINE)
-            except Exception:  # big ints, lone surrogates
-                line = orjson.dumps(_sanitize(d), option=_NEWLINE)
-            if len(line) > MAX_LINE:
-                line = _shrink(d)
-            return line
-        except Exception as exc:  # a bug or a hostile object beyond what the paths above catch
+                    line = orjson.dumps(d, option=_NEWLINE)  # TypeError: a big int, a lone surrogate
+                    if len(line) <= MAX_STRING:  # then no string in it can be over the cap
+                        return line
+        except (KeyError, TypeError):
+            pass
+        except Exception as exc:  # a hostile mapping or record
             return _emergency_line(rec, exc)
+        return _careful(rec)
+
+
+def _careful(rec: Record) -> bytes:
+    """The record as a GELF line, whatever its fields hold. Never raises."""
+    try:
+        msg = rec.msg
+        level = rec.level
+        d: dict[str, Any] = {
+            "version": "1.1",
+            "host": IDENTITY.host,
+            "short_message": msg if 0 < len(msg) <= MAX_STRING else _short(msg),
+            "timestamp": int(rec.timestamp * 1000) / 1000,
+            "level": level if level <= 7 else 7,
+            "_facility": rec.facility,
+        }
+        if rec.full_message is not None:
+            d["full_message"] = cap(rec.full_message)
+        if level > 7:
+            d["_exact_level"] = level
+        names = NAMES
+        for k, v in rec.fields.items():
+            name = names.get(k)
+            if name is None:
+                name, secret = _name_for(k)
+                if secret:
+                    d[name] = redact.MASK
+                    continue
+            t = type(v)
+            if t is str:
+                d[name] = v if len(v) <= MAX_STRING else cap(v)
+            elif t is int or t is bool or v is None:
+                d[name] = v
+            elif t is float:
+                d[name] = v if v - v == 0 else repr(v)
+            else:
+                _add_value(d, name, v, 0, set())
+        try:
+            line = orjson.dumps(d, option=_NEWLINE)
+        except Exception:  # big ints, lone surrogates
+            line = orjson.dumps(_sanitize(d), option=_NEWLINE)
+        if len(line) > MAX_LINE:
+            line = _shrink(d)
+        return line
+    except Exception as exc:  # a bug or a hostile object beyond what the paths above catch
+        return _emergency_line(rec, exc)
 
 
 def _short(msg: str) -> str:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import logmagic
 from logmagic._identity import IDENTITY
 from logmagic.encode import GelfEncoder
+from logmagic.encode import gelf as gelf_module
 from logmagic.record import Record
 from logmagic.redact import MASK
 
@@ -695,3 +696,31 @@ def test_any_value_under_the_id_and_facility_names_keeps_the_records_keys(value:
 def test_an_empty_message_still_gives_graylog_a_short_message() -> None:
     line = json.loads(GelfEncoder().encode(Record("f", 6, "", {}, 1.0, None)))
     assert line["short_message"].strip() != ""
+
+
+# --- the short path for plain records ---------------------------------------------------------
+
+plain_values = st.one_of(
+    st.text(max_size=40),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(),
+    st.builds(lambda c, n: c * n, st.characters(), st.integers(STRING_CAP - 2, STRING_CAP + 2)),
+)
+
+
+@PROPERTY
+@given(
+    fields=st.dictionaries(st.one_of(st.text(max_size=10), st.sampled_from(["id", "token", "facility"])), plain_values),
+    msg=st.one_of(st.just(""), st.text(max_size=30)),
+    level=levels,
+    ts=timestamps,
+)
+def test_the_short_path_writes_what_the_careful_path_writes(
+    fields: dict[str, Any], msg: str, level: int, ts: float
+) -> None:
+    rec = record(fields, msg=msg, level=level, ts=ts)
+    first = GelfEncoder().encode(rec)  # names not seen before: the careful path, which caches them
+    second = GelfEncoder().encode(rec)  # the short path wherever the values allow it
+    assert first == second == gelf_module._careful(rec)
