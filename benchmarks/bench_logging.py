@@ -22,8 +22,9 @@ hits all rows alike. Garbage collection is off while a row is timed (as in ``tim
 loop overhead (printed) is included in every row, baselines too. The goals checked at the end:
 logmagic enabled at most 1.3x the GELF baseline, disabled at most 1.1x the empty function.
 
-``--breakdown`` also times the parts of logmagic's enabled call alone (the whole call,
-``sink.emit``, the GELF encoder, ``os.write``, building the record), to see where it goes.
+``--breakdown`` also times the parts of logmagic's enabled call alone (the whole call, the
+general path's ``sink.emit`` and GELF encoder, ``orjson.dumps``, ``os.write``, building a
+record, the clock and the transaction lookup), to see where it goes.
 
     .venv/bin/python benchmarks/bench_logging.py [--quick] [--breakdown] [--json results.json]
 """
@@ -296,16 +297,18 @@ def breakdown(n: int, repeats: int) -> list[tuple[str, float]]:
             "os": os,
             "orjson": orjson,
             "time": time,
+            "txn_get": logmagic.txn.get_current,
         }
         setup = "; ".join(f"{name} = _{name}" for name in names)
         parts = [
-            ("log.info(...): the whole call", CALL_KW.format(method="info")),
-            ("sink.emit(record): encode, lock, os.write", "sink.emit(record)"),
+            ("log.info(...): the whole call (direct GELF path)", CALL_KW.format(method="info")),
+            ("sink.emit(record): encode and os.write (the general path)", "sink.emit(record)"),
             ("GelfEncoder().encode(record)", "encoder.encode(record)"),
             ("orjson.dumps(the same GELF dict)", "orjson.dumps(gelf, option=orjson.OPT_APPEND_NEWLINE)"),
             ("os.write(/dev/null, line)", "os.write(fd, line)"),
             ("Record(...)", 'Record("bench.api", 6, "Something is wrong", fields, 0.0, None)'),
             ("time.time()", "time.time()"),
+            ("current transaction id (ContextVar.get)", "txn_get()"),
         ]
         out = []
         for label, stmt in parts:
