@@ -208,7 +208,7 @@ def make_gelf_line(
                     if n <= MAX_STRING:
                         write_line(line, ts)
                         return
-            except (KeyError, TypeError):
+            except Exception:  # KeyError, TypeError, or a hostile key's __eq__: the encoder copes
                 pass
             emit(Record(facility, level, msg, f, ts, None))  # the encoder handles what is left
         except Exception as exc:

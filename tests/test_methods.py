@@ -135,6 +135,23 @@ def test_other_values_go_through_the_encoder(tmp_path: Path, records_made: type[
     assert "_v" in json.loads(line) or "_v_nested" in json.loads(line)
 
 
+class HostileKey(str):
+    """A field name equal to a cached one by hash, whose comparison raises."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparing me")
+
+
+def test_a_hostile_field_name_still_gives_one_valid_line(tmp_path: Path) -> None:
+    log = file_log(tmp_path / "a.log")
+    log.info("warm", accountId="ac42")
+    log.info("hostile", {HostileKey("accountId"): "ac43"}, status=200)
+    lines = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()]
+    assert [x["short_message"] for x in lines] == ["warm", "hostile"]
+
+
 def test_a_secret_name_is_masked_on_every_record(tmp_path: Path) -> None:
     log = file_log(tmp_path / "a.log")
     for _ in range(3):

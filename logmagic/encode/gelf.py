@@ -111,10 +111,8 @@ class GelfEncoder:
                     line = orjson.dumps(d, option=_NEWLINE)  # TypeError: a big int, a lone surrogate
                     if len(line) <= MAX_STRING:  # then no string in it can be over the cap
                         return line
-        except (KeyError, TypeError):
+        except Exception:  # KeyError, TypeError, or a hostile key or record: the careful path copes
             pass
-        except Exception as exc:  # a hostile mapping or record
-            return _emergency_line(rec, exc)
         return _careful(rec)
 
 
