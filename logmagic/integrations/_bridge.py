@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from logmagic.logger import LocalLogger, local
 
-#: Facility -> logger. Creating a logger builds all its methods, so it is done once per name.
+#: Facility -> logger. ``local()`` is cheap (an instance of the facility's class), but a dict
+#: lookup per bridged record is cheaper still; logger names of a process are few.
 _loggers: dict[str, LocalLogger] = {}
 
 
