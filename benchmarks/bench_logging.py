@@ -10,6 +10,9 @@ any disk. Rows, all in one process and one run, in nanoseconds per call (median 
   for much less in Python, so it is the yardstick for every enabled row.
 * logmagic, enabled: GELF to a ``file:///dev/null`` sink, and GELF to ``graylog2-stderr`` with
   fd 2 pointed at /dev/null while the row is timed.
+* The production path: GELF to ``graylog2-stderr`` with fd 2 a pipe to another process (``cat``
+  writing to /dev/null, in svlogd's place), against the baseline writing to that pipe. On a
+  pipe every line takes the sink's lock (see docs/routes-and-sinks.md).
 * structlog, in the fastest configuration its "Performance" page documents (filtering bound
   logger, orjson renderer, ``BytesLoggerFactory``), writing to /dev/null.
 * stdlib ``logging`` with python-json-logger's ``JsonFormatter`` on a ``StreamHandler``
@@ -40,6 +43,7 @@ import os
 import platform
 import socket
 import statistics
+import subprocess
 import sys
 import time
 import timeit
@@ -92,6 +96,22 @@ def gelf_baseline(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) 
         "_status": kw["status"],
     }
     _write(DEVNULL_FD, _dumps(d, option=_NEWLINE))
+
+
+def gelf_baseline_fd2(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
+    """The same hand-written line, written to fd 2 (a pipe in the pipe rows)."""
+    d = {
+        "version": "1.1",
+        "host": HOST,
+        "short_message": msg,
+        "timestamp": int(_time() * 1000) / 1000,
+        "level": 6,
+        "_facility": "bench.api",
+        "_accountId": kw["accountId"],
+        "_txnId": kw["txnId"],
+        "_status": kw["status"],
+    }
+    _write(2, _dumps(d, option=_NEWLINE))
 
 
 def empty_function(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
@@ -162,6 +182,33 @@ def logmagic_stderr() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def stderr_on_a_pipe() -> Iterator[None]:
+    """fd 2 is a pipe to another process (``cat`` to /dev/null), as under runit and svlogd."""
+    sys.stderr.flush()
+    reader = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert reader.stdin is not None
+    saved = os.dup(2)
+    os.dup2(reader.stdin.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        reader.stdin.close()
+        reader.wait()
+
+
+@contextlib.contextmanager
+def logmagic_stderr_pipe() -> Iterator[None]:
+    logmagic.reset()
+    logmagic.route("__root__", logmagic.INFO, "graylog2-stderr")
+    with stderr_on_a_pipe():
+        yield
+    _check_logmagic("graylog2-stderr")
+    logmagic.reset()
+
+
+@contextlib.contextmanager
 def logmagic_in_transaction() -> Iterator[None]:
     """The file row again, but the txnId comes from the current transaction, not the call."""
     with logmagic_file(), logmagic.transaction(TXN):
@@ -202,6 +249,7 @@ loguru_logger.add(open(os.devnull, "w"), serialize=True, level="INFO", enqueue=F
 
 def make_rows() -> list[Row]:
     gelf = "baseline: GELF dict + orjson + os.write"
+    gelf_pipe = "baseline: the same, os.write to a pipe"
     empty = "baseline: empty function"
     return [
         Row(gelf, CALL_FN, gelf_baseline),
@@ -228,6 +276,15 @@ def make_rows() -> list[Row]:
             gelf,
             logmagic_in_transaction,
             goal=GOAL_IN_TRANSACTION,
+        ),
+        Row(gelf_pipe, CALL_FN, gelf_baseline_fd2, prepare=stderr_on_a_pipe),
+        Row(
+            "logmagic info, GELF to stderr on a pipe (to cat > /dev/null)",
+            CALL_KW.format(method="info"),
+            lm_log,
+            gelf_pipe,
+            logmagic_stderr_pipe,
+            goal=GOAL_ENABLED,
         ),
         Row("structlog info, orjson + BytesLogger", CALL_KW.format(method="info"), sl_log, gelf),
         Row("stdlib logging + python-json-logger", CALL_EXTRA.format(method="info"), std_log, gelf),

@@ -9,8 +9,8 @@ facility, level, sinks and rewriters, so nothing is decided per call. Three kind
 * ``make_gelf_line``: the same call when the route has exactly one sink and it is one of
   logmagic's own GELF line sinks (stderr or a file). It builds the GELF line itself, with no
   ``Record`` and no sink call, when every field is a plain value under a known name; anything
-  else (a nested mapping, a NaN, a name never seen or a secret one, a line too long to write
-  without a lock) goes through the sink's encoder exactly as ``make_plain`` would send it. Its
+  else (a nested mapping, a NaN, a name never seen or a secret one, a line long enough for the
+  encoder to cut) goes through the sink's encoder exactly as ``make_plain`` would send it. Its
   output must stay byte-for-byte what ``GelfEncoder`` writes for the same record;
   tests/test_methods.py checks that over generated records.
 * ``make_rich``: the ``f`` variants (``${name}`` interpolation), trace levels (a call stack)
@@ -35,7 +35,7 @@ from logmagic._report import REPORTER
 from logmagic.encode._safe import MAX_STRING, describe_exception, safe_str
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
 from logmagic.record import Record
-from logmagic.sinks.stream import PIPE_BUF, FdSink
+from logmagic.sinks.stream import FdSink
 
 #: What a level method is, as stored on the logger class: ``fn(logger, msg, fields=None, **kw)``.
 Method = Callable[..., None]
@@ -195,18 +195,18 @@ def make_gelf_line(
                     line = _dumps(d, option=_NEWLINE)  # TypeError: an int beyond 64 bits, a lone surrogate
                     n = len(line)
                     # No string in a line this short can be over the encoder's cap.
-                    if n <= PIPE_BUF and ts < sink.next_check:
-                        try:
-                            done = _write(fd, line)
-                        except OSError as exc:
-                            sink.lost(exc)
-                            return
-                        if done != n:
-                            sink.finish(line, done)
-                        count_written()
-                        return
                     if n <= MAX_STRING:
-                        write_line(line, ts)
+                        if ts < sink.free_until:
+                            try:
+                                done = _write(fd, line)
+                            except OSError as exc:
+                                sink.lost(exc)
+                                return
+                            if done != n:
+                                sink.finish(line, done)
+                            count_written()
+                        else:
+                            write_line(line, ts)  # under the sink's lock
                         return
             except Exception:  # KeyError, TypeError, or a hostile key's __eq__: the encoder copes
                 pass

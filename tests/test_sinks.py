@@ -13,6 +13,7 @@ import pytest
 
 import logmagic
 from logmagic import methods as methods_mod
+from logmagic.sinks import FdSink
 
 from .conftest import open_here
 
@@ -220,3 +221,58 @@ def test_a_signal_handler_can_log_and_reopen_while_a_write_holds_the_lock(tmp_pa
     )
     assert (run.returncode, run.stdout) == (0, "done\n"), run.stderr
     assert messages(path) == ["from the handler", "after the handler"]
+
+
+def _write_while_locked(sink: FdSink, ts: float) -> threading.Thread:
+    """Start a write of one line while this thread holds the sink's lock; return the writer."""
+    writer = threading.Thread(target=sink.write_line, args=(b'{"m":1}\n', ts))
+    writer.start()
+    writer.join(0.5)
+    return writer
+
+
+def test_on_a_pipe_every_line_takes_the_lock() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        sink = FdSink(write_end)
+        sink.write_line(b'{"m":0}\n', 1000.0)  # the first line looks at the descriptor
+        with sink._lock:
+            writer = _write_while_locked(sink, 1000.0)
+            assert writer.is_alive()  # waiting for the lock: a pipe keeps only short writes whole
+        writer.join(10)
+        assert os.read(read_end, 100) == b'{"m":0}\n{"m":1}\n'
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_on_a_regular_file_lines_skip_the_lock(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "plain.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        sink = FdSink(fd)
+        sink.write_line(b'{"m":0}\n', 1000.0)
+        with sink._lock:
+            writer = _write_while_locked(sink, 1000.5)
+            writer.join(10)
+            assert not writer.is_alive()  # written while the lock was held elsewhere
+        assert (tmp_path / "plain.log").read_bytes() == b'{"m":0}\n{"m":1}\n'
+    finally:
+        os.close(fd)
+
+
+def test_a_descriptor_pointed_elsewhere_is_seen_within_a_second(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "plain.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    read_end, write_end = os.pipe()
+    try:
+        sink = FdSink(fd)
+        sink.write_line(b'{"m":0}\n', 1000.0)
+        os.dup2(write_end, fd)  # as a daemon does when it points fd 2 at a pipe
+        sink.write_line(b'{"m":1}\n', 1001.5)  # a second later: the sink looks again
+        with sink._lock:
+            writer = _write_while_locked(sink, 1001.6)
+            assert writer.is_alive()
+        writer.join(10)
+        assert os.read(read_end, 100) == b'{"m":1}\n{"m":1}\n'
+    finally:
+        for end in (fd, read_end, write_end):
+            os.close(end)

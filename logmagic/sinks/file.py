@@ -14,6 +14,7 @@ instant of ``close()`` may go to /dev/null.
 
 from __future__ import annotations
 
+import math
 import os
 import weakref
 
@@ -21,8 +22,6 @@ from logmagic._report import warn
 from logmagic.sinks.stream import FdSink
 
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-#: Seconds between two checks that the path still names the open file.
-CHECK_INTERVAL = 1.0
 
 
 class FileSink(FdSink):
@@ -41,7 +40,6 @@ class FileSink(FdSink):
         super().__init__(fd, fmt, color=False)
         #: True after close(): /dev/null is behind the descriptor until the next record.
         self.closed = False
-        self.next_check = 0.0
         # The descriptor goes with the sink; at exit the OS closes it, after the last record.
         weakref.finalize(self, os.close, fd).atexit = False
 
@@ -59,14 +57,16 @@ class FileSink(FdSink):
 
     def _open(self) -> None:
         fd, ident = self._open_path()
+        self.free_until = -math.inf  # the next record looks at what the new file is
         self._swap(fd)
         self._ident = ident
         self.closed = False
+        self.next_check = -math.inf
 
-    def _prepare(self, timestamp: float) -> None:
+    def _look(self, now: float) -> None:
         # The record's time paces the rotation check: no clock call per line.
-        if timestamp >= self.next_check:
-            self._follow(timestamp)
+        self._follow(now)
+        super()._look(now)
 
     def _follow(self, now: float) -> None:
         """Reopen the file if it was closed, or if the path now names another file or none."""
@@ -74,13 +74,13 @@ class FileSink(FdSink):
             try:
                 st = os.stat(self.path)
                 if (st.st_dev, st.st_ino) == self._ident:
-                    self.next_check = now + CHECK_INTERVAL
                     return
             except FileNotFoundError:
                 pass
-        self.next_check = 0.0  # until a file is open again every record comes here
-        self._open()  # an OSError drops this record (counted); the next record tries again
-        self.next_check = now + CHECK_INTERVAL
+        # Until a file is open again every record comes here: an OSError from _open drops
+        # this record (counted) and the next record tries again.
+        self.next_check = self.free_until = -math.inf
+        self._open()
 
     def reopen(self) -> None:
         """Open the path again at once (after rotation, or on SIGHUP)."""
@@ -98,6 +98,6 @@ class FileSink(FdSink):
         with self._lock:
             if self.closed:
                 return
-            self.next_check = 0.0  # from now on every write takes the locked path and reopens
+            self.next_check = self.free_until = -math.inf  # every write takes the lock, and reopens
             self.closed = True
             self._swap(os.open(os.devnull, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)))

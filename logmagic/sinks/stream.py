@@ -1,11 +1,14 @@
 """Sinks that write whole lines to a file descriptor: stderr (GELF or console) and files.
 
-Each record is encoded outside any lock and written with one ``os.write``. A line of at most
-``PIPE_BUF`` bytes (4096 on Linux) is written without a lock: the kernel already keeps such a
-write whole against other writers, on a pipe (svlogd, a container runtime), a terminal and a
-file opened with ``O_APPEND``. Longer lines, and the rare write that the kernel cut short, are
-finished under the sink's lock, so lines from many threads never interleave. Write errors (a
-broken pipe, a full disk) are counted and reported, never raised.
+Each record is encoded outside any lock and written with one ``os.write``. Where the kernel
+keeps every write whole against other writers, whatever its size (a regular file, a terminal,
+/dev/null), the write takes no lock. On a pipe or a socket (svlogd, a container runtime,
+journald) only writes up to ``PIPE_BUF`` bytes are kept whole, so there every line takes the
+sink's lock: a line longer than that could otherwise be split by another thread's line. What
+the descriptor is gets looked at again once a second (paced by record time), since a process
+may point fd 2 elsewhere after the sink was made. The rare write the kernel cuts short (a
+signal, a full disk) is finished under the lock. Write errors (a broken pipe, a full disk) are
+counted and reported, never raised.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import select
+import stat
 import threading
 from typing import Protocol
 
@@ -22,8 +25,23 @@ from logmagic.encode import ConsoleEncoder, GelfEncoder, JsonEncoder
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
 
-#: Lines up to this size are written without the lock (POSIX keeps them whole on a pipe).
-PIPE_BUF: int = getattr(select, "PIPE_BUF", 4096)
+#: Seconds (of record time) between two looks at what the descriptor is (and, for the file
+#: sink, whether the path still names the open file).
+CHECK_INTERVAL = 1.0
+
+
+def keeps_writes_whole(fd: int) -> bool:
+    """Whether the kernel keeps each write to ``fd`` whole, whatever its size.
+
+    True for regular files (the write happens under the file's lock, also with ``O_APPEND``)
+    and character devices (a terminal writes under its write lock; /dev/null). False for
+    pipes, FIFOs and sockets, which promise it only up to ``PIPE_BUF`` bytes, and when unsure.
+    """
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISCHR(mode)
 
 
 class Encoder(Protocol):
@@ -61,15 +79,16 @@ class FdSink(Sink):
     descriptor that was closed and handed to someone else.
     """
 
-    #: Record time from which the next write must take the locked path (the file sink's
-    #: rotation check; a closed file sink sets it to 0). Never, for a plain descriptor.
-    next_check: float = math.inf
-
     def __init__(self, fd: int = 2, fmt: str = "gelf", color: bool | None = None) -> None:
         self.fd = fd
         self.format = fmt
         self._encode = make_encoder(fmt, wants_color(fd) if color is None else color).encode
         self._lock = threading.RLock()
+        #: Record time (unix seconds) of the next look at the descriptor, on the locked path.
+        self.next_check = -math.inf
+        #: Records made before this time may be written without the lock: up to the next look
+        #: where writes stay whole, never on a pipe or socket.
+        self.free_until = -math.inf
         # next() on itertools.count is one C call: threads count without a lock and lose nothing.
         self._written = itertools.count()
         self.count_written = self._written.__next__
@@ -81,7 +100,7 @@ class FdSink(Sink):
 
     def write_line(self, line: bytes, timestamp: float) -> None:
         """Write one encoded line whose record was made at ``timestamp``. Never raises."""
-        if len(line) <= PIPE_BUF and timestamp < self.next_check:
+        if timestamp < self.free_until:
             try:
                 n = os.write(self.fd, line)
             except OSError as exc:
@@ -94,7 +113,8 @@ class FdSink(Sink):
         lock = self._lock
         lock.acquire()
         try:
-            self._prepare(timestamp)
+            if timestamp >= self.next_check:
+                self._look(timestamp)
             n = os.write(self.fd, line)
             if n != len(line):
                 _write_rest(self.fd, line, n)
@@ -104,8 +124,18 @@ class FdSink(Sink):
         finally:
             lock.release()
 
-    def _prepare(self, timestamp: float) -> None:
-        """Under the lock, before a write on the locked path: the file sink follows rotation here."""
+    def _look(self, now: float) -> None:
+        """Under the lock, when a look is due: do writes to the descriptor stay whole?
+
+        The file sink also follows rotation here.
+        """
+        self.next_check = now + CHECK_INTERVAL
+        self.free_until = self.next_check if keeps_writes_whole(self.fd) else -math.inf
+
+    def reopen(self) -> None:
+        """Look at the descriptor again with the next record (after fd 2 was pointed elsewhere)."""
+        with self._lock:
+            self.next_check = self.free_until = -math.inf
 
     def finish(self, line: bytes, done: int) -> None:
         """Write the rest of a line the kernel cut short (a signal, a full disk). Never raises."""
