@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
-from logmagic import logger, request, rewriters
+from logmagic import logger, redact, request, rewriters
 from logmagic._identity import IDENTITY
 from logmagic._report import warn
 from logmagic.encode.gelf import forget_names
@@ -343,6 +343,52 @@ def reset() -> None:
         _set_chain([])
         _commit(_default_routes(), {}, replace=True)
         _apply_env()
+
+
+class Snapshot:
+    """The whole configuration at one moment, for ``restore`` (``logmagic.testing.capture``).
+
+    Routes, sinks (the same objects), rewriters, redaction, host, version and account hook.
+    """
+
+    def __init__(self) -> None:
+        with _lock:
+            self.routes = _table.routes()
+            self.sinks = dict(_sinks)
+            self.rewriters = rewriters.Saved()
+            self.redactor = redact.ACTIVE
+            self.host = IDENTITY.host
+            self.version = IDENTITY.version
+            self.account_hook = request.account_hook_state()
+
+
+def snapshot() -> Snapshot:
+    """The configuration as it is now; ``restore(snapshot)`` puts it back."""
+    return Snapshot()
+
+
+def restore(snap: Snapshot) -> None:
+    """Put the configuration back as it was at ``snap``; loggers follow at once.
+
+    Sinks registered since, which nothing refers to any more, are closed; the snapshot's own
+    sinks are reused as they are (not closed, not reopened).
+    """
+    with _lock:
+        kept = {id(s) for s in snap.sinks.values()}
+        for sink in {id(s): s for s in _sinks.values()}.values():
+            if id(sink) not in kept:
+                sink.close(1.0)
+        _sinks.clear()
+        _sinks.update(snap.sinks)
+        _table.clear()
+        for route in snap.routes:
+            _table.put(route)
+        rewriters.restore(snap.rewriters)
+        _set_redactor(snap.redactor)
+        IDENTITY.host = snap.host
+        IDENTITY.version = snap.version
+        request.restore_account_hook(snap.account_hook)
+        logger.set_resolver(_resolve)
 
 
 def sinks() -> dict[str, Sink]:

@@ -31,6 +31,17 @@ _hook: AccountHook | None = None
 _hook_failed = False
 
 
+def account_hook_state() -> tuple[AccountHook | None, bool]:
+    """The account hook and whether its failure was reported, for ``restore_account_hook``."""
+    return _hook, _hook_failed
+
+
+def restore_account_hook(state: tuple[AccountHook | None, bool]) -> None:
+    """Put back what ``account_hook_state`` returned."""
+    global _hook, _hook_failed
+    _hook, _hook_failed = state
+
+
 def set_account_hook(hook: AccountHook | None) -> None:
     """Install ``hook(request) -> account id or None`` (``None`` restores the default)."""
     global _hook, _hook_failed

@@ -81,6 +81,24 @@ def clear() -> None:
     _reported.clear()
 
 
+class Saved:
+    """The whole rewriter state, for ``restore`` (``logmagic.testing.capture`` uses it)."""
+
+    def __init__(self) -> None:
+        self.head, self.tail, self.user = list(_head), list(_tail), list(_user)
+        self.trusted, self.trigger = list(_trusted), list(_trigger)
+        self.reported = set(_reported)
+
+
+def restore(saved: Saved) -> None:
+    """Put back the rewriters as they were when ``saved`` was made."""
+    _head[:], _tail[:], _user[:] = saved.head, saved.tail, saved.user
+    _trusted[:], _trigger[:] = saved.trusted, saved.trigger
+    with _reported_lock:
+        _reported.clear()
+        _reported.update(saved.reported)
+
+
 def chain() -> tuple[Rewriter, ...]:
     """The whole chain as it is now, in the order it runs."""
     return (*_head, *_user, *_tail) if _user else tuple(_head)

@@ -17,9 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from logmagic import config, logger, redact, request, rewriters
-from logmagic._identity import IDENTITY
-from logmagic.encode.gelf import forget_names
+from logmagic import config
 from logmagic.levels import TRACE8
 from logmagic.record import Record
 from logmagic.routing import ROOT
@@ -52,49 +50,6 @@ class _Keep(Sink):
         )
 
 
-class _Saved:
-    """Everything ``configure``, ``route``, ``register_sink`` and the rewriter calls can change."""
-
-    def __init__(self) -> None:
-        self.routes = config.routes()
-        self.sinks = config.sinks()
-        self.head = list(rewriters._head)
-        self.tail = list(rewriters._tail)
-        self.user = list(rewriters._user)
-        self.trusted = list(rewriters._trusted)
-        self.reported = set(rewriters._reported)
-        self.redactor = redact.ACTIVE
-        self.host = IDENTITY.host
-        self.version = IDENTITY.version
-        self.account_hook = request._hook
-        self.account_hook_failed = request._hook_failed
-
-    def restore(self) -> None:
-        """Put all of it back; close sinks registered since, which nothing refers to any more."""
-        kept = {id(s) for s in self.sinks.values()}
-        for sink in {id(s): s for s in config._sinks.values()}.values():
-            if id(sink) not in kept:
-                sink.close(1.0)
-        config._sinks.clear()
-        config._sinks.update(self.sinks)
-        config._table.clear()
-        for route in self.routes:
-            config._table.put(route)
-        rewriters._head[:] = self.head
-        rewriters._tail[:] = self.tail
-        rewriters._user[:] = self.user
-        rewriters._trusted[:] = self.trusted
-        rewriters._reported.clear()
-        rewriters._reported.update(self.reported)
-        redact.set_active(self.redactor)
-        forget_names()
-        IDENTITY.host = self.host
-        IDENTITY.version = self.version
-        request._hook = self.account_hook
-        request._hook_failed = self.account_hook_failed
-        logger.set_resolver(config._resolve)
-
-
 @contextmanager
 def capture() -> Iterator[list[dict[str, Any]]]:
     """Capture every record logged inside the block, of every facility and level.
@@ -112,11 +67,9 @@ def capture() -> Iterator[list[dict[str, Any]]]:
     Blocks may be nested.
     """
     records: list[dict[str, Any]] = []
-    with config._lock:
-        saved = _Saved()
-        config.configure(routes=[(ROOT, TRACE8, [SINK_NAME])], sinks={SINK_NAME: _Keep(records)}, env=False)
+    saved = config.snapshot()
+    config.configure(routes=[(ROOT, TRACE8, [SINK_NAME])], sinks={SINK_NAME: _Keep(records)}, env=False)
     try:
         yield records
     finally:
-        with config._lock:
-            saved.restore()
+        config.restore(saved)
