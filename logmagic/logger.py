@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
 from logmagic import methods, rewriters
 from logmagic.encode._safe import safe_str
@@ -46,11 +46,10 @@ class LocalLogger:
     ``${name}`` from the fields, and ``exception`` logs at ERR with the current traceback.
     """
 
-    __slots__ = ("__weakref__", "_bound")
-
     #: Set on each facility's class, with the level methods.
     facility: ClassVar[str]
     _plan: ClassVar[Plan]
+    _origin: ClassVar[type[LocalLogger]]
     _bound: dict[str, Any]
     emerg: LogMethod
     alert: LogMethod
@@ -97,14 +96,18 @@ class LocalLogger:
     exception: LogMethod
 
     def __new__(cls, facility: str, bound: Mapping[str, Any] | None = None) -> LocalLogger:
-        """A logger of ``facility``'s class, with ``bound`` fields added to every record."""
-        self = object.__new__(_class_for(facility))
+        """A logger of ``facility``'s class, with ``bound`` fields added to every record.
+
+        ``cls`` may be a subclass of ``LocalLogger`` with methods of its own: the facility's
+        class then derives from it.
+        """
+        self = object.__new__(_class_for(cls.__dict__.get("_origin", cls), facility))
         self._bound = dict(bound) if bound else {}
         return self
 
     def bind(self, **fields: Any) -> LocalLogger:
         """A logger for the same facility that adds ``fields`` to every record."""
-        return LocalLogger(self.facility, {**self._bound, **fields})
+        return type(self)(self.facility, {**self._bound, **fields})
 
     def log(self, level: int | str, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
         """Log at a level given as a number or name (for bridges; the named methods are faster)."""
@@ -199,8 +202,10 @@ class LocalLogger:
 
 
 _lock = threading.RLock()
-#: facility -> its logger class; a class lives while a logger of its facility does.
-_classes: weakref.WeakValueDictionary[str, type[LocalLogger]] = weakref.WeakValueDictionary()
+#: (logger class, facility) -> the facility's class. A class lives while a logger of it does
+#: (it goes away at the next garbage collection after its last logger).
+_classes: weakref.WeakValueDictionary[tuple[type[LocalLogger], str], type[LocalLogger]]
+_classes = weakref.WeakValueDictionary()
 
 
 def _no_route(facility: str) -> tuple[int, tuple[Sink, ...]]:
@@ -210,16 +215,19 @@ def _no_route(facility: str) -> tuple[int, tuple[Sink, ...]]:
 _resolve: Resolver = _no_route
 
 
-def _class_for(facility: str) -> type[LocalLogger]:
-    """The logger class of ``facility``, made and given its methods on first use."""
-    cls = _classes.get(facility)
+def _class_for(origin: type[LocalLogger], facility: str) -> type[LocalLogger]:
+    """The class of ``facility``'s loggers of class ``origin``, made with its methods on first use."""
+    key = (origin, facility)
+    cls = _classes.get(key)
     if cls is None:
         with _lock:
-            cls = _classes.get(facility)
+            cls = _classes.get(key)
             if cls is None:
-                cls = type("LocalLogger", (LocalLogger,), {"__slots__": (), "facility": facility})
-                cls._install(*_resolve(facility), rewriters.compile_chain(rewriters.chain()))
-                _classes[facility] = cls
+                namespace = {"facility": facility, "_origin": origin}
+                made = cast(type[LocalLogger], type(origin.__name__, (origin,), namespace))
+                made._install(*_resolve(facility), rewriters.compile_chain(rewriters.chain()))
+                # setdefault: a signal handler may have made the same class meanwhile (the lock is reentrant).
+                cls = _classes.setdefault(key, made)
     return cls
 
 
@@ -235,7 +243,7 @@ def rebuild_all() -> None:
     """Rebuild every live logger's methods (after a change of routes, sinks or rewriters)."""
     with _lock:
         rewrite = rewriters.compile_chain(rewriters.chain())
-        for facility, cls in list(_classes.items()):
+        for (_origin, facility), cls in list(_classes.items()):
             cls._install(*_resolve(facility), rewrite)
 
 

@@ -202,9 +202,8 @@ def make_gelf_line(
                             except OSError as exc:
                                 sink.lost(exc)
                                 return
-                            if done != n:
-                                sink.finish(line, done)
-                            count_written()
+                            if done == n or sink.finish(line, done):
+                                count_written()
                         else:
                             write_line(line, ts)  # under the sink's lock
                         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 import logmagic
 from logmagic import methods as methods_mod
-from logmagic.sinks import FdSink
+from logmagic.sinks import FdSink, FileSink
 
 from .conftest import open_here
 
@@ -96,15 +97,16 @@ def test_reopen_switches_to_the_new_file_at_once(tmp_path: Path, clock: Clock) -
     assert messages(tmp_path / "old.log") == ["old"]
 
 
-def test_shutdown_closes_and_the_next_record_reopens(tmp_path: Path) -> None:
+def test_shutdown_keeps_the_file_and_the_next_record_lands_in_it(tmp_path: Path) -> None:
     path = tmp_path / "app.log"
     log = file_log(path)
     log.info("a")
-    assert open_here(path)
     assert logmagic.shutdown(1.0) is True
-    assert not open_here(path)  # the file is released, though the sink keeps its descriptor number
     log.info("b")
     assert messages(path) == ["a", "b"]
+    logmagic.reset()  # the sink is dropped: its descriptor is closed
+    gc.collect()
+    assert not open_here(path)
 
 
 def test_missing_directory_is_a_clear_error_at_configure_time(tmp_path: Path) -> None:
@@ -276,3 +278,53 @@ def test_a_descriptor_pointed_elsewhere_is_seen_within_a_second(tmp_path: Path) 
     finally:
         for end in (fd, read_end, write_end):
             os.close(end)
+
+
+def test_a_path_that_cannot_be_checked_keeps_the_open_file(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("before")
+    real_stat = os.stat
+
+    def denied(target: object, *args: object, **kw: object) -> os.stat_result:
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied")  # as after a daemon drops privileges
+        return real_stat(target, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", denied)
+    for second in range(3):
+        clock.now += 1.5  # every record is due for a rotation check
+        log.info("after", second=second)
+    monkeypatch.undo()
+    assert messages(path) == ["before", "after", "after", "after"]
+    assert logmagic.stats()["main"] == {"written": 4, "dropped": 0}
+    assert capfd.readouterr().err.count("cannot check") == 1  # said once, not once a second
+
+
+SHORT_WRITE = """
+import os, resource, signal, sys, logmagic
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+logmagic.configure(routes="__root__=INFO:f", sinks={"f": "file://" + sys.argv[1]}, env=False)
+log = logmagic.local("app")
+log.info("first")
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(sys.argv[1]) + 100, resource.RLIM_INFINITY))
+log.info("x" * 1000)  # the kernel writes 100 bytes, then refuses the rest
+print(logmagic.stats()["f"])
+"""
+
+
+def test_a_line_cut_short_and_then_refused_is_dropped_not_written(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", SHORT_WRITE, str(tmp_path / "a.log")], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "{'written': 1, 'dropped': 1}"
+    assert "File too large" in run.stderr
+
+
+def test_a_bad_format_leaves_no_file_open(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown format"):
+        FileSink(str(tmp_path / "a.log"), "yaml")
+    assert not open_here(tmp_path / "a.log")

@@ -72,6 +72,8 @@ def _name_for(key: object) -> tuple[str, bool]:
         return name, True
     if type(key) is str and len(NAMES) < _KEY_CACHE_LIMIT:
         NAMES[key] = name
+        if redact.ACTIVE is not red:  # the policy changed meanwhile: its cache clear may have come first
+            NAMES.pop(key, None)
     return name, False
 
 

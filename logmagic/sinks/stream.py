@@ -18,6 +18,7 @@ import math
 import os
 import stat
 import threading
+import time
 from typing import Protocol
 
 from logmagic._report import REPORTER
@@ -106,9 +107,8 @@ class FdSink(Sink):
             except OSError as exc:
                 self.lost(exc)
                 return
-            if n != len(line):
-                self.finish(line, n)
-            self.count_written()
+            if n == len(line) or self.finish(line, n):
+                self.count_written()
             return
         lock = self._lock
         lock.acquire()
@@ -127,9 +127,10 @@ class FdSink(Sink):
     def _look(self, now: float) -> None:
         """Under the lock, when a look is due: do writes to the descriptor stay whole?
 
-        The file sink also follows rotation here.
+        The file sink also follows rotation here. A record stamped in the future (``forward``
+        with a timestamp ahead) must not put the next look off, hence the clock's time too.
         """
-        self.next_check = now + CHECK_INTERVAL
+        self.next_check = min(now, time.time()) + CHECK_INTERVAL
         self.free_until = self.next_check if keeps_writes_whole(self.fd) else -math.inf
 
     def reopen(self) -> None:
@@ -137,13 +138,18 @@ class FdSink(Sink):
         with self._lock:
             self.next_check = self.free_until = -math.inf
 
-    def finish(self, line: bytes, done: int) -> None:
-        """Write the rest of a line the kernel cut short (a signal, a full disk). Never raises."""
+    def finish(self, line: bytes, done: int) -> bool:
+        """Write the rest of a line the kernel cut short (a signal, a full disk). Never raises.
+
+        False when that failed: the line is then counted as dropped, not written.
+        """
         with self._lock:
             try:
                 _write_rest(self.fd, line, done)
             except OSError as exc:
                 self.lost(exc)
+                return False
+        return True
 
     def lost(self, exc: OSError) -> None:
         """Count and report a line that could not be written."""
