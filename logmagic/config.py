@@ -93,15 +93,21 @@ def _commit(routes: Iterable[Route] | None, new_sinks: Mapping[str, Sink], repla
         for name in route.sinks:
             pending.setdefault(name, _sink_named(name, pending))
     old = dict(_sinks)
-    _sinks.update(pending)
-    if replace:
-        _table.clear()
-    for route in routes:
-        _table.put(route)
-    for name, sink in old.items():  # replaced sinks are closed once no name refers to them
-        if _sinks.get(name) is not sink and sink not in _sinks.values():
-            sink.close(1.0)
-    logger.set_resolver(_resolve)
+    with logger._lock:  # a logger made meanwhile sees the old table or the new one, never half of each
+        _sinks.update(pending)
+        if replace:
+            _table.clear()
+        for route in routes:
+            _table.put(route)
+        logger.set_resolver(_resolve)
+    _close_unused(old.values())
+
+
+def _close_unused(sinks: Iterable[Sink]) -> None:
+    """Close the sinks no name refers to any more (after loggers stopped using them)."""
+    current = {id(s) for s in _sinks.values()}
+    for sink in {id(s): s for s in sinks if id(s) not in current}.values():
+        sink.close(1.0)
 
 
 def route(pattern: str, level: int | str, sinks: str | Iterable[str]) -> None:
@@ -332,17 +338,18 @@ def reset() -> None:
     with _lock:
         for hook in list(_reset_hooks):
             hook()
-        for sink in set(_sinks.values()):
-            sink.close(1.0)
-        _sinks.clear()
-        _table.clear()
-        IDENTITY.reset()
-        request.set_account_hook(None)
-        rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request], trigger="request")
-        _set_redactor(Redactor())
-        _set_chain([])
-        _commit(_default_routes(), {}, replace=True)
-        _apply_env()
+        old = list(_sinks.values())
+        with logger._lock:
+            _sinks.clear()
+            _table.clear()
+            IDENTITY.reset()
+            request.set_account_hook(None)
+            rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request], trigger="request")
+            _set_redactor(Redactor())
+            _set_chain([])
+            _commit(_default_routes(), {}, replace=True)
+            _apply_env()
+        _close_unused(old)
 
 
 class Snapshot:
@@ -374,21 +381,20 @@ def restore(snap: Snapshot) -> None:
     sinks are reused as they are (not closed, not reopened).
     """
     with _lock:
-        kept = {id(s) for s in snap.sinks.values()}
-        for sink in {id(s): s for s in _sinks.values()}.values():
-            if id(sink) not in kept:
-                sink.close(1.0)
-        _sinks.clear()
-        _sinks.update(snap.sinks)
-        _table.clear()
-        for route in snap.routes:
-            _table.put(route)
-        rewriters.restore(snap.rewriters)
-        _set_redactor(snap.redactor)
-        IDENTITY.host = snap.host
-        IDENTITY.version = snap.version
-        request.restore_account_hook(snap.account_hook)
-        logger.set_resolver(_resolve)
+        old = list(_sinks.values())
+        with logger._lock:
+            _sinks.clear()
+            _sinks.update(snap.sinks)
+            _table.clear()
+            for route in snap.routes:
+                _table.put(route)
+            rewriters.restore(snap.rewriters)
+            _set_redactor(snap.redactor)
+            IDENTITY.host = snap.host
+            IDENTITY.version = snap.version
+            request.restore_account_hook(snap.account_hook)
+            logger.set_resolver(_resolve)
+        _close_unused(old)
 
 
 def sinks() -> dict[str, Sink]:

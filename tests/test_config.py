@@ -8,6 +8,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,58 @@ def test_a_failing_configure_leaves_no_file_open(tmp_path: Path) -> None:
         logmagic.configure(sinks={"ok": f"file://{tmp_path}/d.log", "bad": "udp://x"})
     assert open_fds() - before == set()
     assert "main" not in logmagic.config.sinks()
+
+
+class _ClearsWhileWatched(dict):  # type: ignore[type-arg]
+    """The sink registry, which makes a new logger from another thread the moment it is cleared."""
+
+    def __init__(self, inner: dict[str, logmagic.Sink], facility: str) -> None:
+        super().__init__(inner)
+        self.facility = facility
+        self.errors: list[BaseException] = []
+        self.made: list[logmagic.LocalLogger] = []
+        self.thread: threading.Thread | None = None
+
+    def clear(self) -> None:
+        super().clear()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._make)
+            self.thread.start()
+            self.thread.join(0.3)  # without a lock it runs now, against half a configuration
+
+    def _make(self) -> None:
+        try:
+            self.made.append(logmagic.local(self.facility))
+        except BaseException as exc:
+            self.errors.append(exc)
+
+
+@pytest.mark.parametrize("change", ["restore", "reset"])
+def test_a_logger_made_while_the_configuration_changes_sees_a_whole_one(
+    change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = logmagic.config.snapshot()
+    mine = ListSink()
+    logmagic.register_sink("mine", mine)
+    logmagic.route("__root__", logmagic.INFO, "mine")
+    snap = logmagic.config.snapshot()
+    logmagic.register_sink("other", ListSink())
+    logmagic.route("__root__", logmagic.INFO, "other")
+    watched = _ClearsWhileWatched(logmagic.config._sinks, f"raced.{change}")
+    monkeypatch.setattr(logmagic.config, "_sinks", watched)
+    if change == "restore":
+        logmagic.config.restore(snap)
+    else:
+        logmagic.config.reset()
+    assert watched.thread is not None
+    watched.thread.join(5)
+    assert watched.errors == []
+    (made,) = watched.made
+    made.info("after")
+    if change == "restore":
+        assert [r.msg for r in mine.records] == ["after"]
+    else:
+        assert mine.records == []  # back to the defaults: INFO and up, to the default sink
+        assert made.enabled("info") and not made.enabled("debug")
+    monkeypatch.undo()
+    logmagic.config.restore(before)
