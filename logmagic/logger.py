@@ -105,6 +105,9 @@ class LocalLogger:
         self._bound = dict(bound) if bound else {}
         return self
 
+    def __init__(self, facility: str, bound: Mapping[str, Any] | None = None) -> None:
+        """Nothing to do: ``__new__`` made the logger. Here so subclasses may call ``super().__init__``."""
+
     def bind(self, **fields: Any) -> LocalLogger:
         """A logger for the same facility that adds ``fields`` to every record."""
         return type(self)(self.facility, {**self._bound, **fields})

@@ -196,7 +196,7 @@ def make_gelf_line(
                     n = len(line)
                     # No string in a line this short can be over the encoder's cap.
                     if n <= MAX_STRING:
-                        if ts < sink.free_until:
+                        if sink.look_from <= ts < sink.free_until:
                             try:
                                 done = _write(fd, line)
                             except OSError as exc:

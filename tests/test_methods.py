@@ -270,6 +270,27 @@ def test_a_subclass_of_local_logger_keeps_its_methods_through_bind(sink: ListSin
     ]
 
 
+class TaggedLogger(logmagic.LocalLogger):
+    """A user's logger class with an ``__init__`` that calls the base class's."""
+
+    def __init__(self, facility: str, bound: dict[str, object] | None = None) -> None:
+        super().__init__(facility, bound)
+        self.tag = f"[{facility}]"
+
+    def tagged(self, msg: str) -> None:
+        self.info(f"{self.tag} {msg}")
+
+
+def test_a_subclass_init_may_call_the_base_init(sink: ListSink) -> None:
+    log = TaggedLogger("billing", {"accountId": "ac42"})
+    log.tagged("paid")
+    log.bind(step=2).tagged("shipped")
+    assert [(r.msg, r.fields) for r in sink.records] == [
+        ("[billing] paid", {"accountId": "ac42"}),
+        ("[billing] shipped", {"accountId": "ac42", "step": 2}),
+    ]
+
+
 def test_a_logger_method_can_be_patched_on_one_instance(sink: ListSink) -> None:
     log, other = logmagic.local("svc.patched"), logmagic.local("svc.patched")
     seen: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -260,6 +261,55 @@ def test_on_a_regular_file_lines_skip_the_lock(tmp_path: Path) -> None:
         assert (tmp_path / "plain.log").read_bytes() == b'{"m":0}\n{"m":1}\n'
     finally:
         os.close(fd)
+
+
+def test_on_a_terminal_every_line_takes_the_lock() -> None:
+    controller, terminal = pty.openpty()  # a signal cuts a terminal write short: no lock-free writes
+    try:
+        sink = FdSink(terminal, "json")
+        sink.write_line(b'{"m":0}\n', 1000.0)
+        with sink._lock:
+            writer = _write_while_locked(sink, 1000.0)
+            assert writer.is_alive()
+        writer.join(10)
+        assert os.read(controller, 100).replace(b"\r", b"") == b'{"m":0}\n{"m":1}\n'
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+def test_on_dev_null_lines_skip_the_lock() -> None:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sink = FdSink(fd)
+        sink.write_line(b'{"m":0}\n', 1000.0)
+        with sink._lock:
+            writer = _write_while_locked(sink, 1000.5)
+            writer.join(10)
+            assert not writer.is_alive()
+        assert sink.written == 2
+    finally:
+        os.close(fd)
+
+
+def test_a_clock_set_back_does_not_put_off_the_rotation_check(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("before")
+    os.rename(path, tmp_path / "app.log.1")
+    clock.now -= 3600  # the clock was an hour ahead and got corrected
+    log.info("after the step")
+    assert messages(tmp_path / "app.log.1") == ["before"]
+    assert messages(path) == ["after the step"]
+
+
+def test_a_forwarded_old_record_looks_at_the_file_first(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.info("before")
+    os.rename(path, tmp_path / "app.log.1")
+    log.forward(logmagic.INFO, "from a queue", timestamp=clock.now - 30)
+    assert messages(path) == ["from a queue"]
 
 
 def test_a_descriptor_pointed_elsewhere_is_seen_within_a_second(tmp_path: Path) -> None:

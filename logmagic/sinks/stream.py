@@ -1,14 +1,16 @@
 """Sinks that write whole lines to a file descriptor: stderr (GELF or console) and files.
 
 Each record is encoded outside any lock and written with one ``os.write``. Where the kernel
-keeps every write whole against other writers, whatever its size (a regular file, a terminal,
-/dev/null), the write takes no lock. On a pipe or a socket (svlogd, a container runtime,
-journald) only writes up to ``PIPE_BUF`` bytes are kept whole, so there every line takes the
-sink's lock: a line longer than that could otherwise be split by another thread's line. What
-the descriptor is gets looked at again once a second (paced by record time), since a process
-may point fd 2 elsewhere after the sink was made. The rare write the kernel cuts short (a
-signal, a full disk) is finished under the lock. Write errors (a broken pipe, a full disk) are
-counted and reported, never raised.
+keeps every write whole against other writers, whatever its size (a regular file, /dev/null),
+the write takes no lock. On a pipe or a socket (svlogd, a container runtime, journald) only
+writes up to ``PIPE_BUF`` bytes are kept whole, and a terminal cuts a write short when a
+signal arrives, so there every line takes the sink's lock: a long line could otherwise be
+split by another thread's line. What the descriptor is gets looked at again once a second
+(paced by record time), since a process may point fd 2 elsewhere after the sink was made; a
+record stamped outside the second around the last look (the clock was set back, or a bridge
+forwarded an old record) looks again at once. The rare write the kernel cuts short (a full
+disk) is finished under the lock. Write errors (a broken pipe, a full disk) are counted and
+reported, never raised.
 """
 
 from __future__ import annotations
@@ -31,18 +33,29 @@ from logmagic.sinks.base import Sink
 CHECK_INTERVAL = 1.0
 
 
+def _device_of(path: str) -> int | None:
+    try:
+        return os.stat(path).st_rdev
+    except OSError:
+        return None
+
+
+_DEV_NULL = _device_of(os.devnull)
+
+
 def keeps_writes_whole(fd: int) -> bool:
     """Whether the kernel keeps each write to ``fd`` whole, whatever its size.
 
     True for regular files (the write happens under the file's lock, also with ``O_APPEND``)
-    and character devices (a terminal writes under its write lock; /dev/null). False for
-    pipes, FIFOs and sockets, which promise it only up to ``PIPE_BUF`` bytes, and when unsure.
+    and /dev/null. False for pipes, FIFOs and sockets, which promise it only up to
+    ``PIPE_BUF`` bytes; for terminals, which end a write early when a signal arrives (another
+    thread's line would then land inside it); and when unsure.
     """
     try:
-        mode = os.fstat(fd).st_mode
+        st = os.fstat(fd)
     except OSError:
         return False
-    return stat.S_ISREG(mode) or stat.S_ISCHR(mode)
+    return stat.S_ISREG(st.st_mode) or (stat.S_ISCHR(st.st_mode) and st.st_rdev == _DEV_NULL)
 
 
 class Encoder(Protocol):
@@ -85,10 +98,12 @@ class FdSink(Sink):
         self.format = fmt
         self._encode = make_encoder(fmt, wants_color(fd) if color is None else color).encode
         self._lock = threading.RLock()
-        #: Record time (unix seconds) of the next look at the descriptor, on the locked path.
+        #: Records stamped from ``look_from`` up to ``next_check`` (unix seconds, a second
+        #: either side of the last look) need no look at the descriptor; others look first.
+        self.look_from = math.inf
         self.next_check = -math.inf
-        #: Records made before this time may be written without the lock: up to the next look
-        #: where writes stay whole, never on a pipe or socket.
+        #: Records stamped from ``look_from`` up to this time may be written without the lock:
+        #: ``next_check`` where writes stay whole, never on a pipe, socket or terminal.
         self.free_until = -math.inf
         # next() on itertools.count is one C call: threads count without a lock and lose nothing.
         self._written = itertools.count()
@@ -101,7 +116,7 @@ class FdSink(Sink):
 
     def write_line(self, line: bytes, timestamp: float) -> None:
         """Write one encoded line whose record was made at ``timestamp``. Never raises."""
-        if timestamp < self.free_until:
+        if self.look_from <= timestamp < self.free_until:
             try:
                 n = os.write(self.fd, line)
             except OSError as exc:
@@ -113,7 +128,7 @@ class FdSink(Sink):
         lock = self._lock
         lock.acquire()
         try:
-            if timestamp >= self.next_check:
+            if not self.look_from <= timestamp < self.next_check:
                 self._look(timestamp)
             n = os.write(self.fd, line)
             if n != len(line):
@@ -130,7 +145,9 @@ class FdSink(Sink):
         The file sink also follows rotation here. A record stamped in the future (``forward``
         with a timestamp ahead) must not put the next look off, hence the clock's time too.
         """
-        self.next_check = min(now, time.time()) + CHECK_INTERVAL
+        at = min(now, time.time())
+        self.look_from = at - CHECK_INTERVAL
+        self.next_check = at + CHECK_INTERVAL
         self.free_until = self.next_check if keeps_writes_whole(self.fd) else -math.inf
 
     def reopen(self) -> None:
