@@ -137,12 +137,13 @@ class LocalLogger:
         but ``timestamp`` (default: now) and ``full_message`` come from the caller, and
         ``level`` must be a number 0..15; an invalid one is reported as a lost record.
         """
+        if type(level) is not int or not 0 <= level <= TRACE8:
+            _internal_error(ValueError(f"invalid log level {level!r} in forward(): numbers must be in 0..15"))
+            return
+        threshold, emits, rewrite = self._plan
+        if level > threshold:
+            return
         try:
-            threshold, emits, rewrite = self._plan
-            if type(level) is not int or not 0 <= level <= TRACE8:
-                raise ValueError(f"invalid log level {level!r} in forward(): numbers must be in 0..15")
-            if level > threshold:
-                return
             f = merge(self._bound, fields, {})
             if type(msg) is not str:
                 msg = safe_str(msg)
@@ -156,7 +157,9 @@ class LocalLogger:
             for emit in emits:
                 emit(rec)
         except Exception as exc:
-            _internal_error(exc)
+            methods.salvage(
+                exc, self.facility, level, msg, (self._bound, fields, {}), rewrite, emits, timestamp, full_message
+            )
 
     def enabled(self, level: int | str) -> bool:
         """Whether records at ``level`` go anywhere (to skip building costly fields).

@@ -32,7 +32,7 @@ import orjson
 from logmagic import redact, rewriters, txn
 from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER
-from logmagic.encode._safe import MAX_STRING, describe_exception, safe_str
+from logmagic.encode._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
 from logmagic.record import Record
 from logmagic.sinks.stream import FdSink
@@ -64,6 +64,55 @@ def is_noop(method: object) -> bool:
 
 def _internal_error(exc: BaseException) -> None:
     REPORTER.lost("logmagic", f"internal error: {describe_exception(exc)}")
+
+
+def salvage(
+    exc: Exception,
+    facility: str,
+    level: int,
+    msg: object,
+    parts: tuple[Any, Any, Any],
+    rewrite: rewriters.Runner | None,
+    emits: tuple[Emit, ...],
+    ts: float | None = None,
+    full: str | None = None,
+) -> None:
+    """Write a record its level method failed on, rather than lose it. Never raises.
+
+    The usual cause is a field key whose ``__eq__`` raises: a lookup such as ``"txnId" in
+    fields`` then fails. ``parts`` are the call's (bound, fields, keywords); they are merged
+    again with every key made text, and the record goes through the rewriters again, with
+    ``logmagic_error`` saying what went wrong. If that fails too, the message is written with
+    ``logmagic_error`` alone: the fields are dropped, never written unredacted.
+    """
+    try:
+        text = msg if type(msg) is str else safe_str(msg)
+        try:
+            fields = _text_keys(*parts)
+            if rewrite is not None:
+                fields = rewrite(facility, level, text, fields)
+            t = _txn_get()
+            if t is not None and "txnId" not in fields:
+                fields["txnId"] = t
+            fields.setdefault("logmagic_error", describe_exception(exc))
+        except Exception as again:
+            fields = {"logmagic_error": describe_exception(again)}
+        rec = Record(facility, level, text, fields, _now() if ts is None else ts, full)
+        for emit in emits:
+            emit(rec)
+    except Exception as last:
+        _internal_error(last)
+
+
+def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any]) -> dict[str, Any]:
+    """``merge(bound, fields, kw)`` with every key that is not exactly ``str`` made text."""
+    out: dict[str, Any] = {}
+    given = fields if fields is None or isinstance(fields, Mapping) else {"fields": fields}
+    for part in (bound, given, kw):
+        if part is not None:
+            for k, v in part.items():
+                out[k if type(k) is str else safe_key(k)] = v
+    return out
 
 
 def merge(bound: dict[str, Any], fields: Any, kw: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +173,7 @@ def make_plain(
                 for emit in emits:
                     emit(rec)
         except Exception as exc:
-            _internal_error(exc)
+            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, emits)
 
     return method
 
@@ -157,6 +206,7 @@ def make_gelf_line(
         raise ValueError("make_gelf_line: trace levels and user rewriters take the general path")
     when: object = trigger if rewrite is not None else _NEVER
     emit = sink.emit
+    emits = (emit,)
     write_line = sink.write_line
     count_written = sink.count_written
     fd = sink.fd  # never changes while the sink lives (see FdSink)
@@ -211,7 +261,7 @@ def make_gelf_line(
                 pass
             emit(Record(facility, level, msg, f, ts, None))  # the encoder handles what is left
         except Exception as exc:
-            _internal_error(exc)
+            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, emits)
 
     return method
 
@@ -228,9 +278,9 @@ def make_rich(
     """Methods that interpolate ``${name}`` (the ``f`` variants), add a stack or a traceback."""
 
     def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
+        ts = _now()
+        full = None
         try:
-            ts = _now()
-            full = None
             if extra == STACK:
                 full = "".join(traceback.format_stack(sys._getframe(1)))
             elif extra == EXC and sys.exc_info()[1] is not None:
@@ -249,6 +299,6 @@ def make_rich(
             for emit in emits:
                 emit(rec)
         except Exception as exc:
-            _internal_error(exc)
+            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, emits, ts, full)
 
     return method

@@ -62,29 +62,28 @@ class Redactor:
         return cls(names, patterns)
 
     def is_secret(self, key: object) -> bool:
-        """Whether a field called ``key`` holds a secret."""
-        try:
-            verdict = self.verdicts.get(key)
-        except TypeError:  # an unhashable key
-            verdict = None
+        """Whether a field called ``key`` holds a secret.
+
+        Only ``str`` keys are cached: looking up any other key could call its ``__eq__``, which
+        may raise, and one cached hostile key would make lookups of equal-hashed names raise.
+        """
+        plain = type(key) is str
+        verdict = self.verdicts.get(key) if plain else None
         if verdict is None:
             try:
                 text = _normal(key)
             except Exception:
                 return False
             verdict = text in self.names or (self._regex is not None and self._regex.search(text) is not None)
-            if len(self.verdicts) < _CACHE_LIMIT:
-                try:
-                    self.verdicts[key] = verdict
-                except TypeError:
-                    pass
+            if plain and len(self.verdicts) < _CACHE_LIMIT:
+                self.verdicts[key] = verdict
         return verdict
 
     def fields(self, fields: dict[Any, Any]) -> dict[Any, Any]:
         """``fields`` with secrets masked: the same dict when there is nothing to mask, else a copy."""
         verdicts = self.verdicts
         for k, v in fields.items():
-            if verdicts.get(k) is not False or type(v) not in SCALARS:
+            if type(k) is not str or verdicts.get(k) is not False or type(v) not in SCALARS:
                 return self._mapping(fields, 0, set())  # type: ignore[no-any-return]
         return fields
 

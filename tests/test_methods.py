@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import logmagic
+from logmagic.encode._safe import safe_str
 from logmagic import logger as logger_mod
 from logmagic import methods
 from logmagic.encode.gelf import GelfEncoder
@@ -151,6 +152,86 @@ def test_a_hostile_field_name_still_gives_one_valid_line(tmp_path: Path) -> None
     log.info("hostile", {HostileKey("accountId"): "ac43"}, status=200)
     lines = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()]
     assert [x["short_message"] for x in lines] == ["warm", "hostile"]
+    assert lines[1]["_accountId"] == "ac43" and lines[1]["_status"] == 200
+
+
+class CollidingKey:
+    """A key with the hash of a name logmagic looks up (``request``, ``txnId``), whose ``__eq__`` raises."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparing me")
+
+    def __repr__(self) -> str:
+        return f"key-{self.name}"
+
+
+CALLS = {
+    "info": lambda log, f: log.info("hostile", f, status=200),
+    "infof": lambda log, f: log.infof("hostile ${status}", f, status=200),
+    "forward": lambda log, f: log.forward(logmagic.INFO, "hostile", {**f, "status": 200}),
+    "bound": lambda log, f: log.bind(status=200).info("hostile", f),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize("name", ["request", "txnId", "password", "accountId"])
+@pytest.mark.parametrize("where", ["file", "list"])
+def test_a_key_that_cannot_be_compared_still_gives_its_line(
+    tmp_path: Path, call: str, name: str, where: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if where == "file":  # the direct GELF path and the encoder
+        log = file_log(tmp_path / "a.log")
+    else:  # the general path, to a sink that gets the record itself
+        got = ListSink()
+        logmagic.register_sink("list", got)
+        logmagic.route("__root__", logmagic.INFO, "list")
+        log = logmagic.local("svc")
+    log.info("warm", accountId="ac42", password="pw")  # names cached
+    with logmagic.transaction() as txn_id:
+        for _ in range(2):  # the second call meets whatever the first one cached
+            CALLS[call](log, {CollidingKey(name): "v"})
+    if where == "file":
+        lines = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()][1:]
+        assert [(x["short_message"][:7], x["level"]) for x in lines] == [("hostile", 6)] * 2
+        for line in lines:
+            assert line[f"_key-{name}"] == ("[REDACTED]" if name == "password" else "v")
+            assert line["_status"] == 200 and line["_txnId"] == txn_id
+    else:
+        records = got.records[1:]
+        assert [(r.msg[:7], r.level) for r in records] == [("hostile", 6)] * 2
+        for rec in records:
+            values = {safe_str(k): v for k, v in rec.fields.items()}
+            assert values[f"key-{name}"] == ("[REDACTED]" if name == "password" else "v")
+            assert values["status"] == 200 and values["txnId"] == txn_id
+    assert "lost" not in capfd.readouterr().err
+
+
+class BrokenMapping(dict):  # type: ignore[type-arg]
+    """Fields whose items cannot be read."""
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("unreadable fields")
+
+    def items(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("unreadable fields")
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("unreadable fields")
+
+
+def test_fields_that_cannot_be_read_give_the_message_and_the_reason(tmp_path: Path) -> None:
+    log = file_log(tmp_path / "a.log")
+    log.warning("still here", BrokenMapping(a=1), secret="s3")
+    (line,) = [json.loads(x) for x in (tmp_path / "a.log").read_text().splitlines()]
+    assert line["short_message"] == "still here" and line["level"] == logmagic.WARNING
+    assert "unreadable fields" in line["_logmagic_error"]
+    assert "s3" not in json.dumps(line)
 
 
 def test_a_secret_name_is_masked_on_every_record(tmp_path: Path) -> None:

@@ -137,7 +137,7 @@ def _careful(rec: Record) -> bytes:
             d["_exact_level"] = level
         names = NAMES
         for k, v in rec.fields.items():
-            name = names.get(k)
+            name = names.get(k) if type(k) is str else None  # any other key's __eq__ may raise
             if name is None:
                 name, secret = _name_for(k)
                 if secret:
