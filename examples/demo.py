@@ -33,9 +33,14 @@ class Account:
 
 @dataclass
 class Request:
-    """What a web framework would hand a handler: rich, and full of things not to log."""
+    """An application's own request type: rich, and full of things not to log.
 
-    txnId: str
+    logmagic's built-in request rewriter does not know it (it knows WSGI environs, ASGI scopes,
+    the big frameworks' requests and objects with a ``txnId`` attribute), so the rewriter below
+    turns it into fields.
+    """
+
+    txn_id: str
     path: str
     account: Account | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -46,7 +51,7 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
     request = fields.pop("request", None)
     if isinstance(request, Request):
         fields["accountId"] = request.account.key if request.account else None  # None: unauthenticated
-        fields["txnId"] = request.txnId
+        fields["txnId"] = request.txn_id
         fields["path"] = request.path
     return fields
 
@@ -62,12 +67,12 @@ def in_process_tour() -> None:
     db = logmagic.local("myapp.db.pool")
 
     req = Request(
-        txnId=".rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0",
+        txn_id=".rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0",
         path="/v1/charges",
         account=Account("ac42"),
         headers={"Authorization": "Bearer not-in-the-logs"},
     )
-    anonymous = Request(txnId=".rh-3dT5.h-product-api0.r-Zq81xBnA.c-1.ts-1324936589001.v-062c3d0", path="/v1/ping")
+    anonymous = Request(txn_id=".rh-3dT5.h-product-api0.r-Zq81xBnA.c-1.ts-1324936589001.v-062c3d0", path="/v1/ping")
 
     def handle() -> None:
         log.dbg("Something is wrong", {"request": req})

@@ -219,14 +219,27 @@ def test_local_accepts_a_non_string_facility_without_raising(sink: ListSink) -> 
     assert sink.records[0].facility == "None"
 
 
-def test_an_internal_failure_is_reported_on_stderr_not_raised(
+def test_an_internal_failure_still_writes_the_record_with_the_reason(
     sink: ListSink, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     def boom() -> None:
         raise RuntimeError("context broke")
 
     monkeypatch.setattr(methods_mod, "_txn_get", boom)
+    logmagic.local("x").warning("m", secret="s3", n=1)
+    (rec,) = sink.records
+    assert (rec.msg, rec.level) == ("m", logmagic.WARNING)
+    assert rec.fields == {"logmagic_error": "RuntimeError: context broke"}  # fields dropped, not leaked
+
+
+def test_a_failure_even_the_fallback_cannot_survive_is_reported_on_stderr(
+    sink: ListSink, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: object) -> None:
+        raise RuntimeError("no records today")
+
+    monkeypatch.setattr(methods_mod, "Record", boom)
     logmagic.local("x").info("m")
     logmagic.shutdown(1.0)
-    assert "context broke" in capfd.readouterr().err
+    assert "no records today" in capfd.readouterr().err
     assert sink.records == []

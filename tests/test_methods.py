@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import logmagic
-from logmagic.encode._safe import safe_str
 from logmagic import logger as logger_mod
 from logmagic import methods
+from logmagic.encode._safe import safe_str
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.record import Record
 from logmagic.sinks import FileSink
