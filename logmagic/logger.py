@@ -144,14 +144,9 @@ class LocalLogger:
         if level > threshold:
             return
         try:
-            f = merge(self._bound, fields, {})
             if type(msg) is not str:
                 msg = safe_str(msg)
-            if rewrite is not None:
-                f = rewrite(self.facility, level, msg, f)
-            t = methods._txn_get()
-            if t is not None and "txnId" not in f:
-                f["txnId"] = t
+            f = methods.finish_fields(self.facility, level, msg, merge(self._bound, fields, {}), rewrite)
             ts = methods._now() if timestamp is None else timestamp
             rec = Record(self.facility, level, msg, f, ts, full_message)
             for emit in emits:

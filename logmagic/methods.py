@@ -88,12 +88,7 @@ def salvage(
     try:
         text = msg if type(msg) is str else safe_str(msg)
         try:
-            fields = _text_keys(*parts)
-            if rewrite is not None:
-                fields = rewrite(facility, level, text, fields)
-            t = _txn_get()
-            if t is not None and "txnId" not in fields:
-                fields["txnId"] = t
+            fields = finish_fields(facility, level, text, _text_keys(*parts), rewrite)
             fields.setdefault("logmagic_error", describe_exception(exc))
         except Exception as again:
             fields = {"logmagic_error": describe_exception(again)}
@@ -102,6 +97,21 @@ def salvage(
             emit(rec)
     except Exception as last:
         _internal_error(last)
+
+
+def finish_fields(
+    facility: str, level: int, msg: str, fields: dict[Any, Any], rewrite: rewriters.Runner | None
+) -> dict[Any, Any]:
+    """Run the rewriters, then add the current txnId unless the fields name one already.
+
+    The fast methods (``make_plain``, ``make_gelf_line``) inline these steps.
+    """
+    if rewrite is not None:
+        fields = rewrite(facility, level, msg, fields)
+    t = _txn_get()
+    if t is not None and "txnId" not in fields:
+        fields["txnId"] = t
+    return fields
 
 
 def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any]) -> dict[str, Any]:
@@ -285,14 +295,9 @@ def make_rich(
                 full = "".join(traceback.format_stack(sys._getframe(1)))
             elif extra == EXC and sys.exc_info()[1] is not None:
                 full = traceback.format_exc()
-            f = merge(self._bound, fields, kw)
             if type(msg) is not str:
                 msg = safe_str(msg)
-            if rewrite is not None:
-                f = rewrite(facility, level, msg, f)
-            t = _txn_get()
-            if t is not None and "txnId" not in f:
-                f["txnId"] = t
+            f = finish_fields(facility, level, msg, merge(self._bound, fields, kw), rewrite)
             if template:
                 msg = interpolate(msg, f)
             rec = Record(facility, level, msg, f, ts, full)
