@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
-from logmagic import logger, redact, request, rewriters
+from logmagic import logger, methods, redact, request, rewriters
 from logmagic._identity import IDENTITY
 from logmagic._report import warn
 from logmagic.encode.gelf import forget_names
@@ -343,6 +343,7 @@ def reset() -> None:
             _sinks.clear()
             _table.clear()
             IDENTITY.reset()
+            methods.forget_said()
             request.set_account_hook(None)
             rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request], trigger="request")
             _set_redactor(Redactor())
