@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import pty
 import subprocess
@@ -310,6 +311,21 @@ def test_a_forwarded_old_record_looks_at_the_file_first(tmp_path: Path, clock: C
     os.rename(path, tmp_path / "app.log.1")
     log.forward(logmagic.INFO, "from a queue", timestamp=clock.now - 30)
     assert messages(path) == ["from a queue"]
+
+
+@pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf, 1e300])
+def test_a_record_with_an_odd_timestamp_does_not_break_the_rotation_check(
+    tmp_path: Path, clock: Clock, odd: float
+) -> None:
+    path = tmp_path / "app.log"
+    log = file_log(path)
+    log.forward(logmagic.INFO, "odd", timestamp=odd)
+    sink = logmagic.config.sinks()["main"]
+    assert isinstance(sink, FdSink) and math.isfinite(sink.look_from) and math.isfinite(sink.next_check)
+    os.rename(path, tmp_path / "app.log.1")
+    clock.now += 1.5
+    log.info("after")
+    assert messages(path) == ["after"]
 
 
 def test_a_descriptor_pointed_elsewhere_is_seen_within_a_second(tmp_path: Path) -> None:

@@ -143,9 +143,11 @@ class FdSink(Sink):
         """Under the lock, when a look is due: do writes to the descriptor stay whole?
 
         The file sink also follows rotation here. A record stamped in the future (``forward``
-        with a timestamp ahead) must not put the next look off, hence the clock's time too.
+        with a timestamp ahead) must not put the next look off, hence the clock's time too; nor
+        may an infinite or NaN one (NaN compares false with everything, hence not ``min()``).
         """
-        at = min(now, time.time())
+        clock = time.time()
+        at = now if -math.inf < now <= clock else clock
         self.look_from = at - CHECK_INTERVAL
         self.next_check = at + CHECK_INTERVAL
         self.free_until = self.next_check if keeps_writes_whole(self.fd) else -math.inf
