@@ -138,13 +138,11 @@ def finish_fields(
 
 def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any]) -> dict[str, Any]:
     """``merge(bound, fields, kw)`` with every key that is not exactly ``str`` made text."""
-    out: dict[str, Any] = {}
-    given = fields if fields is None or isinstance(fields, Mapping) else {"fields": fields}
-    for part in (bound, given, kw):
-        if part is not None:
-            for k, v in part.items():
-                out[k if type(k) is str else safe_key(k)] = v
-    return out
+
+    def text(part: Mapping[Any, Any]) -> dict[str, Any]:
+        return {k if type(k) is str else safe_key(k): v for k, v in part.items()}
+
+    return merge(text(bound), text(fields) if isinstance(fields, Mapping) else fields, text(kw))
 
 
 def merge(bound: dict[str, Any], fields: Any, kw: dict[str, Any]) -> dict[str, Any]:

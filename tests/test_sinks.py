@@ -10,6 +10,7 @@ import pty
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -293,24 +294,26 @@ def test_on_dev_null_lines_skip_the_lock() -> None:
         os.close(fd)
 
 
-def test_a_clock_set_back_does_not_put_off_the_rotation_check(tmp_path: Path, clock: Clock) -> None:
-    path = tmp_path / "app.log"
-    log = file_log(path)
-    log.info("before")
-    os.rename(path, tmp_path / "app.log.1")
+def _clock_set_back(log: logmagic.LocalLogger, clock: Clock) -> None:
     clock.now -= 3600  # the clock was an hour ahead and got corrected
-    log.info("after the step")
-    assert messages(tmp_path / "app.log.1") == ["before"]
-    assert messages(path) == ["after the step"]
+    log.info("stamped earlier")
 
 
-def test_a_forwarded_old_record_looks_at_the_file_first(tmp_path: Path, clock: Clock) -> None:
+def _old_record_forwarded(log: logmagic.LocalLogger, clock: Clock) -> None:
+    log.forward(logmagic.INFO, "stamped earlier", timestamp=clock.now - 30)  # from a queue
+
+
+@pytest.mark.parametrize("stamp_earlier", [_clock_set_back, _old_record_forwarded])
+def test_a_record_stamped_before_the_last_look_looks_at_the_file_first(
+    tmp_path: Path, clock: Clock, stamp_earlier: Callable[[logmagic.LocalLogger, Clock], None]
+) -> None:
     path = tmp_path / "app.log"
     log = file_log(path)
     log.info("before")
     os.rename(path, tmp_path / "app.log.1")
-    log.forward(logmagic.INFO, "from a queue", timestamp=clock.now - 30)
-    assert messages(path) == ["from a queue"]
+    stamp_earlier(log, clock)
+    assert messages(tmp_path / "app.log.1") == ["before"]
+    assert messages(path) == ["stamped earlier"]
 
 
 @pytest.mark.parametrize("odd", [math.nan, math.inf, -math.inf, 1e300])
