@@ -105,9 +105,9 @@ class FdSink(Sink):
         #: Records stamped from ``look_from`` up to this time may be written without the lock:
         #: ``next_check`` where writes stay whole, never on a pipe, socket or terminal.
         self.free_until = -math.inf
-        # next() on itertools.count is one C call: threads count without a lock and lose nothing.
-        self._written = itertools.count()
-        self.count_written = self._written.__next__
+        #: ``next()`` on it counts a written line: one C call, so threads count without a
+        #: lock and lose nothing.
+        self.written_counter = itertools.count()
         self._reads = 0  # values next() handed to stats() rather than to a write
         self.dropped = 0
 
@@ -123,7 +123,7 @@ class FdSink(Sink):
                 self.lost(exc)
                 return
             if n == len(line) or self.finish(line, n):
-                self.count_written()
+                next(self.written_counter)
             return
         lock = self._lock
         lock.acquire()
@@ -133,7 +133,7 @@ class FdSink(Sink):
             n = os.write(self.fd, line)
             if n != len(line):
                 _write_rest(self.fd, line, n)
-            self.count_written()
+            next(self.written_counter)
         except OSError as exc:
             self.lost(exc)
         finally:
@@ -180,7 +180,7 @@ class FdSink(Sink):
     def written(self) -> int:
         """Lines written so far."""
         with self._lock:
-            value = next(self._written) - self._reads
+            value = next(self.written_counter) - self._reads
             self._reads += 1
         return value
 
