@@ -55,6 +55,9 @@ SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error"
 
 #: ``LogRecord`` attributes that are not ``extra=`` fields.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+#: ``extra=`` fields ``Handler`` leaves out: uvicorn's ``color_message`` is the message again,
+#: with terminal color codes in it.
+_NOT_FIELDS = _STANDARD | {"color_message"}
 
 _TO_STDLIB = {
     EMERG: logging.CRITICAL,
@@ -114,7 +117,8 @@ class Handler(logging.Handler):
 
     The facility is the logger name, the level is mapped (see the module docs), the message is
     interpolated with the record's ``%`` arguments, ``exc_info`` and ``stack_info`` go to
-    ``full_message``, ``extra=`` fields become fields, and the current txnId is added; then
+    ``full_message``, ``extra=`` fields become fields (but for uvicorn's ``color_message``, the
+    message again with terminal colors), and the current txnId is added; then
     logmagic's rewriters and the facility's route apply, as for ``logmagic.local(name)``. The
     record keeps the time it was made. A broken format string still gives one record: the
     unformatted message, with ``args`` and ``format_error`` fields.
@@ -133,7 +137,7 @@ class Handler(logging.Handler):
             log = logger_for(record.name)
             if not log.enabled(level):
                 return
-            fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+            fields = {k: v for k, v in record.__dict__.items() if k not in _NOT_FIELDS}
             try:
                 msg = record.getMessage()
             except Exception as exc:

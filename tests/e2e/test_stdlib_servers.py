@@ -109,6 +109,7 @@ def test_uvicorn_startup_and_shutdown_records_are_gelf_on_stderr(workdir: Path) 
     finally:
         server.stop()
     assert started["level"] == running["level"] == INFO
+    assert "_color_message" not in started  # uvicorn's copy of the message with terminal colors
     assert started["host"] == HOST
     finished = one(server, "uvicorn.error", f"Finished server process [{pid}]")
     assert finished["level"] == INFO

@@ -68,6 +68,13 @@ def test_a_record_keeps_facility_message_extra_fields_and_time(sink: ListSink) -
     assert rec.full_message is None
 
 
+def test_uvicorns_color_message_is_left_out(sink: ListSink) -> None:
+    stdlib.capture()
+    colored = "Started server process [\x1b[36m%d\x1b[0m]"
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 42, extra={"color_message": colored})
+    assert [(r.msg, r.fields) for r in sink.records] == [("Started server process [42]", {})]
+
+
 def test_the_record_time_is_the_log_record_time(sink: ListSink) -> None:
     handler = stdlib.Handler()
     handler.handle(logging.makeLogRecord({"name": "app", "levelno": logging.INFO, "msg": "old", "created": 1234.5}))
