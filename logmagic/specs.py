@@ -3,6 +3,7 @@
 * ``graylog2-stderr`` / ``gelf-stderr``: GELF lines on stderr (fd 2).
 * ``console``: readable lines on stderr, colored on a terminal unless NO_COLOR is set.
 * ``stderr://?format=json`` (or ``gelf``, ``console``): stderr in a chosen format.
+* ``stdlib``: records handed to the standard library's ``logging`` (``StdlibSink``).
 * ``file:///var/log/app.jsonl?format=gelf`` (default) or ``format=json`` / ``console``.
 
 * ``scribe://host:1463/category``: Scribe over Thrift.
@@ -22,11 +23,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from logmagic.sinks import ConsoleSink, FdSink, FileSink, Sink, StderrSink
 
+
+def _stdlib() -> Sink:
+    from logmagic.integrations.stdlib import StdlibSink  # imports config, which imports this module
+
+    return StdlibSink()
+
+
 #: Built-in sink names and how to make each. ``gelf-stderr`` is an alias of the original name.
 BUILTIN: dict[str, Callable[[], Sink]] = {
     "graylog2-stderr": StderrSink,
     "gelf-stderr": StderrSink,
     "console": ConsoleSink,
+    "stdlib": _stdlib,
 }
 
 

@@ -351,6 +351,22 @@ def into_logging() -> Iterator[Collect]:
     target.setLevel(logging.NOTSET)
 
 
+def test_stdlib_is_a_built_in_sink_name_also_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGMAGIC_ROUTES", "svc=INFO:stdlib")
+    logmagic.configure()
+    collect = Collect()
+    target = logging.getLogger("svc")
+    target.addHandler(collect)
+    target.setLevel(logging.INFO)
+    try:
+        logmagic.local("svc.env").notice("from the environment", n=1)
+    finally:
+        target.removeHandler(collect)
+        target.setLevel(logging.NOTSET)
+    assert [(r.name, r.getMessage(), r.n) for r in collect.records] == [("svc.env", "from the environment", 1)]  # type: ignore[attr-defined]
+    assert isinstance(logmagic.config.sinks()["stdlib"], stdlib.StdlibSink)
+
+
 @pytest.mark.parametrize(
     ("level", "levelno"),
     [
