@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from logmagic import config
@@ -32,6 +32,7 @@ from logmagic.encode._safe import describe_exception, safe_str
 from logmagic.integrations._bridge import logger_for
 from logmagic.levels import ALERT, CRIT, DEBUG, EMERG, ERR, INFO, NOTICE, TRACE1, WARNING
 from logmagic.record import Record
+from logmagic.request import ENVIRON_KEY
 from logmagic.sinks.base import Sink
 
 __all__ = [
@@ -58,6 +59,9 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 #: ``extra=`` fields ``Handler`` leaves out: uvicorn's ``color_message`` is the message again,
 #: with terminal color codes in it.
 _NOT_FIELDS = _STANDARD | {"color_message"}
+#: Where gunicorn's access record holds the WSGI middleware's id: its ``%`` arguments are
+#: "atoms", with ``{name}e`` for each environ entry.
+_GUNICORN_TXN_ATOM = "{" + ENVIRON_KEY + "}e"
 
 _TO_STDLIB = {
     EMERG: logging.CRITICAL,
@@ -118,7 +122,8 @@ class Handler(logging.Handler):
     The facility is the logger name, the level is mapped (see the module docs), the message is
     interpolated with the record's ``%`` arguments, ``exc_info`` and ``stack_info`` go to
     ``full_message``, ``extra=`` fields become fields (but for uvicorn's ``color_message``, the
-    message again with terminal colors), and the current txnId is added; then
+    message again with terminal colors), and the current txnId is added (on gunicorn's access
+    record, the id ``WSGIMiddleware`` put in the request's environ); then
     logmagic's rewriters and the facility's route apply, as for ``logmagic.local(name)``. The
     record keeps the time it was made. A broken format string still gives one record: the
     unformatted message, with ``args`` and ``format_error`` fields.
@@ -138,6 +143,10 @@ class Handler(logging.Handler):
             if not log.enabled(level):
                 return
             fields = {k: v for k, v in record.__dict__.items() if k not in _NOT_FIELDS}
+            args = record.args
+            if isinstance(args, Mapping) and _GUNICORN_TXN_ATOM in args and "txnId" not in fields:
+                # gunicorn writes its access line after the request's transaction has ended.
+                fields["txnId"] = args[_GUNICORN_TXN_ATOM]
             try:
                 msg = record.getMessage()
             except Exception as exc:

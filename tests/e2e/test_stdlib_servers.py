@@ -194,6 +194,7 @@ def test_gunicorn_access_record_and_the_response_id_in_its_format(gunicorn_serve
 
     access = one(gunicorn_server, "gunicorn.access", f'127.0.0.1 "GET /hello HTTP/1.1" 200 {txn_id}')
     assert access["level"] == INFO
+    assert access["_txnId"] == txn_id  # written after the request's transaction ended
     app_records = wait_for(gunicorn_server, lambda r: r["_facility"] == "e2e.stdlib" and r.get("_txnId") == txn_id)
     assert [(r["short_message"], r["_step"]) for r in app_records] == [("handled /hello", 2)]
 

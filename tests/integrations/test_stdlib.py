@@ -75,6 +75,14 @@ def test_uvicorns_color_message_is_left_out(sink: ListSink) -> None:
     assert [(r.msg, r.fields) for r in sink.records] == [("Started server process [42]", {})]
 
 
+def test_gunicorns_access_record_gets_the_txn_id_the_middleware_put_in_the_environ(sink: ListSink) -> None:
+    stdlib.capture()
+    txn_id = logmagic.new_txn_id()
+    atoms = {"r": "GET / HTTP/1.1", "s": "200", "{logmagic.txn_id}e": txn_id, "{x-forwarded-for}i": "-"}
+    logging.getLogger("gunicorn.access").info('"%(r)s" %(s)s', atoms)
+    assert [(r.msg, r.fields) for r in sink.records] == [('"GET / HTTP/1.1" 200', {"txnId": txn_id})]
+
+
 def test_the_record_time_is_the_log_record_time(sink: ListSink) -> None:
     handler = stdlib.Handler()
     handler.handle(logging.makeLogRecord({"name": "app", "levelno": logging.INFO, "msg": "old", "created": 1234.5}))
