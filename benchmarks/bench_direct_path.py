@@ -1,0 +1,136 @@
+"""Where the direct GELF path's time goes: the level method with one step taken out at a time.
+
+The direct path (``logmagic.methods.make_gelf_line``) is the enabled call of
+``bench_logging.py``. This script builds variants of it from its own source, each with one
+step replaced by nothing (so each variant is wrong on purpose: it is timed, never used), and
+times them against the same hand-written baseline, all in one process with the rows
+interleaved. The difference to the unchanged method is what that step costs; the last
+variant takes every step out at once, which leaves the field loop, the dict, ``orjson.dumps``
+and ``os.write``: the floor of this design in Python.
+
+A replacement that no longer matches the source fails loudly: update it with the code.
+
+    .venv/bin/python benchmarks/bench_direct_path.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import statistics
+import sys
+import time
+import timeit
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+import logmagic
+from logmagic import config, methods, rewriters
+from logmagic._identity import IDENTITY
+
+TXN = ".rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0"
+CALL = '{}("Something is wrong", accountId="ac42", txnId=txn, status=200)'
+HOST = IDENTITY.host
+DEVNULL_FD = os.open(os.devnull, os.O_WRONLY)
+_time = time.time
+_dumps = orjson.dumps
+_write = os.write
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+
+_TYPE_CHECK = "if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):"
+
+#: Step -> (text in make_gelf_line, what replaces it).
+STEPS: dict[str, list[tuple[str, str]]] = {
+    "bound fields": [("f = kw if fields is None and not bound else merge(bound, fields, kw)", "f = kw")],
+    "non-text message check": [("if type(msg) is not str:", "if False:")],
+    "request rewriter trigger": [("if when in f:", "if False:")],
+    "transaction id lookup": [("t = _txn_get()", "t = None")],
+    "value type check": [(_TYPE_CHECK, "if True:")],
+    "line length check": [("if n <= MAX_STRING:", "if True:")],
+    "lock-free window check": [("if sink.look_from <= ts < sink.free_until:", "if True:")],
+    "written counter": [("_next(written)", "pass")],
+}
+
+
+def gelf_baseline(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
+    """The hand-written line of bench_logging.py."""
+    d = {
+        "version": "1.1",
+        "host": HOST,
+        "short_message": msg,
+        "timestamp": int(_time() * 1000) / 1000,
+        "level": 6,
+        "_facility": "bench.api",
+        "_accountId": kw["accountId"],
+        "_txnId": kw["txnId"],
+        "_status": kw["status"],
+    }
+    _write(DEVNULL_FD, _dumps(d, option=_NEWLINE))
+
+
+def variant(replacements: list[tuple[str, str]], *args: Any) -> Callable[..., None]:
+    """``make_gelf_line(*args)`` built from its source with ``replacements`` made."""
+    source = inspect.getsource(methods.make_gelf_line)
+    for old, new in replacements:
+        if old not in source:
+            raise SystemExit(f"bench_direct_path: {old!r} is no longer in make_gelf_line; update STEPS")
+        source = source.replace(old, new)
+    namespace = dict(vars(methods))
+    exec(compile(source, "<make_gelf_line variant>", "exec"), namespace)
+    method: Callable[..., None] = namespace["make_gelf_line"](*args)
+    return method
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short run: 5,000 calls, 5 repeats")
+    args = parser.parse_args()
+    n, repeats = (5_000, 5) if args.quick else (20_000, 25)
+
+    os.environ.pop("LOGMAGIC_ROUTES", None)
+    os.environ.pop("LOGMAGIC_SINKS", None)
+    logmagic.reset()
+    logmagic.register_sink("null", "file:///dev/null")
+    logmagic.route("__root__", logmagic.INFO, "null")
+    log = logmagic.local("bench.api")
+    sink = config.sinks()["null"]
+    rewrite = type(log)._plan[2]
+    made = ("bench.api", logmagic.INFO, rewrite, rewriters.trigger_of(rewriters.chain()), sink)
+
+    class Variants(type(log)):  # type: ignore[misc]  # a facility class made at run time
+        """The bench facility's logger class, with one method per variant."""
+
+    everything = [r for replacements in STEPS.values() for r in replacements]
+    rows: dict[str, str] = {"baseline: GELF dict + orjson + os.write": CALL.format("base")}
+    rows["logmagic info, as it is"] = CALL.format("log.info")
+    for i, (step, replacements) in enumerate([*STEPS.items(), ("every step above", everything)]):
+        setattr(Variants, f"v{i}", variant(replacements, *made))
+        rows[f"without: {step}"] = CALL.format(f"lab.v{i}")
+    lab = object.__new__(Variants)
+    lab._bound = {}
+
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    names = {"_base": gelf_baseline, "_log": log, "_lab": lab, "_txn": TXN}
+    for _ in range(repeats):
+        for name, stmt in rows.items():
+            timer = timeit.Timer(stmt, "base = _base; log = _log; lab = _lab; txn = _txn", globals=names)
+            timer.timeit(max(n // 20, 100))
+            times[name].append(timer.timeit(n) / n * 1e9)
+    logmagic.reset()
+
+    base = statistics.median(times["baseline: GELF dict + orjson + os.write"])
+    whole = statistics.median(times["logmagic info, as it is"])
+    print(f"Python {sys.version.split()[0]}; median of {repeats} repeats of {n:,} calls, rows interleaved\n")
+    print("| Row | ns/call | ratio to the baseline | saved against the whole call |")
+    print("|---|---:|---:|---:|")
+    for name, values in times.items():
+        median = statistics.median(values)
+        saved = "—" if name.startswith("baseline") else f"{whole - median:+,.0f} ns"
+        print(f"| {name} | {median:,.0f} | {median / base:.2f}x | {saved} |")
+
+
+if __name__ == "__main__":
+    main()
