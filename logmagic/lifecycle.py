@@ -20,7 +20,7 @@ import time
 
 from logmagic import config, logger
 from logmagic._report import REPORTER
-from logmagic.sinks import Sink
+from logmagic.sinks import Sink, queued
 
 #: Seconds ``flush`` at interpreter exit may take in all.
 EXIT_TIMEOUT = 5.0
@@ -84,8 +84,10 @@ def stats() -> dict[str, dict[str, int]]:
 
 def _at_exit() -> None:
     # Flush within the timeout, then close: what a dead destination still holds is counted
-    # and reported on stderr, and the process exits instead of waiting for it.
+    # and reported on stderr, and the process exits instead of waiting for it. Exit handlers
+    # that run after this one may still log: network sinks then deliver each record at once.
     shutdown(EXIT_TIMEOUT)
+    queued.after_exit()
 
 
 def _after_fork_in_child() -> None:

@@ -16,6 +16,7 @@ dropped — are in ``logmagic.stats()``; drops are reported as a record once del
 from __future__ import annotations
 
 import collections
+import queue as queues
 import random
 import threading
 import time
@@ -29,6 +30,22 @@ from logmagic.sinks.base import Sink
 
 #: Seconds the worker sleeps when idle before looking at the queue again.
 IDLE_POLL = 0.05
+#: Seconds a record logged after the exit flush may wait for its delivery (see ``after_exit``).
+LATE_TIMEOUT = 1.0
+
+_exited = False
+
+
+def after_exit() -> None:
+    """The exit flush is done: from now on each record is delivered before its log call returns.
+
+    Exit handlers registered before logmagic's own run after it (``atexit`` runs the newest
+    first) and may still log. No worker would deliver those records before the process ends,
+    so the log call waits up to ``LATE_TIMEOUT`` for its record, and a record that could not
+    be delivered is counted and reported as dropped rather than lost in silence.
+    """
+    global _exited
+    _exited = True
 
 
 class Retry(Exception):
@@ -55,13 +72,26 @@ class _Control:
     """The events one worker thread obeys; a closed sink's next worker gets new ones."""
 
     def __init__(self) -> None:
-        self.wake = threading.Event()  # something to do: a full batch, a flush, a close
+        #: A token in it: something to do (a full batch, a flush, a close). Not an Event: a
+        #: signal handler that logs may interrupt ``Event.set`` and would then wait forever for
+        #: its lock, while ``SimpleQueue.put`` may be called again from a signal handler.
+        self.wake: queues.SimpleQueue[None] = queues.SimpleQueue()
         self.urgent = threading.Event()  # flush or close: send what is queued without waiting
         self.stop = threading.Event()  # close: the worker ends when the queue is empty
         self.give_up = threading.Event()  # close timed out: stop retrying
         #: Close gave up waiting for this worker (stuck in a send): its batch was counted as
         #: dropped, so whatever it does afterwards must count nothing.
         self.abandoned = False
+
+
+def _wait(wake: queues.SimpleQueue[None], timeout: float) -> None:
+    """Wait for a token or ``timeout``, then take the tokens that came meanwhile."""
+    try:
+        wake.get(timeout=timeout)
+        for _ in range(wake.qsize()):
+            wake.get_nowait()
+    except queues.Empty:
+        pass
 
 
 class QueuedSink(Sink):
@@ -103,6 +133,7 @@ class QueuedSink(Sink):
         self.retried = 0
         self.dropped = 0
         self._unreported_drops = 0
+        self._late_failed = False  # a delivery after the exit flush failed: drop at once
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -119,13 +150,15 @@ class QueuedSink(Sink):
         if self._worker is None:
             self._start()
         if len(queue) >= self.batch_size:
-            self._ctl.wake.set()
+            self._ctl.wake.put(None)  # at most one token per queued record: bounded
+        if _exited:
+            self._deliver_late()
 
     def _wait_for_room(self) -> bool:
         if self.block_ms <= 0:
             return False
         deadline = time.monotonic() + self.block_ms / 1000
-        self._ctl.wake.set()
+        self._ctl.wake.put(None)
         while len(self._queue) >= self.queue_size:
             if time.monotonic() >= deadline:
                 return False
@@ -173,8 +206,7 @@ class QueuedSink(Sink):
                 ctl.urgent.clear()
                 first_seen = None
                 wait = IDLE_POLL
-            ctl.wake.wait(min(wait, IDLE_POLL))
-            ctl.wake.clear()
+            _wait(ctl.wake, min(wait, IDLE_POLL))
         size = min(len(queue), self.batch_size)
         self._inflight = size  # before popping, so a flush never sees "nothing pending" between the two
         return [queue.popleft() for _ in range(size)]
@@ -240,7 +272,7 @@ class QueuedSink(Sink):
             if self._worker is None or not self._worker.is_alive():
                 self._start()
             self._ctl.urgent.set()
-            self._ctl.wake.set()
+            self._ctl.wake.put(None)
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
@@ -254,7 +286,7 @@ class QueuedSink(Sink):
         self._worker = None
         ctl.stop.set()
         ctl.give_up.set()
-        ctl.wake.set()
+        ctl.wake.put(None)
         if worker is not None:
             worker.join(0.5)
         left = len(self._queue)
@@ -269,6 +301,14 @@ class QueuedSink(Sink):
             self.dropped += left
             REPORTER.lost(self.name, "undelivered at close", left)
         self.close_connection()
+
+    def _deliver_late(self) -> None:
+        """After the exit flush: deliver what is queued now, or count and report it as dropped."""
+        if not self._late_failed and self.flush(LATE_TIMEOUT):
+            return
+        self._late_failed = True  # the destination is down: later records are not waited for
+        self.close(0.0)  # counts what is queued or in flight as dropped
+        REPORTER.report_now()
 
     def after_fork(self) -> None:
         """The child has no worker thread: start over empty, with a connection of its own."""

@@ -521,6 +521,77 @@ def test_exit_with_a_dead_collector_is_prompt_and_reports_the_loss(spec: str, pe
     assert losses(child.stderr) == {"dead": 50}, f"stderr: {child.stderr!r}"
 
 
+LATE_SCRIPT = """
+import atexit
+
+def goodbye():  # registered before logmagic's own exit handler, so it runs after it
+    log.info("goodbye from an exit handler")
+
+atexit.register(goodbye)
+import logmagic
+import logmagic.lifecycle
+
+logmagic.lifecycle.EXIT_TIMEOUT = 1.0
+logmagic.register_sink("net", "{spec}")
+logmagic.route("__root__", logmagic.INFO, "net")
+log = logmagic.local("e2e.late")
+log.info("hello")
+"""
+
+
+def test_a_record_logged_after_the_exit_flush_is_still_delivered(peers: StartPeer) -> None:
+    collector = peers("http_collector.py")
+    child = run_child(LATE_SCRIPT.format(spec=f"http://127.0.0.1:{collector.port}/ingest?batch_age=0.05"))
+    assert child.returncode == 0, child.stderr
+    assert [r["status"] for r in requests_seen(collector)] == [200, 200]  # the exit flush, then the late record
+    messages = [m for r in requests_seen(collector) for m in ndjson(r["body"])]
+    assert [m["short_message"] for m in messages] == ["hello", "goodbye from an exit handler"]
+    assert child.stderr == ""
+
+
+def test_a_record_logged_after_the_exit_flush_to_a_dead_collector_is_reported_lost(blackhole: int) -> None:
+    child = run_child(LATE_SCRIPT.format(spec=f"http://127.0.0.1:{blackhole}/dead"), timeout=30)
+    assert child.returncode == 0, child.stderr
+    assert losses(child.stderr) == {"net": 2}, f"stderr: {child.stderr!r}"
+
+
+def test_a_signal_handler_that_logs_into_a_network_sink_does_not_hang(peers: StartPeer) -> None:
+    listener = peers("gelf_udp_listener.py")
+    child = run_child(
+        f"""
+        import signal, time
+        import logmagic
+        import logmagic.lifecycle
+
+        logmagic.lifecycle.EXIT_TIMEOUT = 0.5
+        logmagic.register_sink("net", "gelf+udp://127.0.0.1:{listener.port}?batch_size=1&queue_size=50000")
+        logmagic.route("__root__", logmagic.INFO, "net")
+        log = logmagic.local("e2e.signal")
+        handled = 0
+
+        def handler(signum, frame):
+            global handled
+            handled += 1
+            log.info("from the handler", n=handled)
+
+        # A signal every 0.2 ms often lands while the main thread is inside the sink's emit,
+        # waking the worker (batch_size=1: every record wakes it).
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+        calls, end = 0, time.monotonic() + 0.5
+        while time.monotonic() < end:
+            log.info("from the main thread", n=calls)
+            calls += 1
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        print(handled, calls, flush=True)
+        """,
+        timeout=60,  # a hang guard: the loop runs 0.5 s and the exit flush 0.5 s
+    )
+    assert child.returncode == 0, child.stderr
+    handled, calls = map(int, child.stdout.split())
+    assert handled > 100 and calls > 1000
+
+
 FORK_SCRIPT = """
 import json, os
 import logmagic
