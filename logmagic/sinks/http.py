@@ -4,8 +4,8 @@
 record, ``Content-Type: application/x-ndjson``). ``?format=gelf``: one message per POST, as
 Graylog's GELF HTTP input expects, over a kept-alive connection.
 
-2xx is delivered; 429, 5xx and connection errors are retried with backoff, honoring
-``Retry-After``; any other 4xx drops the batch (counted, reported once per 10 s): a bad
+2xx is delivered; 429, 5xx and connection errors are retried with backoff, honoring a
+positive ``Retry-After``; any other 4xx drops the batch (counted, reported once per 10 s): a bad
 configuration never loops forever. TLS is verified by default (``ca=`` for a private CA).
 Headers come from ``headers=`` or ``$LOGMAGIC_HTTP_HEADERS`` (``Name: value; Name: value``);
 their values are never logged. urllib3 is imported only when this sink is made.
@@ -36,12 +36,18 @@ def _parse_headers(text: str) -> dict[str, str]:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for; None (our own backoff) unless it is a positive number.
+
+    ``0`` or a negative number would switch the backoff off and hammer a collector that is
+    already struggling; an HTTP date is rare from collectors and not worth a parser.
+    """
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+        return None
+    return seconds if 0 < seconds < float("inf") else None
 
 
 class HttpSink(QueuedSink):
@@ -70,8 +76,9 @@ class HttpSink(QueuedSink):
             import urllib3
         except ImportError:
             raise ValueError("the http sink needs urllib3: pip install 'logmagic[http]'") from None
-        if format == "gelf":
-            queue_options.setdefault("batch_size", 1)
+        # format=gelf: one message per POST, so a retry or a refusal is about that message alone.
+        if format == "gelf" and queue_options.setdefault("batch_size", 1) != 1:
+            raise ValueError("http sink: format=gelf posts one message per request, so batch_size must be 1")
         super().__init__(**queue_options)
         self.url = url
         self.format = format
@@ -99,11 +106,7 @@ class HttpSink(QueuedSink):
         return f"<HttpSink {urlunsplit((parts.scheme, netloc, parts.path, '', ''))}>"
 
     def deliver(self, batch: list[bytes]) -> None:
-        body = b"".join(batch) if self.format == "ndjson" else batch[0].rstrip(b"\n")
-        if self.format == "gelf" and len(batch) > 1:  # one message per POST
-            for line in batch:
-                self.deliver([line])
-            return
+        body = b"".join(batch) if self.format == "ndjson" else batch[0].rstrip(b"\n")  # gelf: one per batch
         if self.gzip_body:
             body = gzip.compress(body, compresslevel=5)
         try:

@@ -304,6 +304,23 @@ def test_http_429_waits_for_retry_after(peers: StartPeer) -> None:
     assert second["t"] - first["t"] >= 0.8
 
 
+def test_http_retry_after_zero_keeps_the_backoff(peers: StartPeer) -> None:
+    collector = peers("http_collector.py", "--responses", "503:0,503:-5,503:0,200")
+    use("http", f"http://127.0.0.1:{collector.port}/ingest?max_backoff=5")
+    logmagic.local("e2e.http").info("do not hammer")
+    assert logmagic.flush(15)
+
+    seen = requests_seen(collector)
+    assert [r["status"] for r in seen] == [503, 503, 503, 200]
+    # three backoffs of at least 0.025, 0.05 and 0.1 s (half of 0.05, 0.1, 0.2: the jitter)
+    assert seen[-1]["t"] - seen[0]["t"] >= 0.17
+
+
+def test_http_gelf_format_takes_one_message_per_batch_only() -> None:
+    with pytest.raises(ValueError, match="batch_size must be 1"):
+        logmagic.register_sink("graylog", "http://127.0.0.1:9/gelf?format=gelf&batch_size=5")
+
+
 def test_http_400_drops_the_batch_once_and_says_so_on_stderr(peers: StartPeer) -> None:
     collector = peers("http_collector.py", "--responses", "400")
     child = run_child(
