@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import select
 import socket
 import ssl
 import zlib
@@ -94,6 +95,22 @@ class GelfUdpSink(QueuedSink):
         return {**super().stats(), "truncated": self.truncated}
 
 
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the collector has closed (or reset) the kept connection.
+
+    A GELF input never sends anything, so a readable connection means an end of stream, a
+    reset or a TLS close. Without this look, the first batch after such a close would still
+    be written into the local buffer, counted as sent and lost. (A close that comes in the
+    instant a batch is sent cannot be seen: GELF over TCP has no acknowledgements.)
+    """
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
 class GelfTcpSink(QueuedSink):
     """GELF over TCP (or TLS): null-byte delimited messages on one connection."""
 
@@ -120,6 +137,8 @@ class GelfTcpSink(QueuedSink):
     def deliver(self, batch: list[bytes]) -> None:
         data = b"".join(line.rstrip(b"\n") + b"\0" for line in batch)
         try:
+            if self._sock is not None and _closed_by_peer(self._sock):
+                self.close_connection()
             if self._sock is None:
                 sock = socket.create_connection(self.address, timeout=self.timeout)
                 if self._context is not None:

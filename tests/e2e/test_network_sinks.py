@@ -480,6 +480,21 @@ def test_gelf_tcp_messages_are_null_delimited(peers: StartPeer) -> None:
     assert special["short_message"] == "a NUL \x00 and a newline \n stay inside"
 
 
+def test_gelf_tcp_reconnects_when_the_collector_closed_the_kept_connection(peers: StartPeer) -> None:
+    listener = peers("gelf_tcp_listener.py", "--close-after", "1")
+    use("tcp", f"gelf+tcp://127.0.0.1:{listener.port}?batch_size=1")
+    log = logmagic.local("e2e.tcp")
+    for i in range(3):
+        log.info("one per connection", i=i)
+        assert logmagic.flush(15)
+        listener.wait_lines(i + 1)
+        time.sleep(0.2)  # the collector's close reaches this side
+
+    messages = [json.loads(line) for line in listener.wait_lines(3)]
+    assert ids(messages, "e2e.tcp") == [0, 1, 2]
+    assert logmagic.stats()["tcp"]["sent"] == 3
+
+
 def test_gelf_tls_with_a_private_ca(peers: StartPeer, tls_files: tuple[Path, Path]) -> None:
     ca_file, server_file = tls_files
     listener = peers("gelf_tcp_listener.py", "--cert", str(server_file))

@@ -1,7 +1,9 @@
 """A GELF TCP input: null-byte delimited messages, one connection per thread; TLS with ``--cert``.
 
 Each message is written to ``--out`` as one line (a message holding a raw newline would show
-up as two lines and fail to parse, which is what a test wants to notice).
+up as two lines and fail to parse, which is what a test wants to notice). ``--close-after N``
+closes each connection after its Nth message, as a collector restarting or timing out idle
+connections does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--cert")
+    parser.add_argument("--close-after", type=int, default=0)
     args = parser.parse_args()
 
     out = open(args.out, "a", encoding="utf-8")  # noqa: SIM115 - open for the life of the process
@@ -32,12 +35,14 @@ def main() -> None:
             if context is not None:
                 conn = context.wrap_socket(conn, server_side=True)
             buffer = b""
-            while True:
+            count = 0
+            while not args.close_after or count < args.close_after:
                 data = conn.recv(65536)
                 if not data:
                     return
                 buffer += data
                 *messages, buffer = buffer.split(b"\0")
+                count += len(messages)
                 if messages:
                     with lock:
                         out.write("".join(m.decode("utf-8") + "\n" for m in messages))
