@@ -2,7 +2,8 @@
 
 On by default. Wherever a record leaves logmagic — every encoder (GELF, JSON, console) and
 every user sink — the value of each field whose name looks secret is replaced by
-``"[REDACTED]"``, at any depth of nested mappings and lists. Because it is applied at the sink
+``"[REDACTED]"``, at any depth of nested mappings, dataclasses and lists (the encoders write
+nothing below ``MAX_DEPTH`` levels; there the redactor too puts ``"<max depth>"``). Because it is applied at the sink
 boundary rather than at one point of the rewriter chain, nothing a rewriter adds escapes it,
 and the common case (flat fields with known, harmless names) costs nothing on the hot path.
 
@@ -21,11 +22,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from logmagic.encode._safe import MAX_DEPTH, dataclass_fields
+
 MASK = "[REDACTED]"
 
 DEFAULT_NAMES = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 DEFAULT_PATTERNS = ("password", "passwd", "secret", "token", "api-key", "apikey")
-_MAX_DEPTH = 16
 _CACHE_LIMIT = 10_000
 #: Values that cannot hold a nested secret.
 SCALARS = frozenset((str, int, float, bool, type(None), bytes))
@@ -102,11 +104,20 @@ class Redactor:
         return obj if out is None else out
 
     def _value(self, value: Any, depth: int, active: set[int]) -> Any:
-        if type(value) in SCALARS or depth > _MAX_DEPTH:
+        if type(value) in SCALARS:
             return value
         is_map = isinstance(value, Mapping)
         if not is_map and not isinstance(value, (list, tuple)):
-            return value
+            try:
+                fields = dataclass_fields(value)  # orjson writes a dataclass as an object
+            except Exception:
+                return "<unreadable value>"
+            if fields is None:
+                return value
+            masked = self._mapping(fields, depth, active)
+            return value if masked is fields else masked
+        if depth >= MAX_DEPTH:
+            return "<max depth>"  # what the encoders write there too: nothing deeper is shown
         if id(value) in active:
             return value  # a cycle: the encoders mark it; nothing new to mask here
         active.add(id(value))

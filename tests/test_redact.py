@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,52 @@ def test_nested_mappings_lists_and_header_pairs_are_masked_in_every_format(tmp_p
         assert "hunter2" not in text, fmt
         assert MASK in text and "*/*" in text, fmt
     assert headers == {"Cookie": "c=hunter2", "Accept": "*/*"}  # the caller's objects are untouched
+
+
+@dataclasses.dataclass
+class Credentials:
+    user: str
+    password: str
+
+
+def _nested(levels: int, inner: Any) -> Any:
+    for _ in range(levels):
+        inner = {"a": inner}
+    return inner
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Credentials("bob", "hunter2"),
+        [Credentials("bob", "hunter2")],
+        _nested(17, {"password": "hunter2"}),
+        _nested(40, {"password": "hunter2"}),
+        _nested(40, [("authorization", "Bearer hunter2")]),
+    ],
+    ids=["dataclass", "dataclass-in-a-list", "17-deep", "40-deep", "40-deep-header-pair"],
+)
+def test_dataclasses_and_deep_nesting_are_masked_in_every_format(tmp_path: Path, value: Any) -> None:
+    logmagic.configure(
+        sinks={f: f"file://{tmp_path}/{f}.log?format={f}" for f in ("gelf", "json", "console")},
+        routes="__root__=INFO:gelf,json,console",
+        env=False,
+    )
+    logmagic.local("x").info("m", {"v": value})
+    for fmt in ("gelf", "json", "console"):
+        text = (tmp_path / f"{fmt}.log").read_text()
+        assert "hunter2" not in text, fmt
+        if fmt != "console":
+            json.loads(text)
+
+
+def test_a_dataclass_is_flattened_in_gelf_like_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "out.log"
+    logmagic.register_sink("f", f"file://{path}")
+    logmagic.route("__root__", logmagic.INFO, "f")
+    logmagic.local("x").info("m", creds=Credentials("bob", "hunter2"))
+    rec = json.loads(path.read_text())
+    assert (rec["_creds_user"], rec["_creds_password"]) == ("bob", MASK)
 
 
 def test_user_sinks_get_masked_copies_and_other_sinks_are_unaffected(sink: ListSink) -> None:

@@ -7,6 +7,7 @@ too long.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import uuid
@@ -90,6 +91,17 @@ def safe_number(value: int | float) -> int | float | str:
     return str(int(value))
 
 
+def dataclass_fields(obj: object) -> dict[str, Any] | None:
+    """A dataclass instance's fields by name (what orjson writes for it), or None for anything else.
+
+    Encoders and the redactor read a dataclass like a mapping, so a field such as ``password``
+    inside one is masked like a key of a dict, never shown through the class's ``repr``.
+    """
+    if isinstance(obj, type) or not dataclasses.is_dataclass(obj):
+        return None
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
 def to_jsonable(obj: Any, limit: int = MAX_STRING) -> Any:
     """Return a copy of ``obj`` that ``orjson.dumps`` accepts: cycles, depth and size bounded."""
     return _convert(obj, limit, 0, set())
@@ -106,27 +118,33 @@ def _convert(obj: Any, limit: int, depth: int, active: set[int]) -> Any:
     if isinstance(obj, str):
         return cap(clean(str.__str__(obj)), limit)
     is_map = isinstance(obj, Mapping)
-    if is_map or isinstance(obj, (list, tuple, set, frozenset)):
-        if id(obj) in active:
-            return "<cycle>"
-        if depth >= MAX_DEPTH:
-            return "<max depth>"
-        active.add(id(obj))
+    if not is_map and not isinstance(obj, (list, tuple, set, frozenset)):
         try:
-            if is_map:
-                return _convert_mapping(obj, limit, depth, active)
-            out = []
-            for i, item in enumerate(obj):
-                if i >= MAX_ITEMS:
-                    out.append(f"…[{len(obj) - MAX_ITEMS} more items]")
-                    break
-                out.append(_convert(item, limit, depth + 1, active))
-            return out
-        except Exception as exc:  # a container whose iteration raises
+            fields = dataclass_fields(obj)
+        except Exception as exc:  # a field that cannot be read
             return f"<unreadable {t.__name__}: {describe_exception(exc)}>"
-        finally:
-            active.discard(id(obj))
-    return scalar_text(obj)
+        if fields is None:
+            return scalar_text(obj)
+        obj, is_map = fields, True  # a cycle through dataclasses ends at MAX_DEPTH
+    if id(obj) in active:
+        return "<cycle>"
+    if depth >= MAX_DEPTH:
+        return "<max depth>"
+    active.add(id(obj))
+    try:
+        if is_map:
+            return _convert_mapping(obj, limit, depth, active)
+        out = []
+        for i, item in enumerate(obj):
+            if i >= MAX_ITEMS:
+                out.append(f"…[{len(obj) - MAX_ITEMS} more items]")
+                break
+            out.append(_convert(item, limit, depth + 1, active))
+        return out
+    except Exception as exc:  # a container whose iteration raises
+        return f"<unreadable {t.__name__}: {describe_exception(exc)}>"
+    finally:
+        active.discard(id(obj))
 
 
 def _convert_mapping(obj: Mapping[Any, Any], limit: int, depth: int, active: set[int]) -> dict[str, Any]:

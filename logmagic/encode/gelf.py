@@ -3,10 +3,10 @@
 Rules (see docs/gelf.md): every field becomes an additional field prefixed ``_``; a top-level
 ``id`` is sent as ``_objid`` (``_id`` is reserved by Graylog); a field named ``facility`` is
 sent as ``_field_facility`` so it cannot overwrite the record's ``_facility``; names keep only
-``[A-Za-z0-9_.-]``; nested mappings are flattened with ``_`` (``headers.user-agent`` becomes
-``_headers_user-agent``); values Graylog cannot index (lists, objects, huge or non-finite
-numbers) become strings. Trace levels are sent as syslog level 7 with the exact level in
-``_exact_level``.
+``[A-Za-z0-9_.-]``; nested mappings (and dataclasses) are flattened with ``_``
+(``headers.user-agent`` becomes ``_headers_user-agent``); values Graylog cannot index (lists,
+objects, huge or non-finite numbers) become strings. Trace levels are sent as syslog level 7
+with the exact level in ``_exact_level``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from logmagic.encode._safe import (
     MAX_STRING,
     cap,
     clean,
+    dataclass_fields,
     safe_key,
     safe_number,
     scalar_text,
@@ -205,7 +206,15 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
     elif isinstance(value, (list, tuple, set, frozenset)):
         d[name] = _json_text(value)
     else:
-        d[name] = scalar_text(value)
+        try:
+            fields = dataclass_fields(value)
+        except Exception as exc:
+            d[name] = scalar_text(exc)
+            return
+        if fields is None:
+            d[name] = scalar_text(value)
+        else:  # flattened like a mapping, so a secret field in it is masked (never its repr)
+            _add_value(d, name, fields, depth, active)
 
 
 def _json_text(value: Any) -> str:
