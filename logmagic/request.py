@@ -29,6 +29,8 @@ STATE_KEY = "txn_id"
 AccountHook = Callable[[Any], Any]
 _hook: AccountHook | None = None
 _hook_failed = False
+#: Request types whose failure to be read was said on stderr (once each; bounded).
+_unreadable_said: set[str] = set()
 
 
 def account_hook_state() -> tuple[AccountHook | None, bool]:
@@ -43,12 +45,16 @@ def restore_account_hook(state: tuple[AccountHook | None, bool]) -> None:
 
 
 def set_account_hook(hook: AccountHook | None) -> None:
-    """Install ``hook(request) -> account id or None`` (``None`` restores the default)."""
+    """Install ``hook(request) -> account id or None`` (``None`` restores the default).
+
+    Failures of the new hook, and of requests that cannot be read, are said again.
+    """
     global _hook, _hook_failed
     if hook is not None and not callable(hook):
         raise ValueError(f"account_id must be callable fn(request) -> id, got {hook!r}")
     _hook = hook
     _hook_failed = False
+    _unreadable_said.clear()
 
 
 def _text(value: Any) -> str | None:
@@ -187,6 +193,8 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
     """Replace ``fields["request"]`` by the request's plain fields; registered by default.
 
     Fields the caller set explicitly (``txnId`` included) win over those from the request.
+    A request that raises when read (a framework's proxy used outside a request) becomes
+    ``"<TypeName: the error>"``; the record keeps its other fields.
     A ``request`` that is not a known kind of object is left for the user's rewriters, which
     run next; when there are none, or they leave it, it is replaced by its type name
     (``hide_unknown_request``) so the object is never dumped.
@@ -194,7 +202,12 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
     request = fields.get("request")
     if request is None:
         return fields
-    info = describe(request)
+    try:
+        info = describe(request)
+    except Exception as exc:  # e.g. a framework's request proxy used outside a request
+        _say_unreadable(request, exc)
+        fields["request"] = f"<{type(request).__name__}: {describe_exception(exc)}>"
+        return fields
     if info is None:
         if not rewriters.has_user_rewriters():
             hide_unknown_request(facility, level, msg, fields)
@@ -204,6 +217,14 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
         if v is not None or k == "accountId":
             fields.setdefault(k, v)
     return fields
+
+
+def _say_unreadable(request: object, exc: Exception) -> None:
+    name = type(request).__qualname__
+    if name in _unreadable_said or len(_unreadable_said) >= 100:
+        return
+    _unreadable_said.add(name)
+    warn(f"a request of type {name} could not be read ({describe_exception(exc)}); logged as its type name")
 
 
 def hide_unknown_request(facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:

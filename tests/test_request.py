@@ -149,6 +149,28 @@ def test_unknown_objects_are_named_not_dumped(sink: ListSink) -> None:
     assert logged(sink, "GET /plain")["request"] == "GET /plain"
 
 
+class _OutsideTheRequest:
+    """A framework's request proxy read outside a request: every attribute raises."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("Working outside of request context.")
+
+
+def test_a_request_that_raises_when_read_keeps_the_other_fields(
+    sink: ListSink, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = logmagic.local("app")
+    log.info("order placed", {"request": _OutsideTheRequest()}, orderId=7)
+    log.info("again", {"request": _OutsideTheRequest()})
+    first, second = sink.records
+    assert first.fields == {
+        "request": "<_OutsideTheRequest: RuntimeError: Working outside of request context.>",
+        "orderId": 7,
+    }
+    assert second.fields["request"] == first.fields["request"]
+    assert capfd.readouterr().err.count("_OutsideTheRequest could not be read") == 1
+
+
 def test_user_rewriters_see_request_objects_logmagic_does_not_know(sink: ListSink) -> None:
     class RpcCall:
         def __init__(self, account: str) -> None:
