@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-from logmagic import config, logger
+from logmagic import config, logger, methods
 from logmagic._report import REPORTER
 from logmagic.sinks import Sink, queued
 
@@ -72,13 +72,20 @@ def reopen() -> None:
 
 
 def stats() -> dict[str, dict[str, int]]:
-    """Counters per sink name: at least ``written`` and ``dropped`` for logmagic's own sinks."""
+    """Counters per sink name: at least ``written`` and ``dropped`` for logmagic's own sinks.
+
+    Records lost before reaching any sink (an invalid level given to ``log()``) are counted
+    under ``logmagic``, once there are any.
+    """
     out: dict[str, dict[str, int]] = {}
     for name, sink in config.sinks().items():
         try:
             out[name] = dict(sink.stats())
         except Exception:
             out[name] = {}
+    internal = methods.internal_stats()
+    if internal["dropped"]:
+        out["logmagic"] = internal
     return out
 
 

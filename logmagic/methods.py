@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -63,8 +64,21 @@ def is_noop(method: object) -> bool:
     return method is _noop
 
 
+#: Records lost inside logmagic rather than in a sink (an invalid level, a failed salvage).
+_internal = {"dropped": 0}
+_internal_lock = threading.RLock()  # reentrant: a signal handler may log while it is held
+
+
 def _internal_error(exc: BaseException) -> None:
+    with _internal_lock:
+        _internal["dropped"] += 1
     REPORTER.lost("logmagic", f"internal error: {describe_exception(exc)}")
+
+
+def internal_stats() -> dict[str, int]:
+    """``{"dropped": n}``: records lost inside logmagic itself, reported as sink ``logmagic``."""
+    with _internal_lock:
+        return dict(_internal)
 
 
 def salvage(
@@ -106,8 +120,10 @@ _said: set[str] = set()
 
 
 def forget_said() -> None:
-    """Say every kind of failure again (``logmagic.reset()``)."""
+    """Say every kind of failure again, and count internal losses from zero (``logmagic.reset()``)."""
     _said.clear()
+    with _internal_lock:
+        _internal["dropped"] = 0
 
 
 def _say_once(exc: Exception, facility: str) -> None:

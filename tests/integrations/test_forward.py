@@ -58,8 +58,12 @@ def test_forward_turns_a_message_object_into_text(sink: ListSink) -> None:
 def test_an_invalid_level_is_reported_not_raised(sink: ListSink, capfd: pytest.CaptureFixture[str], level: Any) -> None:
     logmagic.local("legacy").forward(level, "lost")
     REPORTER.report_now()
-    assert sink.records == []
     assert "invalid log level" in capfd.readouterr().err
+    logmagic.local("legacy").log("LOUD", "lost too")
+    assert sink.records == []
+    assert logmagic.stats()["logmagic"] == {"dropped": 2}
+    logmagic.reset()
+    assert "logmagic" not in logmagic.stats()
 
 
 def test_the_bridges_make_one_logger_per_facility() -> None:
