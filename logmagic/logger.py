@@ -135,7 +135,9 @@ class LocalLogger:
 
         Same path as the level methods (bound fields, rewriters, txnId, this facility's route),
         but ``timestamp`` (default: now) and ``full_message`` come from the caller, and
-        ``level`` must be a number 0..15; an invalid one is reported as a lost record.
+        ``level`` must be a number 0..15; an invalid one is reported as a lost record. A
+        ``timestamp`` that is not a number of seconds between 1970 and 9999 (NaN, infinity, a
+        string) is replaced by the time of the call, and ``logmagic_error`` says so.
         """
         if type(level) is not int or not 0 <= level <= TRACE8:
             _internal_error(ValueError(f"invalid log level {level!r} in forward(): numbers must be in 0..15"))
@@ -143,18 +145,24 @@ class LocalLogger:
         threshold, emits, rewrite = self._plan
         if level > threshold:
             return
+        ts = methods._now()
+        bad_time = None
+        if timestamp is not None:
+            if type(timestamp) in (int, float) and _EPOCH_MIN <= timestamp < _EPOCH_MAX:
+                ts = float(timestamp)
+            else:
+                bad_time = f"invalid timestamp {safe_str(timestamp, 64)}: the time of the call is used"
         try:
             if type(msg) is not str:
                 msg = safe_str(msg)
             f = methods.finish_fields(self.facility, level, msg, merge(self._bound, fields, {}), rewrite)
-            ts = methods._now() if timestamp is None else timestamp
+            if bad_time is not None:
+                f.setdefault("logmagic_error", bad_time)
             rec = Record(self.facility, level, msg, f, ts, full_message)
             for emit in emits:
                 emit(rec)
         except Exception as exc:
-            methods.salvage(
-                exc, self.facility, level, msg, (self._bound, fields, {}), rewrite, emits, timestamp, full_message
-            )
+            methods.salvage(exc, self.facility, level, msg, (self._bound, fields, {}), rewrite, emits, ts, full_message)
 
     def enabled(self, level: int | str) -> bool:
         """Whether records at ``level`` go anywhere (to skip building costly fields).
@@ -201,6 +209,9 @@ class LocalLogger:
     def __repr__(self) -> str:
         return f"<LocalLogger {self.facility!r}>"
 
+
+#: The timestamps ``forward`` accepts: unix seconds from 1970 up to the end of year 9999.
+_EPOCH_MIN, _EPOCH_MAX = 0.0, 253402300800.0
 
 _lock = threading.RLock()
 #: (logger class, facility) -> the facility's class. A class lives while a logger of it does

@@ -155,3 +155,24 @@ def _convert_mapping(obj: Mapping[Any, Any], limit: int, depth: int, active: set
             break
         out[safe_key(key)] = _convert(value, limit, depth + 1, active)
     return out
+
+
+def readable_parts(rec: Any) -> tuple[str, str, float]:
+    """A failed record's message, facility and time for an encoder's last-resort line.
+
+    Each is read on its own, so one unreadable part (an infinite timestamp) does not cost the
+    line the other two.
+    """
+    try:
+        msg = cap(clean(rec.msg if isinstance(rec.msg, str) else "<non-text message>"), 1024)
+    except Exception:
+        msg = "<unreadable message>"
+    try:
+        facility = clean(str(rec.facility))
+    except Exception:
+        facility = "logmagic"
+    try:
+        ts = int(float(rec.timestamp) * 1000) / 1000
+    except Exception:
+        ts = 0.0
+    return msg, facility, ts

@@ -25,6 +25,7 @@ from logmagic.encode._safe import (
     cap,
     clean,
     dataclass_fields,
+    readable_parts,
     safe_key,
     safe_number,
     scalar_text,
@@ -263,12 +264,7 @@ def _shrink(d: dict[str, Any]) -> bytes:
 
 def _emergency_line(rec: Record, exc: BaseException) -> bytes:
     """The last resort: a minimal valid line that says the record could not be encoded."""
-    try:
-        msg = cap(clean(rec.msg if isinstance(rec.msg, str) else "<non-text message>"), 1024)
-        facility = clean(str(rec.facility))
-        ts = int(float(rec.timestamp) * 1000) / 1000
-    except Exception:
-        msg, facility, ts = "<unreadable record>", "logmagic", 0.0
+    msg, facility, ts = readable_parts(rec)
     return orjson.dumps(
         {
             "version": "1.1",

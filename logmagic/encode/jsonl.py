@@ -13,7 +13,15 @@ import orjson
 
 from logmagic import redact
 from logmagic._identity import IDENTITY
-from logmagic.encode._safe import MAX_LINE, MAX_STRING, cap, clean, safe_key, scalar_text, to_jsonable
+from logmagic.encode._safe import (
+    MAX_LINE,
+    MAX_STRING,
+    clean,
+    readable_parts,
+    safe_key,
+    scalar_text,
+    to_jsonable,
+)
 from logmagic.levels import ERR, level_name
 from logmagic.record import Record
 
@@ -84,12 +92,7 @@ def _bounded(d: dict[str, Any]) -> bytes:
 
 def _emergency_line(rec: Record, exc: BaseException) -> bytes:
     """The last resort: a minimal line, with this format's keys, saying the record failed."""
-    try:
-        msg = cap(clean(rec.msg if isinstance(rec.msg, str) else "<non-text message>"), 1024)
-        facility = clean(str(rec.facility))
-        ts = int(float(rec.timestamp) * 1000) / 1000
-    except Exception:
-        msg, facility, ts = "<unreadable record>", "logmagic", 0.0
+    msg, facility, ts = readable_parts(rec)
     return orjson.dumps(
         {
             "timestamp": ts,

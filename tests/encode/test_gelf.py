@@ -724,3 +724,11 @@ def test_the_short_path_writes_what_the_careful_path_writes(
     first = GelfEncoder().encode(rec)  # names not seen before: the careful path, which caches them
     second = GelfEncoder().encode(rec)  # the short path wherever the values allow it
     assert first == second == gelf_module._careful(rec)
+
+
+@pytest.mark.parametrize("ts", [math.inf, -math.inf, math.nan])
+def test_a_record_with_an_unusable_time_keeps_its_message_and_facility(ts: float) -> None:
+    line = GelfEncoder().encode(Record("billing", logmagic.INFO, "charged", {"amount": 5}, ts))
+    d = json.loads(line)
+    assert (d["short_message"], d["_facility"], d["timestamp"]) == ("charged", "billing", 0.0)
+    assert "_logmagic_error" in d

@@ -518,3 +518,11 @@ def test_any_value_under_a_record_key_name_leaves_the_record_keys_alone(value: A
     assert_json_shape(doc, rec)
     assert doc["message"] == "Something is wrong"
     assert set(doc) >= {"_" + name for name in RESERVED}
+
+
+@pytest.mark.parametrize("ts", [float("inf"), float("nan")])
+def test_a_record_with_an_unusable_time_keeps_its_message_and_facility(ts: float) -> None:
+    line = JsonEncoder().encode(Record("billing", logmagic.INFO, "charged", {"amount": 5}, ts))
+    d = json.loads(line)
+    assert (d["message"], d["facility"], d["timestamp"]) == ("charged", "billing", 0.0)
+    assert "_logmagic_error" in d

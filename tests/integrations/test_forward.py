@@ -26,6 +26,16 @@ def test_forward_keeps_the_given_time_and_full_message(sink: ListSink) -> None:
     )
 
 
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), 1e300, -1.0, "1234.5", True])
+def test_forward_with_an_invalid_timestamp_takes_the_time_now_and_says_so(sink: ListSink, odd: Any) -> None:
+    before = time.time()
+    logmagic.local("legacy").forward(logmagic.INFO, "kept", {"code": 7}, timestamp=odd)
+    (rec,) = sink.records
+    assert before <= rec.timestamp <= time.time()
+    assert rec.msg == "kept" and rec.fields["code"] == 7
+    assert rec.fields["logmagic_error"].startswith("invalid timestamp ")
+
+
 def test_forward_takes_the_time_now_by_default(sink: ListSink) -> None:
     before = time.time()
     logmagic.local("legacy").forward(logmagic.INFO, "now")
