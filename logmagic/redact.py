@@ -106,12 +106,12 @@ class Redactor:
     def _value(self, value: Any, depth: int, active: set[int]) -> Any:
         if type(value) in SCALARS:
             return value
-        is_map = isinstance(value, Mapping)
+        try:
+            is_map = isinstance(value, Mapping)
+            fields = None if is_map or isinstance(value, (list, tuple)) else dataclass_fields(value)
+        except Exception:  # a hostile ``__class__``, a dataclass field that cannot be read
+            return "<unreadable value>"
         if not is_map and not isinstance(value, (list, tuple)):
-            try:
-                fields = dataclass_fields(value)  # orjson writes a dataclass as an object
-            except Exception:
-                return "<unreadable value>"
             if fields is None:
                 return value
             masked = self._mapping(fields, depth, active)

@@ -108,6 +108,13 @@ def to_jsonable(obj: Any, limit: int = MAX_STRING) -> Any:
 
 
 def _convert(obj: Any, limit: int, depth: int, active: set[int]) -> Any:
+    try:
+        return _convert_value(obj, limit, depth, active)
+    except Exception as exc:  # a hostile ``__class__`` or ``__instancecheck__``: this value only
+        return f"<unreadable value: {describe_exception(exc)}>"
+
+
+def _convert_value(obj: Any, limit: int, depth: int, active: set[int]) -> Any:
     t = type(obj)
     if t is str:
         return cap(clean(obj), limit)

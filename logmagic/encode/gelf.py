@@ -25,6 +25,7 @@ from logmagic.encode._safe import (
     cap,
     clean,
     dataclass_fields,
+    describe_exception,
     readable_parts,
     safe_key,
     safe_number,
@@ -155,7 +156,10 @@ def _careful(rec: Record) -> bytes:
             elif t is float:
                 d[name] = v if v - v == 0 else repr(v)
             else:
-                _add_value(d, name, v, 0, set())
+                try:
+                    _add_value(d, name, v, 0, set())
+                except Exception as exc:  # one hostile value must not cost the record its other fields
+                    d[name] = f"<unreadable value: {describe_exception(exc)}>"
         try:
             line = orjson.dumps(d, option=_NEWLINE)
         except Exception:  # big ints, lone surrogates

@@ -9,6 +9,7 @@ import math
 import re
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -732,3 +733,27 @@ def test_a_record_with_an_unusable_time_keeps_its_message_and_facility(ts: float
     d = json.loads(line)
     assert (d["short_message"], d["_facility"], d["timestamp"]) == ("charged", "billing", 0.0)
     assert "_logmagic_error" in d
+
+
+class _NoClass:
+    """A value whose ``__class__`` raises: ``isinstance`` checks on it fail."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("no class today")
+
+
+@pytest.mark.parametrize("redact", [True, False])
+def test_one_hostile_value_does_not_cost_the_record_its_other_fields(tmp_path: Path, redact: bool) -> None:
+    formats = ("gelf", "json", "console")
+    logmagic.configure(
+        sinks={f: f"file://{tmp_path}/{f}.log?format={f}" for f in formats},
+        routes="__root__=INFO:gelf,json,console",
+        redact=redact,
+        env=False,
+    )
+    logmagic.local("app").info("m", {"odd": _NoClass(), "orderId": 7})
+    gelf, plain = (json.loads((tmp_path / f"{f}.log").read_text()) for f in ("gelf", "json"))
+    assert gelf["_orderId"] == plain["orderId"] == 7
+    assert gelf["_odd"].startswith("<unreadable value") and plain["odd"].startswith("<unreadable value")
+    assert "orderId=7" in (tmp_path / "console.log").read_text()
