@@ -53,8 +53,13 @@ class _Reader(Protocol):
     def close(self) -> None: ...
 
 
+#: Where a file that cannot be read is reported: one line naming it and saying why. Reading
+#: goes on with the next file; the caller decides what the error means for the whole run.
+Report = Callable[[str], None]
+
+
 class ReadError(OSError):
-    """A file could not be read (to its end): the message names the file and says why."""
+    """A followed file could not be read on: the message names the file and says why."""
 
 
 def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
@@ -212,8 +217,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _handles(stream: Stream) -> Iterator[tuple[str, _Reader]]:
-    """Each open file of the stream (stdin when it has none), closed when done with."""
+def _handles(stream: Stream, report: Report) -> Iterator[tuple[str, _Reader | None]]:
+    """Each file of the stream (stdin when it has none), open, and closed when done with.
+
+    A file that cannot be opened is reported and comes as ``None``: the line that ran into it
+    is lost. One that svlogd removed since the directory was listed is left out.
+    """
     if stream.is_stdin:
         yield "-", cast(_Reader, sys.stdin.buffer)  # a BufferedReader; typed as the narrower BinaryIO
         return
@@ -223,26 +232,33 @@ def _handles(stream: Stream) -> Iterator[tuple[str, _Reader]]:
         except FileNotFoundError:
             if stream.directory is not None:
                 continue  # svlogd removed a rotated file since the directory was listed
-            raise ReadError(f"{path}: no such file or directory") from None
+            report(f"{path}: no such file or directory")
+            yield str(path), None
+            continue
         except OSError as exc:
-            raise ReadError(f"{path}: {_reason(exc)}") from None
+            report(f"{path}: {_reason(exc)}")
+            yield str(path), None
+            continue
         try:
             yield str(path), handle
         finally:
             handle.close()
 
 
-def blocks(stream: Stream, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]:
+def blocks(stream: Stream, report: Report, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]:
     """The stream's bytes in blocks of whole lines: ``(buf, end)``, the lines being ``buf[:end]``.
 
     ``buf`` is one buffer, reused for every block: use a block before asking for the next one.
-    A last line without a newline comes last, alone. Raises ``ReadError`` naming the file when
-    one cannot be read to its end (a truncated or corrupt .gz, an I/O error); the unfinished
-    line it was in is dropped.
+    A last line without a newline comes last, alone. A file that cannot be read to its end (a
+    truncated or corrupt .gz, an I/O error, no permission) is reported; the unfinished line it
+    was in is dropped, and reading goes on with the next file of the stream.
     """
     buf = bytearray(size)
     have = 0  # bytes at the start of buf: the beginning of a line whose end is not read yet
-    for name, handle in _handles(stream):
+    for name, handle in _handles(stream, report):
+        if handle is None:
+            have = 0
+            continue
         # readinto1: at most one read of the underlying file, so a pipe's lines come as they come
         readinto: Callable[[memoryview], int | None] = getattr(handle, "readinto1", handle.readinto)
         try:
@@ -264,7 +280,9 @@ def blocks(stream: Stream, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]
                 if len(buf) > size and have < size:  # back to the usual size after a long line
                     del buf[size:]
         except (OSError, EOFError, zlib.error) as exc:
-            raise ReadError(f"{name}: {_reason(exc)}") from None
+            report(f"{name}: {_reason(exc)}")
+            have = 0
+            del buf[size:]
     if have:
         yield buf, have
 
@@ -276,31 +294,35 @@ class Follower:
     Given the svlogd ``directory`` the path is the ``current`` of, it also reads every file
     rotated between two looks, in order, before the new ``current``: svlogd may rotate
     several times within one poll interval. ``seen`` names the rotated files already read.
+    A rotated file that cannot be read, or a path that cannot be opened, is reported (the
+    latter once until it changes); ``read`` raises ``ReadError`` when the followed file itself
+    cannot be read on.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        directory: Path | None = None,
-        seen: set[str] | None = None,
-    ) -> None:
+    def __init__(self, path: Path, report: Report, directory: Path | None = None, seen: set[str] | None = None) -> None:
         self.path = path
+        self.report = report
         self.directory = directory
         self.seen = set(seen or ())
         self.handle: BinaryIO | None = None
         self.ident: tuple[int, int] | None = None
         self.rest = b""
         self.caught_up = directory is None
+        self.failure = ""  # why the path could not be opened, as last reported
         self._open()
 
     def _open(self) -> BinaryIO | None:
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
-        except OSError:
+        except OSError as exc:
             self.handle = None
+            failure = "" if isinstance(exc, FileNotFoundError) else f"{self.path}: {_reason(exc)}"
+            if failure and failure != self.failure:
+                self.report(failure)
+            self.failure = failure
             return None
         st = os.fstat(handle.fileno())
-        self.handle, self.ident = handle, (st.st_dev, st.st_ino)
+        self.handle, self.ident, self.failure = handle, (st.st_dev, st.st_ino), ""
         return handle
 
     def read(self) -> bytes:
@@ -315,7 +337,7 @@ class Follower:
             if handle is None:
                 return out
             out += self._rotated_since(None)
-        block = handle.read(FOLLOW_READ)
+        block = self._read(handle, FOLLOW_READ)
         if block:
             out += self._lines(block)
             if len(block) == FOLLOW_READ:
@@ -326,16 +348,25 @@ class Follower:
             truncated = not replaced and st.st_size < handle.tell()
         except FileNotFoundError:
             replaced, truncated = True, False
+        except OSError:  # the path cannot be looked at now: read on through the handle
+            replaced, truncated = False, False
         if truncated:  # copytruncate: start again from the top
             handle.seek(0)
             self.rest = b""
         elif replaced:  # rotated: drain the old file, catch up on the others, then take the new one
-            out += self._lines(handle.read())
+            out += self._lines(self._read(handle, -1))
             old = self.ident
             handle.close()
             self._open()
             out += self._rotated_since(old)
         return out
+
+    def _read(self, handle: BinaryIO, size: int) -> bytes:
+        try:
+            return handle.read(size)
+        except OSError as exc:
+            handle.close()
+            raise ReadError(f"{self.path}: {_reason(exc)}") from None
 
     def _rotated_since(self, old: tuple[int, int] | None) -> bytes:
         """The lines of rotated files not seen yet, oldest first.
@@ -359,6 +390,9 @@ class Follower:
                     out += self._lines(path.read_bytes())
             except FileNotFoundError:
                 pass  # removed by svlogd's limit on the number of files: nothing to read
+            except OSError as exc:
+                self.report(f"{path}: {_reason(exc)}")
+                self.rest = b""  # the line that ran into it cannot be completed
         self.seen = {p.name for p in rotated}
         return out
 
@@ -372,16 +406,17 @@ class Follower:
         return data[: cut + 1]
 
 
-def follow_streams(streams: list[Stream], poll: float = POLL) -> Iterator[tuple[Stream, bytes]]:
-    """Each stream's existing lines, then new ones as they are written, forever.
+def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) -> Iterator[tuple[Stream, bytes]]:
+    """Each stream's existing lines, then new ones as they are written, until no path is left.
 
     The last file of a stream (svlogd's ``current``) is followed across rotation; a line split
-    between the last rotated file and ``current`` still comes out whole.
+    between the last rotated file and ``current`` still comes out whole. Files that cannot be
+    read are reported; a followed file that cannot be read on is reported and no longer followed.
     """
     followers: list[tuple[Stream, Follower]] = []
     for stream in streams:
         if stream.is_stdin:  # it streams by itself, until it ends
-            for buf, end in blocks(stream):
+            for buf, end in blocks(stream, report):
                 yield stream, bytes(buf[:end])
             continue
         if stream.directory is not None:
@@ -391,18 +426,23 @@ def follow_streams(streams: list[Stream], poll: float = POLL) -> Iterator[tuple[
             target, before = stream.files[-1], stream.files[:-1]
         rest = b""
         if before:
-            for buf, end in blocks(Stream(stream.name, before, stream.directory)):
+            for buf, end in blocks(Stream(stream.name, before, stream.directory), report):
                 if buf[end - 1] == 0x0A:
                     yield stream, bytes(buf[:end])
                 else:
                     rest = bytes(buf[:end])
-        follower = Follower(target, directory=stream.directory, seen={p.name for p in before})
+        follower = Follower(target, report, directory=stream.directory, seen={p.name for p in before})
         follower.rest = rest
         followers.append((stream, follower))
     while followers:
         idle = True
-        for stream, follower in followers:
-            data = follower.read()
+        for stream, follower in list(followers):
+            try:
+                data = follower.read()
+            except ReadError as exc:
+                report(str(exc))
+                followers.remove((stream, follower))
+                continue
             if data:
                 idle = False
                 yield stream, data

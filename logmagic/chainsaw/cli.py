@@ -239,26 +239,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     scan = Scan(query, render_line, opts)
     progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
-    failed = False
+    report = _Report(progress)
     try:
         if opts.follow:
-            for _stream, data in tail.follow_streams(streams):
+            for _stream, data in tail.follow_streams(streams, report):
                 scan.feed(data)
                 scan.out.flush()
         else:
             for stream in streams:
-                try:
-                    for buf, end in tail.blocks(stream):
-                        scan.feed(buf, end)
-                        if progress is not None:
-                            progress.advance(end)
-                        if stream.is_stdin:
-                            scan.out.flush()  # a pipe's lines come out as they come in
-                except tail.ReadError as exc:  # one unreadable file: say so, read the others
-                    failed = True
+                for buf, end in tail.blocks(stream, report):
+                    scan.feed(buf, end)
                     if progress is not None:
-                        progress.done()
-                    sys.stderr.write(f"gelf-chainsaw: {exc}\n")
+                        progress.advance(end)
+                    if stream.is_stdin:
+                        scan.out.flush()  # a pipe's lines come out as they come in
         scan.finish()
     except KeyboardInterrupt:
         scan.finish()
@@ -278,9 +272,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = _describe_txn(opts.txn)
         hint = f"; the id says it was {where}: look there" if where else ""
         sys.stderr.write(f"gelf-chainsaw: no record of {opts.txn} here{hint}\n")
-    if failed:
+    if report.errors:
         return 2
     return 0 if scan.matched else 1
+
+
+class _Report:
+    """Errors that do not stop the run (a file that cannot be read): one line each on stderr.
+
+    Any of them makes the exit status 2 at the end, as with grep.
+    """
+
+    def __init__(self, progress: _Progress | None) -> None:
+        self.progress = progress
+        self.errors = 0
+
+    def __call__(self, message: str) -> None:
+        self.errors += 1
+        if self.progress is not None:
+            self.progress.done()
+        sys.stderr.write(f"gelf-chainsaw: {message}\n")
 
 
 class _Progress:
@@ -304,7 +315,9 @@ class _Progress:
             sys.stderr.flush()
 
     def done(self) -> None:
+        """Take the progress line off the terminal (it comes back with the next advance)."""
         if self.shown:
+            self.shown = False
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
 

@@ -15,7 +15,7 @@ import pytest
 from logmagic.tail import Stream, blocks
 
 from ..conftest import require
-from .helpers import chainsaw, write_lines
+from .helpers import chainsaw, unprivileged, write_lines
 
 PAST, FUTURE = 1_000_000_000.5, 4_000_000_000.5
 
@@ -159,8 +159,38 @@ def test_blocks_hold_whole_lines_even_longer_than_the_buffer(tmp_path: Path) -> 
     second = tmp_path / "current"
     second.write_bytes(b"\n".join(lines[4:]))  # no newline at the very end
     got = []
-    for buf, end in blocks(Stream("x", [first, second]), size=16):
+    for buf, end in blocks(Stream("x", [first, second]), pytest.fail, size=16):
         got.append(bytes(buf[:end]))
     assert b"".join(got) == b"\n".join(lines)
     assert all(block.endswith(b"\n") for block in got[:-1])
     assert got[-1] == lines[-1]
+
+
+def unreadable_in_the_middle(logdir: Path, how: str) -> Path:
+    """An svlogd directory whose second rotated file cannot be read; the first ends mid-line.
+
+    ``mode 000``: opening it fails (run the command with ``unprivileged()``). ``I/O error``: it
+    opens but reading fails, also for root: a link to /proc/self/mem, whose first page (address
+    0) is never mapped, so reading it gives EIO.
+    """
+    logdir.mkdir()
+    (logdir / "@400000006b0398b400000001.s").write_bytes(b'{"i":1}\n{"i":2,"s":"ab')
+    bad = logdir / "@400000006b0398b400000002.s"
+    if how == "mode 000":
+        bad.write_bytes(b'cd"}\n{"i":3}\n')
+        bad.chmod(0)
+    else:
+        bad.symlink_to("/proc/self/mem")
+    (logdir / "@400000006b0398b400000003.s").write_bytes(b'{"i":4}\n')
+    (logdir / "current").write_bytes(b'{"i":5}\n')
+    return bad
+
+
+@pytest.mark.parametrize(("how", "reason"), [("mode 000", "Permission denied"), ("I/O error", "Input/output error")])
+def test_an_unreadable_file_in_the_middle_of_a_directory(tmp_path: Path, how: str, reason: str) -> None:
+    """It is named in one line; the line that ran into it is dropped; the next files are read."""
+    bad = unreadable_in_the_middle(tmp_path / "main", how)
+    result = chainsaw("-o", "json", tmp_path / "main", wrapper=unprivileged() if how == "mode 000" else ())
+    assert result.code == 2
+    assert result.lines == [b'{"i":1}', b'{"i":4}', b'{"i":5}']
+    assert result.err_lines == [f"gelf-chainsaw: {bad}: {reason}"]
