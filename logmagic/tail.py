@@ -153,10 +153,10 @@ class Stream:
         return not self.files and self.directory is None
 
 
-def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
+def streams_for(paths: list[str], report: Report, recursive: bool = False) -> list[Stream]:
     """The streams to read for command-line paths: files, .gz files, svlogd dirs, ``-`` (stdin).
 
-    Raises ``OSError``/``ValueError`` with a one-line reason for a path that cannot be read.
+    A path that cannot be read is reported in one line and left out; the others are kept.
     """
     if not paths:
         return [Stream("-")]
@@ -164,21 +164,29 @@ def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
     for raw in paths:
         if raw == "-":
             out.append(Stream("-"))
-            continue
-        path = Path(raw)
+        else:
+            out.extend(_path_streams(raw, recursive, report))
+    return out
+
+
+def _path_streams(raw: str, recursive: bool, report: Report) -> list[Stream]:
+    """The streams of one command-line path, or none (reported) when it cannot be read."""
+    path = Path(raw)
+    try:
         if path.is_dir():
             found = _dir_streams(path, recursive, set())
             if not found:
                 hint = "" if recursive else " (use -r to walk a tree of service log directories)"
-                raise ValueError(f"{raw}: no svlogd log files here{hint}")
-            out.extend(found)
-        elif path.is_file():
-            out.append(Stream(raw, [path]))
-        elif not path.exists():
-            raise FileNotFoundError(f"{raw}: no such file or directory")
-        else:
-            raise ValueError(f"{raw}: not a regular file or directory")
-    return out
+                report(f"{raw}: no svlogd log files here{hint}")
+            return found
+        if path.is_file():
+            return [Stream(raw, [path])]
+        exists = path.exists()
+    except OSError as exc:
+        report(f"{raw}: {_reason(exc)}")
+        return []
+    report(f"{raw}: not a regular file or directory" if exists else f"{raw}: no such file or directory")
+    return []
 
 
 def _dir_streams(path: Path, recursive: bool, seen: set[str]) -> list[Stream]:

@@ -216,9 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if opts.by and not opts.count:
             raise QueryError("--by needs --count")
-        streams = tail.streams_for(paths, opts.recursive)
-    except (QueryError, OSError, ValueError) as exc:
+    except QueryError as exc:
         sys.stderr.write(f"gelf-chainsaw: {exc}\n")
+        return 2
+    report = _Report()
+    streams = tail.streams_for(paths, report, opts.recursive)
+    if not streams:  # every path was bad, and said so
         return 2
 
     tty = sys.stdout.isatty()
@@ -238,8 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"gelf-chainsaw: txnId {opts.txn} was {where}\n")
 
     scan = Scan(query, render_line, opts)
-    progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
-    report = _Report(progress)
+    progress = report.progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
     try:
         if opts.follow:
             for _stream, data in tail.follow_streams(streams, report):
@@ -283,8 +285,8 @@ class _Report:
     Any of them makes the exit status 2 at the end, as with grep.
     """
 
-    def __init__(self, progress: _Progress | None) -> None:
-        self.progress = progress
+    def __init__(self) -> None:
+        self.progress: _Progress | None = None  # taken off the terminal before a message
         self.errors = 0
 
     def __call__(self, message: str) -> None:

@@ -160,6 +160,26 @@ def test_missing_file(tmp_path: Path) -> None:
     assert_one_line_error(chainsaw("level<=err", tmp_path / "nope.log"), "nope.log")
 
 
+def test_a_missing_path_is_reported_and_the_others_are_searched(tmp_path: Path) -> None:
+    """Like grep: each bad path in one line, the others searched, exit 2 at the end."""
+    first = write_lines(tmp_path / "a.log", [INFO, ERR])
+    second = write_lines(tmp_path / "b.log", [WARN, ERR])
+    result = chainsaw("level<=err", first, tmp_path / "nosuch.log", second, tmp_path / "gone")
+    assert result.code == 2
+    assert result.lines == [ERR, ERR]
+    assert result.err_lines == [
+        f"gelf-chainsaw: {tmp_path / 'nosuch.log'}: no such file or directory",
+        f"gelf-chainsaw: {tmp_path / 'gone'}: no such file or directory",
+    ]
+
+
+def test_no_readable_path_at_all(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = chainsaw("level<=err", tmp_path / "nosuch.log", tmp_path / "empty")
+    assert (result.code, result.out) == (2, b"")
+    assert len(result.err_lines) == 2 and "Traceback" not in result.err
+
+
 def test_directory_without_log_files(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hi\n")
     assert_one_line_error(chainsaw(tmp_path), str(tmp_path))
