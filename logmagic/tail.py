@@ -109,17 +109,6 @@ def _utc_seconds(m: re.Match[bytes]) -> float | None:
     return when.timestamp()
 
 
-def is_svlogd_dir(path: Path) -> bool:
-    """A directory svlogd writes to: it has ``current`` or rotated ``@….s``/``@….u`` files."""
-    return (path / "current").is_file() or any(ROTATED_NAME.match(p.name) for p in path.iterdir())
-
-
-def svlogd_files(path: Path) -> list[Path]:
-    """Rotated files in order, then ``current``."""
-    current = path / "current"
-    return [*_rotated(path), *([current] if current.is_file() else [])]
-
-
 def _rotated(path: Path) -> list[Path]:
     """svlogd's rotated files in ``path``, oldest first (their names are TAI64N times)."""
     return sorted(p for p in path.iterdir() if ROTATED_NAME.match(p.name) and p.is_file())
@@ -174,8 +163,8 @@ def _path_streams(raw: str, recursive: bool, report: Report) -> list[Stream]:
     path = Path(raw)
     try:
         if path.is_dir():
-            found = _dir_streams(path, recursive, set())
-            if not found:
+            found, complete = _dir_streams(path, recursive, report)
+            if not found and complete:
                 hint = "" if recursive else " (use -r to walk a tree of service log directories)"
                 report(f"{raw}: no svlogd log files here{hint}")
             return found
@@ -189,23 +178,50 @@ def _path_streams(raw: str, recursive: bool, report: Report) -> list[Stream]:
     return []
 
 
-def _dir_streams(path: Path, recursive: bool, seen: set[str]) -> list[Stream]:
-    """The svlogd streams at ``path`` and, with ``recursive``, below it.
+def _dir_streams(top: Path, recursive: bool, report: Report) -> tuple[list[Stream], bool]:
+    """The svlogd streams at ``top`` and, with ``recursive``, below it; and whether every
+    directory could be looked into (one that cannot is reported and skipped).
 
     Symbolic links are followed (runit's ``/etc/service/<name>`` links to ``/etc/sv/<name>``);
-    ``seen`` holds the real paths already walked, so a link cycle is walked once.
+    a directory reached twice (a link cycle) is walked once. The walk keeps its own stack, so
+    the depth of the tree does not matter.
     """
-    real = os.path.realpath(path)
-    if real in seen:
-        return []
-    seen.add(real)
     found: list[Stream] = []
-    if is_svlogd_dir(path):
-        found.append(Stream(str(path), svlogd_files(path), path))
-    if recursive:
-        for child in sorted(p for p in path.iterdir() if p.is_dir()):
-            found.extend(_dir_streams(child, True, seen))
-    return found
+    complete = True
+    seen: set[tuple[int, int]] = set()
+    stack = [top]
+    while stack:
+        path = stack.pop()
+        try:
+            st = path.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            files, subdirs = _look_into(path)
+        except OSError as exc:
+            report(f"{path}: {_reason(exc)}")
+            complete = False
+            continue
+        if files:
+            found.append(Stream(str(path), files, path))
+        if recursive:
+            stack.extend(reversed(subdirs))  # popped in name order
+    return found, complete
+
+
+def _look_into(path: Path) -> tuple[list[Path], list[Path]]:
+    """A directory's svlogd files (rotated ones in name order, then ``current``; none when it
+    is not an svlogd directory) and its subdirectories in name order."""
+    rotated, subdirs, current = [], [], []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                subdirs.append(path / entry.name)
+            elif entry.name == "current" and entry.is_file():
+                current.append(path / entry.name)
+            elif ROTATED_NAME.match(entry.name) and entry.is_file():
+                rotated.append(path / entry.name)
+    return [*sorted(rotated), *current], sorted(subdirs)
 
 
 def _open(path: Path) -> _Reader:

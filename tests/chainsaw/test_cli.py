@@ -7,13 +7,23 @@ import gzip
 import json
 import os
 import pty
+import shutil
 import subprocess
 import tty
 from pathlib import Path
 
 import pytest
 
-from .helpers import CHAINSAW, CONTROL, assert_one_line_error, chainsaw, env_without_color, jl, write_lines
+from .helpers import (
+    CHAINSAW,
+    CONTROL,
+    assert_one_line_error,
+    chainsaw,
+    env_without_color,
+    jl,
+    unprivileged,
+    write_lines,
+)
 
 ERR = jl({"version": "1.1", "short_message": "disk full", "level": 3, "_facility": "app.db"})
 WARN = jl({"version": "1.1", "short_message": "slow", "level": 4, "_facility": "app.db"})
@@ -97,6 +107,37 @@ def test_recursive_follows_runit_service_symlinks(tmp_path: Path) -> None:
     result = chainsaw("-r", "level<=err", service)
     assert result.code == 0, result.err
     assert sorted(result.lines) == sorted(api + db)
+
+
+def test_recursive_reports_a_directory_it_cannot_enter_and_goes_on(tmp_path: Path) -> None:
+    """runit's ``supervise/`` directories are mode 700: ``-r`` as another user names each one."""
+    api = make_service(tmp_path / "service/api/log/main", "api", *service_lines("api"))
+    db = make_service(tmp_path / "service/db/log/main", "db", *service_lines("db"))
+    locked = [tmp_path / "service/api/supervise", tmp_path / "service/api/log/supervise"]
+    for path in locked:
+        path.mkdir()
+        path.chmod(0)
+    result = chainsaw("-r", "level<=err", tmp_path / "service", wrapper=unprivileged())
+    assert result.code == 2
+    assert sorted(result.lines) == sorted(api + db)
+    assert sorted(result.err_lines) == sorted(f"gelf-chainsaw: {path}: Permission denied" for path in locked)
+
+
+def test_recursive_walks_a_very_deep_tree(tmp_path: Path) -> None:
+    levels = [tmp_path / "d"]
+    for _ in range(1199):
+        levels.append(levels[-1] / "d")
+    try:
+        for level in levels:  # one at a time: mkdir(parents=True) recurses too
+            level.mkdir()
+        api = make_service(levels[-1] / "main", "api", *service_lines("api"))
+        result = chainsaw("-r", "level<=err", levels[0])
+        assert (result.code, result.lines, result.err) == (0, api, "")
+    finally:  # bottom up: pytest's clean-up of tmp_path recurses and would fail on this tree
+        shutil.rmtree(levels[-1] / "main", ignore_errors=True)
+        for level in reversed(levels):
+            if level.exists():
+                level.rmdir()
 
 
 def test_a_directory_without_r_is_one_svlogd_stream(tmp_path: Path) -> None:
