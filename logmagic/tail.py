@@ -434,12 +434,14 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
     """Each stream's existing lines, then new ones as they are written, until no path is left.
 
     The last file of a stream (svlogd's ``current``) is followed across rotation; a line split
-    between the last rotated file and ``current`` still comes out whole. Files that cannot be
-    read are reported; a followed file that cannot be read on is reported and no longer followed.
+    between the last rotated file and ``current`` still comes out whole. A .gz file is read once,
+    not followed (nothing appends to a compressed file). Files that cannot be read are
+    reported; a followed file that cannot be read on is reported and no longer followed.
     """
     followers: list[tuple[Stream, Follower]] = []
     for stream in streams:
-        if stream.is_stdin:  # it streams by itself, until it ends
+        # stdin streams by itself, until it ends; a .gz file is complete: read once, decompressed
+        if stream.is_stdin or (stream.directory is None and stream.files[-1].suffix == ".gz"):
             for buf, end in blocks(stream, report):
                 yield stream, bytes(buf[:end])
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import queue
@@ -329,3 +330,18 @@ def test_follower_reports_an_unreadable_file_rotated_while_following(tmp_path: P
     assert follower.read() == b"c\n"  # the rotated files, then the new current
     assert follower.read() == b"d\n"
     assert errors == [f"{logdir / '@400000006b0398b400000002.s'}: Input/output error"]
+
+
+def test_follow_reads_a_gz_file_once_through_gzip(tmp_path: Path, following: list[Following]) -> None:
+    """A .gz file is not written to any more: it is read decompressed and not followed."""
+    older = tmp_path / "app.log.1.gz"
+    with gzip.open(older, "wb") as f:
+        f.write(rec(0, 3) + b"\n" + rec(1, 6) + b"\n" + rec(2, 3))  # the last line without newline
+    path = write_lines(tmp_path / "app.log", [rec(3, 3)])
+    f = Following("-o", "json", "level<=err", older, path)
+    following.append(f)
+    assert f.take(3) == [rec(0, 3), rec(2, 3), rec(3, 3)]
+    with open(path, "ab") as handle:
+        handle.write(rec(4, 3) + b"\n")
+    assert f.take(1) == [rec(4, 3)]
+    assert f.stop() == ""
