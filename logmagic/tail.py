@@ -26,6 +26,10 @@ from typing import BinaryIO, Protocol, cast
 #: Size of the read buffer. It is reused for every block, so it stays in the CPU cache while
 #: it is searched; it grows only for a line longer than itself.
 CHUNK = 1 << 19
+#: Longest line kept whole. A longer one (a file of NUL bytes left by copytruncate, a binary
+#: file) would otherwise be held whole in memory: its start is passed on as a line, and the
+#: rest of it, up to the next newline, is skipped.
+MAX_LINE = 1 << 24
 #: Seconds between two looks at a followed file.
 POLL = 0.2
 #: Most bytes a follower reads at one look: a big file is taken in steps, not all at once.
@@ -269,31 +273,48 @@ def _handles(stream: Stream, report: Report) -> Iterator[tuple[str, _Reader | No
             handle.close()
 
 
-def blocks(stream: Stream, report: Report, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]:
+def blocks(
+    stream: Stream, report: Report, size: int = CHUNK, max_line: int = MAX_LINE
+) -> Iterator[tuple[bytearray, int]]:
     """The stream's bytes in blocks of whole lines: ``(buf, end)``, the lines being ``buf[:end]``.
 
     ``buf`` is one buffer, reused for every block: use a block before asking for the next one.
-    A last line without a newline comes last, alone. A file that cannot be read to its end (a
-    truncated or corrupt .gz, an I/O error, no permission) is reported; the unfinished line it
-    was in is dropped, and reading goes on with the next file of the stream.
+    A last line without a newline comes last, alone. A line longer than ``max_line`` is cut
+    there (see ``MAX_LINE``). A file that cannot be read to its end (a truncated or corrupt .gz,
+    an I/O error, no permission) is reported; the unfinished line it was in is dropped, and
+    reading goes on with the next file of the stream.
     """
     buf = bytearray(size)
     have = 0  # bytes at the start of buf: the beginning of a line whose end is not read yet
+    skip = False  # in the rest of a line that was cut: nothing is kept up to its newline
     for name, handle in _handles(stream, report):
         if handle is None:
-            have = 0
+            have, skip = 0, False
             continue
         # readinto1: at most one read of the underlying file, so a pipe's lines come as they come
         readinto: Callable[[memoryview], int | None] = getattr(handle, "readinto1", handle.readinto)
         try:
             while True:
                 if have == len(buf):  # a line longer than the buffer
-                    buf.extend(bytes(len(buf)))
+                    if have >= max_line:
+                        buf[have:] = b"\n"
+                        yield buf, have + 1
+                        del buf[size:]
+                        have, skip = 0, True
+                    else:
+                        buf.extend(bytes(min(len(buf), max_line - len(buf))))
                 with memoryview(buf) as view:
                     got = readinto(view[have:])
                 if not got:
                     break
                 filled = have + got
+                if skip:  # have is 0
+                    start = buf.find(b"\n", 0, filled) + 1
+                    if start == 0:
+                        continue
+                    skip = False
+                    filled -= start
+                    buf[:filled] = buf[start : start + filled]
                 cut = buf.rfind(b"\n", have, filled) + 1
                 if cut == 0:
                     have = filled
@@ -305,7 +326,7 @@ def blocks(stream: Stream, report: Report, size: int = CHUNK) -> Iterator[tuple[
                     del buf[size:]
         except (OSError, EOFError, zlib.error) as exc:
             report(f"{name}: {_reason(exc)}")
-            have = 0
+            have, skip = 0, False
             del buf[size:]
     if have:
         yield buf, have
@@ -330,7 +351,8 @@ class Follower:
         self.seen = set(seen or ())
         self.handle: BinaryIO | None = None
         self.ident: tuple[int, int] | None = None
-        self.rest = b""
+        self.rest = b""  # the start of a line whose end is not read yet
+        self.skip = False  # in the rest of a line cut at MAX_LINE, up to its newline
         self.caught_up = directory is None
         self.failure = ""  # why the path could not be opened, as last reported
         self._open()
@@ -376,7 +398,7 @@ class Follower:
             replaced, truncated = False, False
         if truncated:  # copytruncate: start again from the top
             handle.seek(0)
-            self.rest = b""
+            self.rest, self.skip = b"", False
         elif replaced:  # rotated: drain the old file, catch up on the others, then take the new one
             out += self._lines(self._read(handle, -1))
             old = self.ident
@@ -416,14 +438,24 @@ class Follower:
                 pass  # removed by svlogd's limit on the number of files: nothing to read
             except OSError as exc:
                 self.report(f"{path}: {_reason(exc)}")
-                self.rest = b""  # the line that ran into it cannot be completed
+                self.rest, self.skip = b"", False  # the line that ran into it cannot be completed
         self.seen = {p.name for p in rotated}
         return out
 
     def _lines(self, block: bytes) -> bytes:
+        """The whole lines that ``block`` completes; a line is cut at ``MAX_LINE`` as by ``blocks``."""
+        if self.skip:  # in the rest of a line that was cut
+            start = block.find(b"\n") + 1
+            if start == 0:
+                return b""
+            self.skip = False
+            block = block[start:]
         data = self.rest + block
         cut = data.rfind(b"\n")
         if cut < 0:
+            if len(data) >= MAX_LINE:
+                self.rest, self.skip = b"", True
+                return data[:MAX_LINE] + b"\n"
             self.rest = data
             return b""
         self.rest = data[cut + 1 :]

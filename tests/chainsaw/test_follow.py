@@ -15,7 +15,7 @@ from typing import IO
 
 import pytest
 
-from logmagic.tail import Follower
+from logmagic.tail import FOLLOW_READ, MAX_LINE, Follower
 
 from ..conftest import require
 from .helpers import CHAINSAW, env_without_color, jl, unprivileged, write_lines
@@ -345,3 +345,18 @@ def test_follow_reads_a_gz_file_once_through_gzip(tmp_path: Path, following: lis
         handle.write(rec(4, 3) + b"\n")
     assert f.take(1) == [rec(4, 3)]
     assert f.stop() == ""
+
+
+def test_follower_cuts_an_over_long_line(tmp_path: Path) -> None:
+    """Memory stays flat on a followed file with no newline: the line is cut at MAX_LINE."""
+    path = tmp_path / "app.log"
+    path.write_bytes(b"a\n" + b"\0" * (MAX_LINE + FOLLOW_READ))
+    follower = Follower(path, pytest.fail)
+    got = b""
+    for _ in range(6):
+        got += follower.read()
+        assert len(follower.rest) <= MAX_LINE
+    with open(path, "ab") as f:
+        f.write(b"\0\0\nb\n")
+    got += follower.read()
+    assert got == b"a\n" + b"\0" * MAX_LINE + b"\nb\n"

@@ -15,7 +15,7 @@ import pytest
 from logmagic.tail import Stream, blocks
 
 from ..conftest import require
-from .helpers import chainsaw, unprivileged, write_lines
+from .helpers import CHAINSAW, chainsaw, unprivileged, write_lines
 
 PAST, FUTURE = 1_000_000_000.5, 4_000_000_000.5
 
@@ -194,3 +194,32 @@ def test_an_unreadable_file_in_the_middle_of_a_directory(tmp_path: Path, how: st
     assert result.code == 2
     assert result.lines == [b'{"i":1}', b'{"i":4}', b'{"i":5}']
     assert result.err_lines == [f"gelf-chainsaw: {bad}: {reason}"]
+
+
+def test_an_over_long_line_is_cut_and_the_rest_of_it_skipped(tmp_path: Path) -> None:
+    first = tmp_path / "@400000006b0398b400000001.s"
+    first.write_bytes(b"a\n" + b"x" * 30)
+    second = tmp_path / "current"
+    second.write_bytes(b"y" * 50 + b"\nb\n" + b"z" * 45 + b"\nc")
+    got = b"".join(bytes(buf[:end]) for buf, end in blocks(Stream("x", [first, second]), pytest.fail, 16, 40))
+    assert got.split(b"\n") == [b"a", b"x" * 30 + b"y" * 10, b"b", b"z" * 40, b"c"]
+
+
+def test_memory_stays_flat_on_input_without_newlines(tmp_path: Path) -> None:
+    """A file that copytruncate left sparse: 300 MB of NUL bytes and no newline in them."""
+    path = tmp_path / "app.log"
+    with open(path, "wb") as f:
+        f.write(b'{"i":1}\n')
+        f.truncate(300_000_000)
+        f.seek(0, os.SEEK_END)
+        f.write(b'\n{"i":2}\n')
+    # Started from a small shell, so that the peak RSS measured is the command's own, not
+    # pytest's (a child's peak starts at its parent's RSS at fork).
+    with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
+        proc = subprocess.Popen(["sh", "-c", 'exec "$@"', "sh", *CHAINSAW, "-o", "json", path], stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    assert (tmp_path / "out").read_bytes() == b'{"i":1}\n{"i":2}\n'
+    assert (tmp_path / "err").read_text() == "gelf-chainsaw: skipped 1 line(s) that are not JSON objects\n"
+    assert usage.ru_maxrss < 150_000, f"peak RSS {usage.ru_maxrss} KiB"  # 16 MiB lines, not 300 MB
