@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logmagic`` console script."""
     args = _parser().parse_args(argv)
     if args.command == "txn":
+        if sys.stdout is None:  # started with file descriptor 1 closed
+            sys.stderr.write("logmagic: standard output is closed\n")
+            return 2
         return _txn(args.txn_id, args.json)
     if args.command == "ship":
         from logmagic.ship.cli import run

@@ -252,7 +252,11 @@ def _handles(stream: Stream, report: Report) -> Iterator[tuple[str, _Reader | No
     is lost. One that svlogd removed since the directory was listed is left out.
     """
     if stream.is_stdin:
-        yield "-", cast(_Reader, sys.stdin.buffer)  # a BufferedReader; typed as the narrower BinaryIO
+        if sys.stdin is None:  # started with file descriptor 0 closed
+            report("standard input is closed")
+            yield "-", None
+        else:
+            yield "-", cast(_Reader, sys.stdin.buffer)  # a BufferedReader; typed as the narrower BinaryIO
         return
     for path in stream.files:
         try:

@@ -52,3 +52,14 @@ def test_bad_usage_is_one_line_and_exit_2() -> None:
         proc = run(*args)
         assert proc.returncode == 2
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_txn_with_stdout_closed_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "logmagic.cli", "txn", ARTICLE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == "logmagic: standard output is closed\n"

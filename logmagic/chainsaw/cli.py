@@ -204,6 +204,9 @@ def _describe_txn(txn_id: str) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gelf-chainsaw`` console script."""
     opts = _parser().parse_intermixed_args(argv)  # a path may follow an option
+    if sys.stdout is None:  # started with file descriptor 1 closed
+        sys.stderr.write("gelf-chainsaw: standard output is closed\n")
+        return 2
     term_args, paths = _split_args(opts.args)
     try:
         terms = [parse_term(t) for t in term_args]

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         state = StateFile(args.state)
         if args.status:
+            if sys.stdout is None:  # started with file descriptor 1 closed
+                raise ValueError("standard output is closed")
             return _print_status(state, status_path)
         if not args.sources or not args.to:
             raise ValueError("--from and --to are required (or --status)")

@@ -17,6 +17,7 @@ import pytest
 from .helpers import (
     CHAINSAW,
     CONTROL,
+    Result,
     assert_one_line_error,
     chainsaw,
     env_without_color,
@@ -500,3 +501,25 @@ def test_json_output_is_each_matching_object(tmp_path: Path) -> None:
     records = [{"level": i % 8, "i": i, "s": 'é"\\\n'} for i in range(50)]
     path = write_lines(tmp_path / "x.log", [json.dumps(r).encode() for r in records])
     assert chainsaw("level<=err", path).records == [r for r in records if r["level"] <= 3]
+
+
+def closed(fd: str, *args: str | Path) -> Result:
+    """Run the command with stdin (``<&-``) or stdout (``>&-``) closed, as a shell can."""
+    proc = subprocess.run(
+        ["sh", "-c", f'exec "$@" {fd}', "sh", *CHAINSAW, *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env_without_color(),
+        timeout=30,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr.decode())
+
+
+def test_closed_stdin_or_stdout_is_one_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "x.log", [ERR])
+    assert_one_line_error(closed("<&-", "level<=err"), "standard input is closed")
+    assert_one_line_error(closed(">&-", "level<=err", path), "standard output is closed")
+    # a closed stdin among readable paths is one more bad path
+    result = closed("<&-", "level<=err", path, "-")
+    assert (result.code, result.lines) == (2, [ERR])
+    assert result.err_lines == ["gelf-chainsaw: standard input is closed"]
