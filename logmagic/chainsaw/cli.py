@@ -210,7 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     term_args, paths = _split_args(opts.args)
     try:
         terms = [parse_term(t) for t in term_args]
-        if opts.txn:
+        if opts.txn is not None:
+            opts.txn = opts.txn.strip()  # pasted from a header, it may end in \r
+            if not opts.txn:
+                raise QueryError("--txn needs an id")
             terms.insert(0, parse_term(f"txnId={opts.txn}"))
         query = Query(
             terms,

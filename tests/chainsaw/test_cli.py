@@ -367,6 +367,23 @@ def test_txn_without_a_match_says_where_to_look(tmp_path: Path) -> None:
     assert txn in last and "web7" in last and "2023-11-14T22:13:20" in last
 
 
+@pytest.mark.parametrize("pasted", [TXN + "\r", f"  {TXN}\n", f"\t{TXN} "])
+def test_txn_with_surrounding_whitespace(tmp_path: Path, pasted: str) -> None:
+    r"""An id copied from a header ends in ``\r``; it is the id that is searched, and named."""
+    hit = jl({"_txnId": TXN, "short_message": "hit"})
+    result = chainsaw("--txn", pasted, write_lines(tmp_path / "x.log", [hit, INFO]))
+    assert (result.code, result.lines) == (0, [hit])
+    assert result.err_lines == [
+        f"gelf-chainsaw: txnId {TXN} was generated on host api0.example at 2011-12-26T21:56:28.828Z"
+    ]
+    missing = chainsaw("--txn", pasted, write_lines(tmp_path / "y.log", [INFO]))
+    assert missing.code == 1 and f"no record of {TXN} here;" in missing.err_lines[-1]
+
+
+def test_a_blank_txn_id_is_an_error() -> None:
+    assert_one_line_error(chainsaw("--txn", " \r", stdin=INFO + b"\n"), "--txn")
+
+
 def test_an_opaque_txn_id_is_searched_as_is(tmp_path: Path) -> None:
     uuid = "3f2b8c1e-9a7d-4c1b-8e2f-0123456789ab"
     lines = [
