@@ -117,7 +117,11 @@ def as_text(value: Any) -> str:
 
 
 def as_number(value: Any, is_level: bool = False) -> float | None:
-    """A JSON value as a number (level names count for ``level``), or None."""
+    """A JSON value as a number (level names count for ``level``), or None.
+
+    Text counts only when it is written as a JSON number: Python's ``float()`` would also take
+    ``1_000``, ``Infinity``, ``nan`` and spaces around the digits.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -125,10 +129,7 @@ def as_number(value: Any, is_level: bool = False) -> float | None:
     if isinstance(value, str):
         if is_level and value.upper() in LEVELS_BY_NAME:
             return float(LEVELS_BY_NAME[value.upper()])
-        try:
-            return float(value)
-        except ValueError:
-            return None
+        return float(value) if _NUMBER.fullmatch(value) else None
     return None
 
 

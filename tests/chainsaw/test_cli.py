@@ -254,6 +254,19 @@ def test_bad_query_terms(term: str) -> None:
     assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
 
 
+def test_numeric_comparisons_take_only_json_numbers(tmp_path: Path) -> None:
+    """Text compares as a number only when it is written as a JSON number."""
+    values: list[object] = ["1_000", "Infinity", "NaN", " 7 ", "7\n", "0x10", "+9", "1e3", "-7", 6, 7.5, "9.0"]
+    lines = [jl({"x": v}) for v in values]
+    result = chainsaw("x>5", write_lines(tmp_path / "x.log", lines))
+    assert result.records == [{"x": "1e3"}, {"x": 6}, {"x": 7.5}, {"x": "9.0"}]
+
+
+@pytest.mark.parametrize("term", ["x>nan", "x>1_0", "x<Infinity", "x>= 5", "x<=+5", "x>0x10", "level<=3_0"])
+def test_a_bound_that_is_not_a_json_number(term: str) -> None:
+    assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
+
+
 @pytest.mark.parametrize("term", ["msg~(", "msg~[a-", "msg~*x"])
 def test_bad_regex(term: str) -> None:
     assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
