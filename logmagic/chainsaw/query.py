@@ -221,8 +221,10 @@ def parse_term(text: str) -> Term:
     if op == "~":
         try:
             rx = re.compile(value)
-        except re.error as exc:
+        except (re.error, OverflowError) as exc:  # OverflowError: a{99999999999}
             raise QueryError(f"bad regular expression in {text!r}: {exc}") from None
+        except RecursionError:  # the parser recurses once per level of nesting
+            raise QueryError(f"bad regular expression in {text!r}: groups too deeply nested") from None
         return Term(name, op, value, lambda v: rx.search(as_text(v)) is not None)
     is_level = name == "level"
     bound = as_number(value, is_level)

@@ -272,6 +272,14 @@ def test_bad_regex(term: str) -> None:
     assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
 
 
+@pytest.mark.parametrize(
+    ("term", "says"),
+    [("x~a{99999999999}", "repetition number is too large"), ("x~" + "(" * 1000 + ")" * 1000, "too deeply nested")],
+)
+def test_a_regex_too_big_to_compile(term: str, says: str) -> None:
+    assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), "bad regular expression", says)
+
+
 @pytest.mark.parametrize("args", [["--since", "yesterday"], ["--until", "5x"], ["--since", "2026-13-45"]])
 def test_bad_time(args: list[str]) -> None:
     assert_one_line_error(chainsaw(*args, stdin=INFO + b"\n"), args[1])
