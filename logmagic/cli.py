@@ -8,6 +8,7 @@ version and process tag — where to start digging, even when no log line holds 
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -51,13 +52,16 @@ def _txn(txn_id: str, as_json: bool) -> int:
         sys.stderr.write(f"logmagic txn: {exc}\n")
         return 2
     utc = info.time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    local = info.time.astimezone()
+    try:
+        local: datetime.datetime | None = info.time.astimezone()
+    except (OverflowError, OSError, ValueError):  # past year 9999 in the local zone: UTC only
+        local = None
     if as_json:
         out = {
             "txnId": txn_id.strip(),
             "host": info.host,
             "time": utc,
-            "time_local": local.isoformat(timespec="milliseconds"),
+            "time_local": local and local.isoformat(timespec="milliseconds"),
             "counter": info.counter,
             "version": info.version,
             "process_tag": info.process_tag,
@@ -68,7 +72,11 @@ def _txn(txn_id: str, as_json: bool) -> int:
     rows = [
         ("origin host", info.host),
         ("time (UTC)", utc),
-        ("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip()),
+        *(
+            [("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip())]
+            if local
+            else []
+        ),
         ("counter", f"{info.counter} (ids this process had made before this one)"),
         ("version", info.version),
         ("process tag", info.process_tag),
