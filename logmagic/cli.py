@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _txn(txn_id: str, as_json: bool) -> int:
+    # The bytes of an argument that is not UTF-8 come as lone surrogates, which orjson and a
+    # strict stdout refuse: they are written as escapes (\udcff) from here on.
+    txn_id = txn_id.strip().encode("utf-8", "backslashreplace").decode("utf-8")
     try:
         info = parse_txn_id(txn_id)
     except ValueError as exc:
@@ -58,7 +61,7 @@ def _txn(txn_id: str, as_json: bool) -> int:
         local = None
     if as_json:
         out = {
-            "txnId": txn_id.strip(),
+            "txnId": txn_id,
             "host": info.host,
             "time": utc,
             "time_local": local and local.isoformat(timespec="milliseconds"),
@@ -87,7 +90,7 @@ def _txn(txn_id: str, as_json: bool) -> int:
         sys.stdout.write(f"{key:<{width}}  {value}\n")
     sys.stdout.write(
         f"\nstart on host {info.host}, in the logs written around {utc}, e.g.:\n"
-        f"  gelf-chainsaw --txn '{txn_id.strip()}' -r /etc/service/\n"
+        f"  gelf-chainsaw --txn '{txn_id}' -r /etc/service/\n"
     )
     return 0
 

@@ -82,3 +82,17 @@ def test_a_time_the_local_zone_cannot_show_is_given_in_utc_only() -> None:
     assert (proc.returncode, proc.stderr) == (0, "")
     out = json.loads(proc.stdout)
     assert out["time"] == rows["time (UTC)"] and out["time_local"] is None
+
+
+def test_an_id_that_is_not_utf8_is_printed_escaped() -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates, which JSON cannot hold."""
+    argv = [sys.executable.encode(), b"-m", b"logmagic.cli", b"txn"]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # a strict stdout, as in a UTF-8 locale
+    for extra in ([b"--json"], []):
+        proc = subprocess.run([*argv, *extra, b".rh-a.h-\xff.r-b.c-1.ts-1.v-1"], capture_output=True, env=env)
+        assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
+        if extra:
+            out = json.loads(proc.stdout)
+            assert (out["host"], out["txnId"]) == ("\\udcff", ".rh-a.h-\\udcff.r-b.c-1.ts-1.v-1")
+        else:
+            assert b"origin host   \\udcff\n" in proc.stdout
