@@ -26,6 +26,7 @@ from logmagic.chainsaw.query import (
     parse_term,
     record_time,
 )
+from logmagic.encode.console import escape
 from logmagic.txn import parse_txn_id
 
 EPILOG = """query terms (ANDed):
@@ -45,6 +46,8 @@ examples:
 exit status: 0 when something matched, 1 when nothing did, 2 on errors.
 """
 
+#: What ``--count --by`` shows for records without the field (``-`` may be a value: nginx's).
+MISSING_LABEL = "(missing)"
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 Renderer = Callable[[dict[str, Any], bytes, bytes, float | None], bytes]
@@ -119,7 +122,7 @@ class Scan:
         self.prefilter = None if opts.strict or opts.show_bad else query.prefilter()
         self.matched = 0
         self.bad = 0
-        self.by: Counter[str] = Counter()
+        self.by: Counter[str | None] = Counter()  # --count --by: None counts records without the field
         self.out = sys.stdout.buffer
         self.collected: list[tuple[float, int, bytes]] = []  # --txn: printed in time order at the end
 
@@ -160,7 +163,7 @@ class Scan:
         if self.opts.count:
             if self.opts.by:
                 value = lookup(obj, self.opts.by)
-                self.by["-" if value is MISSING else as_text(value)] += 1
+                self.by[None if value is MISSING else as_text(value)] += 1
             return
         assert self.render is not None
         line = self.render(obj, raw, body, prefix_time)
@@ -174,8 +177,9 @@ class Scan:
             self.out.write(line)
         if self.opts.count:
             if self.opts.by:
-                for value, n in self.by.most_common():
-                    self.out.write(f"{n}\t{value}\n".encode("utf-8", "backslashreplace"))
+                for value, n in self.by.most_common():  # values escaped as --fields does
+                    label = MISSING_LABEL if value is None else escape(value)
+                    self.out.write(f"{n}\t{label}\n".encode("utf-8", "backslashreplace"))
             else:
                 self.out.write(f"{self.matched}\n".encode())
         self.out.flush()

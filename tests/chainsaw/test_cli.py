@@ -530,9 +530,26 @@ def test_count_by_a_field_most_common_first(tmp_path: Path) -> None:
     lines.append(jl({"status": 200, "level": 3}))
     result = chainsaw("--count", "--by", "status", write_lines(tmp_path / "x.log", lines))
     assert result.code == 0
-    assert result.lines == [b"5\t500", b"3\t404", b"2\t200", b"1\t-"]
+    assert result.lines == [b"5\t500", b"3\t404", b"2\t200", b"1\t(missing)"]
     by_level = chainsaw("--count", "--by", "level", "status>=404", write_lines(tmp_path / "y.log", lines))
     assert by_level.lines == [b"8\t6"]
+
+
+def test_count_by_escapes_values_and_tells_a_missing_field_from_a_dash(tmp_path: Path) -> None:
+    values: list[object] = ["a\nb", "\x1b[31mred", "x\ty", "-", None, "-", "caf\u00e9", {"k": "\r"}]
+    lines = [jl({"p": v}) if v is not None else jl({"q": 1}) for v in values]
+    result = chainsaw("--count", "--by", "p", write_lines(tmp_path / "x.log", lines))
+    assert result.code == 0
+    assert result.out.decode().splitlines() == [
+        "2\t-",
+        "1\ta\\nb",
+        "1\t\\x1b[31mred",
+        "1\tx\\ty",
+        "1\t(missing)",
+        "1\tcaf\u00e9",
+        '1\t{"k":"\\r"}',
+    ]
+    assert not CONTROL.intersection(result.out.replace(b"\t", b"").replace(b"\n", b""))
 
 
 def test_json_output_is_each_matching_object(tmp_path: Path) -> None:
