@@ -452,6 +452,15 @@ def test_pretty_escapes_control_characters_from_the_data(tmp_path: Path) -> None
     assert not text.lstrip().startswith("{")
 
 
+def test_pretty_reads_the_level_as_queries_do(tmp_path: Path) -> None:
+    levels: list[object] = [3, 3.0, "3", "err", "ERROR", 4.0, "4", 6, "bogus"]
+    lines = [jl({"level": v, "short_message": f"m{i}", "timestamp": 1.0}) for i, v in enumerate(levels)]
+    result = chainsaw("-o", "pretty", write_lines(tmp_path / "x.log", lines))
+    shown = [line.split()[1] for line in result.out.decode().splitlines()]
+    assert shown == ["ERR", "ERR", "ERR", "ERR", "ERR", "WARNING", "WARNING", "INFO", "INFO"]
+    assert chainsaw("--count", "level<=err", tmp_path / "x.log").lines == [b"5"]
+
+
 def run_on_terminal(args: list[str], env: dict[str, str]) -> bytes:
     """stdout of the command on a pseudo-terminal (raw mode: bytes as written)."""
     master, slave = pty.openpty()
