@@ -461,6 +461,39 @@ def test_pretty_reads_the_level_as_queries_do(tmp_path: Path) -> None:
     assert chainsaw("--count", "level<=err", tmp_path / "x.log").lines == [b"5"]
 
 
+def test_iso_8601_timestamps_are_the_record_time(tmp_path: Path) -> None:
+    """structlog writes ISO 8601 text: it is shown, and --since/--until compare it."""
+    stamps = [
+        "2026-11-23T10:00:00Z",
+        "2026-11-23T12:00:01.5+02:00",
+        "2026-11-23T10:00:02.123456",
+        "2026-11-23 06:00:03-0400",
+        "2026-11-23T11:00:00Z",
+    ]
+    lines = [jl({"timestamp": t, "short_message": f"m{i}", "level": 6}) for i, t in enumerate(stamps)]
+    path = write_lines(tmp_path / "x.log", lines)
+    pretty = chainsaw("-o", "pretty", path).out.decode().splitlines()
+    assert [line.split()[0] for line in pretty] == [
+        "2026-11-23T10:00:00.000Z",
+        "2026-11-23T10:00:01.500Z",
+        "2026-11-23T10:00:02.123Z",
+        "2026-11-23T10:00:03.000Z",
+        "2026-11-23T11:00:00.000Z",
+    ]
+    window = chainsaw("--since", "2026-11-23T10:00:00.5Z", "--until", "2026-11-23T10:30:00Z", path)
+    assert [r["short_message"] for r in window.records] == ["m1", "m2", "m3"]
+
+
+def test_a_time_out_of_range_is_no_time(tmp_path: Path) -> None:
+    """Nanoseconds since the epoch are no date: the record is shown, without its time."""
+    lines = [jl({"timestamp": 1.7e18, "short_message": "ns", "level": 6}), jl({"time": "9999-99-99T00:00:00Z"})]
+    path = write_lines(tmp_path / "x.log", lines)
+    result = chainsaw("-o", "pretty", path)
+    assert result.code == 0
+    assert "unprintable" not in result.out.decode() and "ns" in result.lines[0].decode()
+    assert chainsaw("--since", "2000-01-01", path).code == 1
+
+
 def run_on_terminal(args: list[str], env: dict[str, str]) -> bytes:
     """stdout of the command on a pseudo-terminal (raw mode: bytes as written)."""
     master, slave = pty.openpty()
