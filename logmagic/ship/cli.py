@@ -133,9 +133,11 @@ def _print_status(state: StateFile, status_path: str) -> int:
     positions = state.load()
     try:
         with open(status_path, "rb") as f:
-            running: dict[str, Any] = orjson.loads(f.read())
+            running: Any = orjson.loads(f.read())
     except (OSError, orjson.JSONDecodeError):
         running = {}
+    if not _is_status(running):
+        raise StateError(f"status file {status_path}: not a logmagic ship status")
     alive = _alive(running.get("pid"))
     out = sys.stdout
     if running:
@@ -164,6 +166,14 @@ def _print_status(state: StateFile, status_path: str) -> int:
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
     return 0
+
+
+def _is_status(running: Any) -> bool:
+    """Whether a status file's JSON has the shape the shipper writes (another file may be there)."""
+    if not isinstance(running, dict):
+        return False
+    sources = running.get("sources", [])
+    return isinstance(sources, list) and all(isinstance(s, dict) and "source" in s for s in sources)
 
 
 def _alive(pid: Any) -> bool:
