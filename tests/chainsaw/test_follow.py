@@ -360,3 +360,24 @@ def test_follower_cuts_an_over_long_line(tmp_path: Path) -> None:
         f.write(b"\0\0\nb\n")
     got += follower.read()
     assert got == b"a\n" + b"\0" * MAX_LINE + b"\nb\n"
+
+
+@pytest.mark.parametrize(("how", "reason"), [("mode 000", "Permission denied"), ("I/O error", "Input/output error")])
+def test_follow_reports_a_followed_file_it_cannot_read_once_and_follows_the_others(
+    tmp_path: Path, following: list[Following], how: str, reason: str
+) -> None:
+    bad = tmp_path / "bad.log"
+    if how == "mode 000":
+        bad.write_bytes(rec(0, 3) + b"\n")
+        bad.chmod(0)
+    else:
+        bad.symlink_to("/proc/self/mem")  # opens, but reading it fails (EIO), also for root
+    other = write_lines(tmp_path / "app.log", [rec(1, 3)])
+    f = Following("-o", "json", bad, other, wrapper=unprivileged() if how == "mode 000" else ())
+    following.append(f)
+    assert f.take(1) == [rec(1, 3)]
+    time.sleep(0.5)  # a few more looks at the bad file
+    with open(other, "ab") as app:
+        app.write(rec(2, 3) + b"\n")
+    assert f.take(1) == [rec(2, 3)]
+    assert f.stop().splitlines() == [f"gelf-chainsaw: {bad}: {reason}"]
