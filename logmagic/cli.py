@@ -64,7 +64,7 @@ def _txn(txn_id: str, as_json: bool) -> int:
             "txnId": txn_id,
             "host": info.host,
             "time": utc,
-            "time_local": local and local.isoformat(timespec="milliseconds"),
+            "time_local": local.isoformat(timespec="milliseconds") if local else None,
             "counter": info.counter,
             "version": info.version,
             "process_tag": info.process_tag,
@@ -75,16 +75,13 @@ def _txn(txn_id: str, as_json: bool) -> int:
     rows = [
         ("origin host", info.host),
         ("time (UTC)", utc),
-        *(
-            [("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip())]
-            if local
-            else []
-        ),
         ("counter", f"{info.counter} (ids this process had made before this one)"),
         ("version", info.version),
         ("process tag", info.process_tag),
         ("request tag", info.request_tag),
     ]
+    if local:
+        rows.insert(2, ("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip()))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         sys.stdout.write(f"{key:<{width}}  {value}\n")

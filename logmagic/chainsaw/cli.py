@@ -47,7 +47,7 @@ exit status: 0 when something matched, 1 when nothing did, 2 on errors.
 """
 
 #: What ``--count --by`` shows for records without the field (``-`` may be a value: nginx's).
-MISSING_LABEL = "(missing)"
+_MISSING_LABEL = "(missing)"
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 Renderer = Callable[[dict[str, Any], bytes, bytes, float | None], bytes]
@@ -178,7 +178,7 @@ class Scan:
         if self.opts.count:
             if self.opts.by:
                 for value, n in self.by.most_common():  # values escaped as --fields does
-                    label = MISSING_LABEL if value is None else escape(value)
+                    label = _MISSING_LABEL if value is None else escape(value)
                     self.out.write(f"{n}\t{label}\n".encode("utf-8", "backslashreplace"))
             else:
                 self.out.write(f"{self.matched}\n".encode())
