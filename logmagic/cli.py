@@ -8,6 +8,7 @@ version and process tag — where to start digging, even when no log line holds 
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -45,19 +46,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _txn(txn_id: str, as_json: bool) -> int:
+    # The bytes of an argument that is not UTF-8 come as lone surrogates, which orjson and a
+    # strict stdout refuse: they are written as escapes (\udcff) from here on.
+    txn_id = txn_id.strip().encode("utf-8", "backslashreplace").decode("utf-8")
     try:
         info = parse_txn_id(txn_id)
     except ValueError as exc:
         sys.stderr.write(f"logmagic txn: {exc}\n")
         return 2
     utc = info.time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    local = info.time.astimezone()
+    try:
+        local: datetime.datetime | None = info.time.astimezone()
+    except (OverflowError, OSError, ValueError):  # past year 9999 in the local zone: UTC only
+        local = None
     if as_json:
         out = {
-            "txnId": txn_id.strip(),
+            "txnId": txn_id,
             "host": info.host,
             "time": utc,
-            "time_local": local.isoformat(timespec="milliseconds"),
+            "time_local": local.isoformat(timespec="milliseconds") if local else None,
             "counter": info.counter,
             "version": info.version,
             "process_tag": info.process_tag,
@@ -68,18 +75,19 @@ def _txn(txn_id: str, as_json: bool) -> int:
     rows = [
         ("origin host", info.host),
         ("time (UTC)", utc),
-        ("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip()),
         ("counter", f"{info.counter} (ids this process had made before this one)"),
         ("version", info.version),
         ("process tag", info.process_tag),
         ("request tag", info.request_tag),
     ]
+    if local:
+        rows.insert(2, ("time (local)", f"{local.isoformat(timespec='milliseconds')} {local.tzname() or ''}".rstrip()))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         sys.stdout.write(f"{key:<{width}}  {value}\n")
     sys.stdout.write(
         f"\nstart on host {info.host}, in the logs written around {utc}, e.g.:\n"
-        f"  gelf-chainsaw --txn '{txn_id.strip()}' -r /etc/service/\n"
+        f"  gelf-chainsaw --txn '{txn_id}' -r /etc/service/\n"
     )
     return 0
 
@@ -88,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logmagic`` console script."""
     args = _parser().parse_args(argv)
     if args.command == "txn":
+        if sys.stdout is None:  # started with file descriptor 1 closed
+            sys.stderr.write("logmagic: standard output is closed\n")
+            return 2
         return _txn(args.txn_id, args.json)
     if args.command == "ship":
         from logmagic.ship.cli import run

@@ -26,6 +26,10 @@ from typing import BinaryIO, Protocol, cast
 #: Size of the read buffer. It is reused for every block, so it stays in the CPU cache while
 #: it is searched; it grows only for a line longer than itself.
 CHUNK = 1 << 19
+#: Longest line kept whole. A longer one (a file of NUL bytes left by copytruncate, a binary
+#: file) would otherwise be held whole in memory: its start is passed on as a line, and the
+#: rest of it, up to the next newline, is skipped.
+MAX_LINE = 1 << 24
 #: Seconds between two looks at a followed file.
 POLL = 0.2
 #: Most bytes a follower reads at one look: a big file is taken in steps, not all at once.
@@ -53,8 +57,13 @@ class _Reader(Protocol):
     def close(self) -> None: ...
 
 
+#: Where a file that cannot be read is reported: one line naming it and saying why. Reading
+#: goes on with the next file; the caller decides what the error means for the whole run.
+Report = Callable[[str], None]
+
+
 class ReadError(OSError):
-    """A file could not be read (to its end): the message names the file and says why."""
+    """A followed file could not be read on: the message names the file and says why."""
 
 
 def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
@@ -104,17 +113,6 @@ def _utc_seconds(m: re.Match[bytes]) -> float | None:
     return when.timestamp()
 
 
-def is_svlogd_dir(path: Path) -> bool:
-    """A directory svlogd writes to: it has ``current`` or rotated ``@….s``/``@….u`` files."""
-    return (path / "current").is_file() or any(ROTATED_NAME.match(p.name) for p in path.iterdir())
-
-
-def svlogd_files(path: Path) -> list[Path]:
-    """Rotated files in order, then ``current``."""
-    current = path / "current"
-    return [*_rotated(path), *([current] if current.is_file() else [])]
-
-
 def _rotated(path: Path) -> list[Path]:
     """svlogd's rotated files in ``path``, oldest first (their names are TAI64N times)."""
     return sorted(p for p in path.iterdir() if ROTATED_NAME.match(p.name) and p.is_file())
@@ -148,10 +146,10 @@ class Stream:
         return not self.files and self.directory is None
 
 
-def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
+def streams_for(paths: list[str], report: Report, recursive: bool = False) -> list[Stream]:
     """The streams to read for command-line paths: files, .gz files, svlogd dirs, ``-`` (stdin).
 
-    Raises ``OSError``/``ValueError`` with a one-line reason for a path that cannot be read.
+    A path that cannot be read is reported in one line and left out; the others are kept.
     """
     if not paths:
         return [Stream("-")]
@@ -159,40 +157,75 @@ def streams_for(paths: list[str], recursive: bool = False) -> list[Stream]:
     for raw in paths:
         if raw == "-":
             out.append(Stream("-"))
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            found = _dir_streams(path, recursive, set())
-            if not found:
-                hint = "" if recursive else " (use -r to walk a tree of service log directories)"
-                raise ValueError(f"{raw}: no svlogd log files here{hint}")
-            out.extend(found)
-        elif path.is_file():
-            out.append(Stream(raw, [path]))
-        elif not path.exists():
-            raise FileNotFoundError(f"{raw}: no such file or directory")
         else:
-            raise ValueError(f"{raw}: not a regular file or directory")
+            out.extend(_path_streams(raw, recursive, report))
     return out
 
 
-def _dir_streams(path: Path, recursive: bool, seen: set[str]) -> list[Stream]:
-    """The svlogd streams at ``path`` and, with ``recursive``, below it.
+def _path_streams(raw: str, recursive: bool, report: Report) -> list[Stream]:
+    """The streams of one command-line path, or none (reported) when it cannot be read."""
+    path = Path(raw)
+    try:
+        if path.is_dir():
+            found, complete = _dir_streams(path, recursive, report)
+            if not found and complete:
+                hint = "" if recursive else " (use -r to walk a tree of service log directories)"
+                report(f"{raw}: no svlogd log files here{hint}")
+            return found
+        if path.is_file():
+            return [Stream(raw, [path])]
+        exists = path.exists()
+    except OSError as exc:
+        report(f"{raw}: {_reason(exc)}")
+        return []
+    report(f"{raw}: not a regular file or directory" if exists else f"{raw}: no such file or directory")
+    return []
+
+
+def _dir_streams(top: Path, recursive: bool, report: Report) -> tuple[list[Stream], bool]:
+    """The svlogd streams at ``top`` and, with ``recursive``, below it; and whether every
+    directory could be looked into (one that cannot is reported and skipped).
 
     Symbolic links are followed (runit's ``/etc/service/<name>`` links to ``/etc/sv/<name>``);
-    ``seen`` holds the real paths already walked, so a link cycle is walked once.
+    a directory reached twice (a link cycle) is walked once. The walk keeps its own stack, so
+    the depth of the tree does not matter.
     """
-    real = os.path.realpath(path)
-    if real in seen:
-        return []
-    seen.add(real)
     found: list[Stream] = []
-    if is_svlogd_dir(path):
-        found.append(Stream(str(path), svlogd_files(path), path))
-    if recursive:
-        for child in sorted(p for p in path.iterdir() if p.is_dir()):
-            found.extend(_dir_streams(child, True, seen))
-    return found
+    complete = True
+    seen: set[tuple[int, int]] = set()
+    stack = [top]
+    while stack:
+        path = stack.pop()
+        try:
+            st = path.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            files, subdirs = _look_into(path)
+        except OSError as exc:
+            report(f"{path}: {_reason(exc)}")
+            complete = False
+            continue
+        if files:
+            found.append(Stream(str(path), files, path))
+        if recursive:
+            stack.extend(reversed(subdirs))  # popped in name order
+    return found, complete
+
+
+def _look_into(path: Path) -> tuple[list[Path], list[Path]]:
+    """A directory's svlogd files (rotated ones in name order, then ``current``; none when it
+    is not an svlogd directory) and its subdirectories in name order."""
+    rotated, subdirs, current = [], [], []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                subdirs.append(path / entry.name)
+            elif entry.name == "current" and entry.is_file():
+                current.append(path / entry.name)
+            elif ROTATED_NAME.match(entry.name) and entry.is_file():
+                rotated.append(path / entry.name)
+    return [*sorted(rotated), *current], sorted(subdirs)
 
 
 def _open(path: Path) -> _Reader:
@@ -212,10 +245,18 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _handles(stream: Stream) -> Iterator[tuple[str, _Reader]]:
-    """Each open file of the stream (stdin when it has none), closed when done with."""
+def _handles(stream: Stream, report: Report) -> Iterator[tuple[str, _Reader | None]]:
+    """Each file of the stream (stdin when it has none), open, and closed when done with.
+
+    A file that cannot be opened is reported and comes as ``None``: the line that ran into it
+    is lost. One that svlogd removed since the directory was listed is left out.
+    """
     if stream.is_stdin:
-        yield "-", cast(_Reader, sys.stdin.buffer)  # a BufferedReader; typed as the narrower BinaryIO
+        if sys.stdin is None:  # started with file descriptor 0 closed
+            report("standard input is closed")
+            yield "-", None
+        else:
+            yield "-", cast(_Reader, sys.stdin.buffer)  # a BufferedReader; typed as the narrower BinaryIO
         return
     for path in stream.files:
         try:
@@ -223,37 +264,61 @@ def _handles(stream: Stream) -> Iterator[tuple[str, _Reader]]:
         except FileNotFoundError:
             if stream.directory is not None:
                 continue  # svlogd removed a rotated file since the directory was listed
-            raise ReadError(f"{path}: no such file or directory") from None
+            report(f"{path}: no such file or directory")
+            yield str(path), None
+            continue
         except OSError as exc:
-            raise ReadError(f"{path}: {_reason(exc)}") from None
+            report(f"{path}: {_reason(exc)}")
+            yield str(path), None
+            continue
         try:
             yield str(path), handle
         finally:
             handle.close()
 
 
-def blocks(stream: Stream, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]:
+def blocks(
+    stream: Stream, report: Report, size: int = CHUNK, max_line: int = MAX_LINE
+) -> Iterator[tuple[bytearray, int]]:
     """The stream's bytes in blocks of whole lines: ``(buf, end)``, the lines being ``buf[:end]``.
 
     ``buf`` is one buffer, reused for every block: use a block before asking for the next one.
-    A last line without a newline comes last, alone. Raises ``ReadError`` naming the file when
-    one cannot be read to its end (a truncated or corrupt .gz, an I/O error); the unfinished
-    line it was in is dropped.
+    A last line without a newline comes last, alone. A line longer than ``max_line`` is cut
+    there (see ``MAX_LINE``). A file that cannot be read to its end (a truncated or corrupt .gz,
+    an I/O error, no permission) is reported; the unfinished line it was in is dropped, and
+    reading goes on with the next file of the stream.
     """
     buf = bytearray(size)
     have = 0  # bytes at the start of buf: the beginning of a line whose end is not read yet
-    for name, handle in _handles(stream):
+    skip = False  # in the rest of a line that was cut: nothing is kept up to its newline
+    for name, handle in _handles(stream, report):
+        if handle is None:
+            have, skip = 0, False
+            continue
         # readinto1: at most one read of the underlying file, so a pipe's lines come as they come
         readinto: Callable[[memoryview], int | None] = getattr(handle, "readinto1", handle.readinto)
         try:
             while True:
                 if have == len(buf):  # a line longer than the buffer
-                    buf.extend(bytes(len(buf)))
+                    if have >= max_line:
+                        buf[have:] = b"\n"
+                        yield buf, have + 1
+                        del buf[size:]
+                        have, skip = 0, True
+                    else:
+                        buf.extend(bytes(min(len(buf), max_line - len(buf))))
                 with memoryview(buf) as view:
                     got = readinto(view[have:])
                 if not got:
                     break
                 filled = have + got
+                if skip:  # have is 0
+                    start = buf.find(b"\n", 0, filled) + 1
+                    if start == 0:
+                        continue
+                    skip = False
+                    filled -= start
+                    buf[:filled] = buf[start : start + filled]
                 cut = buf.rfind(b"\n", have, filled) + 1
                 if cut == 0:
                     have = filled
@@ -264,7 +329,9 @@ def blocks(stream: Stream, size: int = CHUNK) -> Iterator[tuple[bytearray, int]]
                 if len(buf) > size and have < size:  # back to the usual size after a long line
                     del buf[size:]
         except (OSError, EOFError, zlib.error) as exc:
-            raise ReadError(f"{name}: {_reason(exc)}") from None
+            report(f"{name}: {_reason(exc)}")
+            have, skip = 0, False
+            del buf[size:]
     if have:
         yield buf, have
 
@@ -276,31 +343,36 @@ class Follower:
     Given the svlogd ``directory`` the path is the ``current`` of, it also reads every file
     rotated between two looks, in order, before the new ``current``: svlogd may rotate
     several times within one poll interval. ``seen`` names the rotated files already read.
+    A rotated file that cannot be read, or a path that cannot be opened, is reported (the
+    latter once until it changes); ``read`` raises ``ReadError`` when the followed file itself
+    cannot be read on.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        directory: Path | None = None,
-        seen: set[str] | None = None,
-    ) -> None:
+    def __init__(self, path: Path, report: Report, directory: Path | None = None, seen: set[str] | None = None) -> None:
         self.path = path
+        self.report = report
         self.directory = directory
         self.seen = set(seen or ())
         self.handle: BinaryIO | None = None
         self.ident: tuple[int, int] | None = None
-        self.rest = b""
+        self.rest = b""  # the start of a line whose end is not read yet
+        self.skip = False  # in the rest of a line cut at MAX_LINE, up to its newline
         self.caught_up = directory is None
+        self.failure = ""  # why the path could not be opened, as last reported
         self._open()
 
     def _open(self) -> BinaryIO | None:
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
-        except OSError:
+        except OSError as exc:
             self.handle = None
+            failure = "" if isinstance(exc, FileNotFoundError) else f"{self.path}: {_reason(exc)}"
+            if failure and failure != self.failure:
+                self.report(failure)
+            self.failure = failure
             return None
         st = os.fstat(handle.fileno())
-        self.handle, self.ident = handle, (st.st_dev, st.st_ino)
+        self.handle, self.ident, self.failure = handle, (st.st_dev, st.st_ino), ""
         return handle
 
     def read(self) -> bytes:
@@ -315,7 +387,7 @@ class Follower:
             if handle is None:
                 return out
             out += self._rotated_since(None)
-        block = handle.read(FOLLOW_READ)
+        block = self._read(handle, FOLLOW_READ)
         if block:
             out += self._lines(block)
             if len(block) == FOLLOW_READ:
@@ -326,16 +398,25 @@ class Follower:
             truncated = not replaced and st.st_size < handle.tell()
         except FileNotFoundError:
             replaced, truncated = True, False
+        except OSError:  # the path cannot be looked at now: read on through the handle
+            replaced, truncated = False, False
         if truncated:  # copytruncate: start again from the top
             handle.seek(0)
-            self.rest = b""
+            self.rest, self.skip = b"", False
         elif replaced:  # rotated: drain the old file, catch up on the others, then take the new one
-            out += self._lines(handle.read())
+            out += self._lines(self._read(handle, -1))
             old = self.ident
             handle.close()
             self._open()
             out += self._rotated_since(old)
         return out
+
+    def _read(self, handle: BinaryIO, size: int) -> bytes:
+        try:
+            return handle.read(size)
+        except OSError as exc:
+            handle.close()
+            raise ReadError(f"{self.path}: {_reason(exc)}") from None
 
     def _rotated_since(self, old: tuple[int, int] | None) -> bytes:
         """The lines of rotated files not seen yet, oldest first.
@@ -359,29 +440,45 @@ class Follower:
                     out += self._lines(path.read_bytes())
             except FileNotFoundError:
                 pass  # removed by svlogd's limit on the number of files: nothing to read
+            except OSError as exc:
+                self.report(f"{path}: {_reason(exc)}")
+                self.rest, self.skip = b"", False  # the line that ran into it cannot be completed
         self.seen = {p.name for p in rotated}
         return out
 
     def _lines(self, block: bytes) -> bytes:
+        """The whole lines that ``block`` completes; a line is cut at ``MAX_LINE`` as by ``blocks``."""
+        if self.skip:  # in the rest of a line that was cut
+            start = block.find(b"\n") + 1
+            if start == 0:
+                return b""
+            self.skip = False
+            block = block[start:]
         data = self.rest + block
         cut = data.rfind(b"\n")
         if cut < 0:
+            if len(data) >= MAX_LINE:
+                self.rest, self.skip = b"", True
+                return data[:MAX_LINE] + b"\n"
             self.rest = data
             return b""
         self.rest = data[cut + 1 :]
         return data[: cut + 1]
 
 
-def follow_streams(streams: list[Stream], poll: float = POLL) -> Iterator[tuple[Stream, bytes]]:
-    """Each stream's existing lines, then new ones as they are written, forever.
+def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) -> Iterator[tuple[Stream, bytes]]:
+    """Each stream's existing lines, then new ones as they are written, until no path is left.
 
     The last file of a stream (svlogd's ``current``) is followed across rotation; a line split
-    between the last rotated file and ``current`` still comes out whole.
+    between the last rotated file and ``current`` still comes out whole. A .gz file is read once,
+    not followed (nothing appends to a compressed file). Files that cannot be read are
+    reported; a followed file that cannot be read on is reported and no longer followed.
     """
     followers: list[tuple[Stream, Follower]] = []
     for stream in streams:
-        if stream.is_stdin:  # it streams by itself, until it ends
-            for buf, end in blocks(stream):
+        # stdin streams by itself, until it ends; a .gz file is complete: read once, decompressed
+        if stream.is_stdin or (stream.directory is None and stream.files[-1].suffix == ".gz"):
+            for buf, end in blocks(stream, report):
                 yield stream, bytes(buf[:end])
             continue
         if stream.directory is not None:
@@ -391,18 +488,23 @@ def follow_streams(streams: list[Stream], poll: float = POLL) -> Iterator[tuple[
             target, before = stream.files[-1], stream.files[:-1]
         rest = b""
         if before:
-            for buf, end in blocks(Stream(stream.name, before, stream.directory)):
+            for buf, end in blocks(Stream(stream.name, before, stream.directory), report):
                 if buf[end - 1] == 0x0A:
                     yield stream, bytes(buf[:end])
                 else:
                     rest = bytes(buf[:end])
-        follower = Follower(target, directory=stream.directory, seen={p.name for p in before})
+        follower = Follower(target, report, directory=stream.directory, seen={p.name for p in before})
         follower.rest = rest
         followers.append((stream, follower))
     while followers:
         idle = True
-        for stream, follower in followers:
-            data = follower.read()
+        for stream, follower in list(followers):
+            try:
+                data = follower.read()
+            except ReadError as exc:
+                report(str(exc))
+                followers.remove((stream, follower))
+                continue
             if data:
                 idle = False
                 yield stream, data

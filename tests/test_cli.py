@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -12,8 +13,9 @@ ROW = re.compile(r"^(\S.*?)\s{2,}(.+)$")
 ARTICLE = ".rh-g2Tm.h-ord1.product.api0.r-axAIO3bO.c-9210.ts-1324830675.v-24e946e"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "logmagic.cli", *args], capture_output=True, text=True, timeout=60)
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "logmagic.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_txn_prints_where_to_start_digging() -> None:
@@ -52,3 +54,45 @@ def test_bad_usage_is_one_line_and_exit_2() -> None:
         proc = run(*args)
         assert proc.returncode == 2
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_txn_with_stdout_closed_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "logmagic.cli", "txn", ARTICLE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == "logmagic: standard output is closed\n"
+
+
+LAST_MS = ".rh-3dT5.h-api0.r-pVDF7IRM.c-0.ts-253402300799999.v-x"  # 9999-12-31T23:59:59.999Z
+
+
+def test_a_time_the_local_zone_cannot_show_is_given_in_utc_only() -> None:
+    """East of UTC, the id's time would be in the year 10000: Python's dates end before that."""
+    env = {**os.environ, "TZ": "JST-9"}
+    proc = run("txn", LAST_MS, env=env)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    rows = dict(m.groups() for m in map(ROW.match, proc.stdout.splitlines()) if m)
+    assert rows["time (UTC)"].startswith("9999-12-31T23:59:59.")
+    assert "time (local)" not in rows
+    proc = run("txn", "--json", LAST_MS, env=env)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    out = json.loads(proc.stdout)
+    assert out["time"] == rows["time (UTC)"] and out["time_local"] is None
+
+
+def test_an_id_that_is_not_utf8_is_printed_escaped() -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates, which JSON cannot hold."""
+    argv = [sys.executable.encode(), b"-m", b"logmagic.cli", b"txn"]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # a strict stdout, as in a UTF-8 locale
+    for extra in ([b"--json"], []):
+        proc = subprocess.run([*argv, *extra, b".rh-a.h-\xff.r-b.c-1.ts-1.v-1"], capture_output=True, env=env)
+        assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
+        if extra:
+            out = json.loads(proc.stdout)
+            assert (out["host"], out["txnId"]) == ("\\udcff", ".rh-a.h-\\udcff.r-b.c-1.ts-1.v-1")
+        else:
+            assert b"origin host   \\udcff\n" in proc.stdout

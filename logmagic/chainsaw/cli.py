@@ -26,6 +26,7 @@ from logmagic.chainsaw.query import (
     parse_term,
     record_time,
 )
+from logmagic.encode.console import escape
 from logmagic.txn import parse_txn_id
 
 EPILOG = """query terms (ANDed):
@@ -45,6 +46,8 @@ examples:
 exit status: 0 when something matched, 1 when nothing did, 2 on errors.
 """
 
+#: What ``--count --by`` shows for records without the field (``-`` may be a value: nginx's).
+_MISSING_LABEL = "(missing)"
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 Renderer = Callable[[dict[str, Any], bytes, bytes, float | None], bytes]
@@ -119,7 +122,7 @@ class Scan:
         self.prefilter = None if opts.strict or opts.show_bad else query.prefilter()
         self.matched = 0
         self.bad = 0
-        self.by: Counter[str] = Counter()
+        self.by: Counter[str | None] = Counter()  # --count --by: None counts records without the field
         self.out = sys.stdout.buffer
         self.collected: list[tuple[float, int, bytes]] = []  # --txn: printed in time order at the end
 
@@ -160,7 +163,7 @@ class Scan:
         if self.opts.count:
             if self.opts.by:
                 value = lookup(obj, self.opts.by)
-                self.by["-" if value is MISSING else as_text(value)] += 1
+                self.by[None if value is MISSING else as_text(value)] += 1
             return
         assert self.render is not None
         line = self.render(obj, raw, body, prefix_time)
@@ -174,8 +177,9 @@ class Scan:
             self.out.write(line)
         if self.opts.count:
             if self.opts.by:
-                for value, n in self.by.most_common():
-                    self.out.write(f"{n}\t{value}\n".encode("utf-8", "backslashreplace"))
+                for value, n in self.by.most_common():  # values escaped as --fields does
+                    label = _MISSING_LABEL if value is None else escape(value)
+                    self.out.write(f"{n}\t{label}\n".encode("utf-8", "backslashreplace"))
             else:
                 self.out.write(f"{self.matched}\n".encode())
         self.out.flush()
@@ -204,10 +208,16 @@ def _describe_txn(txn_id: str) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gelf-chainsaw`` console script."""
     opts = _parser().parse_intermixed_args(argv)  # a path may follow an option
+    if sys.stdout is None:  # started with file descriptor 1 closed
+        sys.stderr.write("gelf-chainsaw: standard output is closed\n")
+        return 2
     term_args, paths = _split_args(opts.args)
     try:
         terms = [parse_term(t) for t in term_args]
-        if opts.txn:
+        if opts.txn is not None:
+            opts.txn = opts.txn.strip()  # pasted from a header, it may end in \r
+            if not opts.txn:
+                raise QueryError("--txn needs an id")
             terms.insert(0, parse_term(f"txnId={opts.txn}"))
         query = Query(
             terms,
@@ -216,9 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if opts.by and not opts.count:
             raise QueryError("--by needs --count")
-        streams = tail.streams_for(paths, opts.recursive)
-    except (QueryError, OSError, ValueError) as exc:
+    except QueryError as exc:
         sys.stderr.write(f"gelf-chainsaw: {exc}\n")
+        return 2
+    report = _Report()
+    streams = tail.streams_for(paths, report, opts.recursive)
+    if not streams:  # every path was bad, and said so
         return 2
 
     tty = sys.stdout.isatty()
@@ -238,27 +251,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"gelf-chainsaw: txnId {opts.txn} was {where}\n")
 
     scan = Scan(query, render_line, opts)
-    progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
-    failed = False
+    progress = report.progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
     try:
         if opts.follow:
-            for _stream, data in tail.follow_streams(streams):
+            for _stream, data in tail.follow_streams(streams, report):
                 scan.feed(data)
                 scan.out.flush()
         else:
             for stream in streams:
-                try:
-                    for buf, end in tail.blocks(stream):
-                        scan.feed(buf, end)
-                        if progress is not None:
-                            progress.advance(end)
-                        if stream.is_stdin:
-                            scan.out.flush()  # a pipe's lines come out as they come in
-                except tail.ReadError as exc:  # one unreadable file: say so, read the others
-                    failed = True
+                for buf, end in tail.blocks(stream, report):
+                    scan.feed(buf, end)
                     if progress is not None:
-                        progress.done()
-                    sys.stderr.write(f"gelf-chainsaw: {exc}\n")
+                        progress.advance(end)
+                    if stream.is_stdin:
+                        scan.out.flush()  # a pipe's lines come out as they come in
         scan.finish()
     except KeyboardInterrupt:
         scan.finish()
@@ -278,9 +284,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = _describe_txn(opts.txn)
         hint = f"; the id says it was {where}: look there" if where else ""
         sys.stderr.write(f"gelf-chainsaw: no record of {opts.txn} here{hint}\n")
-    if failed:
+    if report.errors:
         return 2
     return 0 if scan.matched else 1
+
+
+class _Report:
+    """Errors that do not stop the run (a file that cannot be read): one line each on stderr.
+
+    Any of them makes the exit status 2 at the end, as with grep.
+    """
+
+    def __init__(self) -> None:
+        self.progress: _Progress | None = None  # taken off the terminal before a message
+        self.errors = 0
+
+    def __call__(self, message: str) -> None:
+        self.errors += 1
+        if self.progress is not None:
+            self.progress.done()
+        sys.stderr.write(f"gelf-chainsaw: {message}\n")
 
 
 class _Progress:
@@ -304,7 +327,9 @@ class _Progress:
             sys.stderr.flush()
 
     def done(self) -> None:
+        """Take the progress line off the terminal (it comes back with the next advance)."""
         if self.shown:
+            self.shown = False
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
 

@@ -19,6 +19,7 @@ never drops a matching line.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -38,6 +39,12 @@ _INTEGER = re.compile(r"-?[0-9]+")
 #: Integers that every JSON encoder writes with their digits, as an int or as a float (200,
 #: 200.0): below 10**15 no encoder switches to an exponent. Only these get a literal prefilter.
 _SHORT_INT = re.compile(r"-?[0-9]{1,15}")
+#: ISO 8601 date and time: ``T`` or a space between them, seconds optional, ``Z`` or an offset.
+_ISO_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?([Zz]|[+-](\d\d):?(\d\d))?", re.ASCII
+)
+#: Record times are between these unix seconds (years 1 to 9999), as Python's dates are.
+_FIRST, _PAST_LAST = -62135596800, 253402300800
 _ALIASES = {
     "message": ("message", "short_message", "msg"),
     "msg": ("msg", "short_message", "message"),
@@ -117,7 +124,11 @@ def as_text(value: Any) -> str:
 
 
 def as_number(value: Any, is_level: bool = False) -> float | None:
-    """A JSON value as a number (level names count for ``level``), or None."""
+    """A JSON value as a number (level names count for ``level``), or None.
+
+    Text counts only when it is written as a JSON number: Python's ``float()`` would also take
+    ``1_000``, ``Infinity``, ``nan`` and spaces around the digits.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -125,10 +136,7 @@ def as_number(value: Any, is_level: bool = False) -> float | None:
     if isinstance(value, str):
         if is_level and value.upper() in LEVELS_BY_NAME:
             return float(LEVELS_BY_NAME[value.upper()])
-        try:
-            return float(value)
-        except ValueError:
-            return None
+        return float(value) if _NUMBER.fullmatch(value) else None
     return None
 
 
@@ -220,8 +228,10 @@ def parse_term(text: str) -> Term:
     if op == "~":
         try:
             rx = re.compile(value)
-        except re.error as exc:
+        except (re.error, OverflowError) as exc:  # OverflowError: a{99999999999}
             raise QueryError(f"bad regular expression in {text!r}: {exc}") from None
+        except RecursionError:  # the parser recurses once per level of nesting
+            raise QueryError(f"bad regular expression in {text!r}: groups too deeply nested") from None
         return Term(name, op, value, lambda v: rx.search(as_text(v)) is not None)
     is_level = name == "level"
     bound = as_number(value, is_level)
@@ -278,12 +288,41 @@ class Query:
 
 
 def record_time(obj: dict[str, Any], prefix_time: float | None) -> float | None:
-    """The record's time: its ``timestamp`` (or ``time``), else the svlogd prefix's."""
+    """The record's time: its ``timestamp`` (or ``time``), else the svlogd prefix's.
+
+    A time is unix seconds or ISO 8601 text, as structlog writes it (``2026-11-23T10:00:00Z``,
+    an offset, or no zone: UTC). Anything else is no time, and so is a number outside the
+    years 1 to 9999 (nanoseconds since the epoch, say), which no date can show.
+    """
     for key in ("timestamp", "time", "ts", "_timestamp"):
         value = obj.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, str):
+            when = _iso_seconds(value)
+            if when is not None:
+                return when
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and _FIRST <= value < _PAST_LAST:
             return float(value)
     return prefix_time
+
+
+def _iso_seconds(text: str) -> float | None:
+    """Unix seconds of an ISO 8601 date and time, None if ``text`` is not one.
+
+    By hand rather than ``datetime.fromisoformat``, which before Python 3.11 takes neither
+    ``Z`` nor fractions of other than 3 or 6 digits.
+    """
+    m = _ISO_TIME.fullmatch(text)
+    if m is None:
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(m[i] or 0) for i in range(1, 7))
+        when = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    except ValueError:  # no such day or hour
+        return None
+    seconds = when.timestamp() + (float(m[7]) if m[7] else 0.0)
+    if m[8] and m[8] not in "Zz":  # an offset: the time is local to it
+        seconds -= (1 if m[8][0] == "+" else -1) * (int(m[9]) * 3600 + int(m[10]) * 60)
+    return seconds
 
 
 class LineFilter:

@@ -6,9 +6,9 @@ from typing import Any
 
 import orjson
 
-from logmagic.chainsaw.query import MISSING, as_text, lookup, record_time
+from logmagic.chainsaw.query import MISSING, as_number, as_text, lookup, record_time
 from logmagic.encode.console import ConsoleEncoder, escape
-from logmagic.levels import LEVELS_BY_NAME
+from logmagic.levels import INFO
 from logmagic.record import Record
 
 #: Keys shown in the line head (or not at all) rather than among the fields.
@@ -32,12 +32,9 @@ _HEAD_KEYS = frozenset(
 
 
 def _level(obj: dict[str, Any]) -> int:
-    value = lookup(obj, "level")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.upper() in LEVELS_BY_NAME:
-        return LEVELS_BY_NAME[value.upper()]
-    return 6
+    """The record's level read as queries read it (``3``, ``3.0``, ``"3"``, ``"err"``); INFO if none."""
+    level = as_number(lookup(obj, "level"), is_level=True)
+    return int(level) if level is not None and level.is_integer() else INFO
 
 
 class Pretty:

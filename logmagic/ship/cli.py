@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         state = StateFile(args.state)
         if args.status:
+            if sys.stdout is None:  # started with file descriptor 1 closed
+                raise ValueError("standard output is closed")
             return _print_status(state, status_path)
         if not args.sources or not args.to:
             raise ValueError("--from and --to are required (or --status)")
@@ -131,9 +133,11 @@ def _print_status(state: StateFile, status_path: str) -> int:
     positions = state.load()
     try:
         with open(status_path, "rb") as f:
-            running: dict[str, Any] = orjson.loads(f.read())
+            running: Any = orjson.loads(f.read())
     except (OSError, orjson.JSONDecodeError):
         running = {}
+    if not _is_status(running):
+        raise StateError(f"status file {status_path}: not a logmagic ship status")
     alive = _alive(running.get("pid"))
     out = sys.stdout
     if running:
@@ -162,6 +166,14 @@ def _print_status(state: StateFile, status_path: str) -> int:
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
     return 0
+
+
+def _is_status(running: Any) -> bool:
+    """Whether a status file's JSON has the shape the shipper writes (another file may be there)."""
+    if not isinstance(running, dict):
+        return False
+    sources = running.get("sources", [])
+    return isinstance(sources, list) and all(isinstance(s, dict) and "source" in s for s in sources)
 
 
 def _alive(pid: Any) -> bool:

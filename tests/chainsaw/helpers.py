@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from logmagic.chainsaw import render
 from logmagic.chainsaw.cli import Scan
@@ -46,16 +51,47 @@ def env_without_color(**extra: str) -> dict[str, str]:
     return env
 
 
-def chainsaw(*args: str | Path, stdin: bytes = b"", env: dict[str, str] | None = None, timeout: float = 30) -> Result:
-    """Run the command as a user would, stdout and stderr piped."""
+def chainsaw(
+    *args: str | Path,
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+    wrapper: Sequence[str] = (),
+) -> Result:
+    """Run the command as a user would, stdout and stderr piped (``wrapper``: a command prefix)."""
     proc = subprocess.run(
-        [*CHAINSAW, *map(str, args)],
+        [*wrapper, *CHAINSAW, *map(str, args)],
         input=stdin,
         capture_output=True,
         timeout=timeout,
         env=env if env is not None else env_without_color(),
     )
     return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
+
+
+#: setpriv's option that takes away root's power to read and enter any file.
+_DROP_DAC = ["--bounding-set=-dac_override,-dac_read_search"]
+
+
+@functools.cache
+def _setpriv_works() -> bool:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return False
+    return subprocess.run([setpriv, *_DROP_DAC, "true"], capture_output=True).returncode == 0
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which file permission bits apply, so that mode 000 is unreadable.
+
+    Nothing when not root. As root, ``setpriv`` without the two capabilities that let root
+    read and enter anything; the test is skipped when that cannot be done here.
+    """
+    if os.geteuid() != 0:
+        return []
+    if not _setpriv_works():
+        pytest.skip("running as root, and setpriv cannot drop CAP_DAC_OVERRIDE here: permission bits do not apply")
+    return ["setpriv", *_DROP_DAC]
 
 
 def assert_one_line_error(result: Result, *mentions: str) -> None:

@@ -7,13 +7,24 @@ import gzip
 import json
 import os
 import pty
+import shutil
 import subprocess
 import tty
 from pathlib import Path
 
 import pytest
 
-from .helpers import CHAINSAW, CONTROL, assert_one_line_error, chainsaw, env_without_color, jl, write_lines
+from .helpers import (
+    CHAINSAW,
+    CONTROL,
+    Result,
+    assert_one_line_error,
+    chainsaw,
+    env_without_color,
+    jl,
+    unprivileged,
+    write_lines,
+)
 
 ERR = jl({"version": "1.1", "short_message": "disk full", "level": 3, "_facility": "app.db"})
 WARN = jl({"version": "1.1", "short_message": "slow", "level": 4, "_facility": "app.db"})
@@ -99,6 +110,37 @@ def test_recursive_follows_runit_service_symlinks(tmp_path: Path) -> None:
     assert sorted(result.lines) == sorted(api + db)
 
 
+def test_recursive_reports_a_directory_it_cannot_enter_and_goes_on(tmp_path: Path) -> None:
+    """runit's ``supervise/`` directories are mode 700: ``-r`` as another user names each one."""
+    api = make_service(tmp_path / "service/api/log/main", "api", *service_lines("api"))
+    db = make_service(tmp_path / "service/db/log/main", "db", *service_lines("db"))
+    locked = [tmp_path / "service/api/supervise", tmp_path / "service/api/log/supervise"]
+    for path in locked:
+        path.mkdir()
+        path.chmod(0)
+    result = chainsaw("-r", "level<=err", tmp_path / "service", wrapper=unprivileged())
+    assert result.code == 2
+    assert sorted(result.lines) == sorted(api + db)
+    assert sorted(result.err_lines) == sorted(f"gelf-chainsaw: {path}: Permission denied" for path in locked)
+
+
+def test_recursive_walks_a_very_deep_tree(tmp_path: Path) -> None:
+    levels = [tmp_path / "d"]
+    for _ in range(1199):
+        levels.append(levels[-1] / "d")
+    try:
+        for level in levels:  # one at a time: mkdir(parents=True) recurses too
+            level.mkdir()
+        api = make_service(levels[-1] / "main", "api", *service_lines("api"))
+        result = chainsaw("-r", "level<=err", levels[0])
+        assert (result.code, result.lines, result.err) == (0, api, "")
+    finally:  # bottom up: pytest's clean-up of tmp_path recurses and would fail on this tree
+        shutil.rmtree(levels[-1] / "main", ignore_errors=True)
+        for level in reversed(levels):
+            if level.exists():
+                level.rmdir()
+
+
 def test_a_directory_without_r_is_one_svlogd_stream(tmp_path: Path) -> None:
     api = make_service(tmp_path / "main", "api", *service_lines("api"))
     result = chainsaw("level<=err", tmp_path / "main")
@@ -160,6 +202,26 @@ def test_missing_file(tmp_path: Path) -> None:
     assert_one_line_error(chainsaw("level<=err", tmp_path / "nope.log"), "nope.log")
 
 
+def test_a_missing_path_is_reported_and_the_others_are_searched(tmp_path: Path) -> None:
+    """Like grep: each bad path in one line, the others searched, exit 2 at the end."""
+    first = write_lines(tmp_path / "a.log", [INFO, ERR])
+    second = write_lines(tmp_path / "b.log", [WARN, ERR])
+    result = chainsaw("level<=err", first, tmp_path / "nosuch.log", second, tmp_path / "gone")
+    assert result.code == 2
+    assert result.lines == [ERR, ERR]
+    assert result.err_lines == [
+        f"gelf-chainsaw: {tmp_path / 'nosuch.log'}: no such file or directory",
+        f"gelf-chainsaw: {tmp_path / 'gone'}: no such file or directory",
+    ]
+
+
+def test_no_readable_path_at_all(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = chainsaw("level<=err", tmp_path / "nosuch.log", tmp_path / "empty")
+    assert (result.code, result.out) == (2, b"")
+    assert len(result.err_lines) == 2 and "Traceback" not in result.err
+
+
 def test_directory_without_log_files(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hi\n")
     assert_one_line_error(chainsaw(tmp_path), str(tmp_path))
@@ -192,9 +254,30 @@ def test_bad_query_terms(term: str) -> None:
     assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
 
 
+def test_numeric_comparisons_take_only_json_numbers(tmp_path: Path) -> None:
+    """Text compares as a number only when it is written as a JSON number."""
+    values: list[object] = ["1_000", "Infinity", "NaN", " 7 ", "7\n", "0x10", "+9", "1e3", "-7", 6, 7.5, "9.0"]
+    lines = [jl({"x": v}) for v in values]
+    result = chainsaw("x>5", write_lines(tmp_path / "x.log", lines))
+    assert result.records == [{"x": "1e3"}, {"x": 6}, {"x": 7.5}, {"x": "9.0"}]
+
+
+@pytest.mark.parametrize("term", ["x>nan", "x>1_0", "x<Infinity", "x>= 5", "x<=+5", "x>0x10", "level<=3_0"])
+def test_a_bound_that_is_not_a_json_number(term: str) -> None:
+    assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
+
+
 @pytest.mark.parametrize("term", ["msg~(", "msg~[a-", "msg~*x"])
 def test_bad_regex(term: str) -> None:
     assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), term)
+
+
+@pytest.mark.parametrize(
+    ("term", "says"),
+    [("x~a{99999999999}", "repetition number is too large"), ("x~" + "(" * 1000 + ")" * 1000, "too deeply nested")],
+)
+def test_a_regex_too_big_to_compile(term: str, says: str) -> None:
+    assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), "bad regular expression", says)
 
 
 @pytest.mark.parametrize("args", [["--since", "yesterday"], ["--until", "5x"], ["--since", "2026-13-45"]])
@@ -305,6 +388,23 @@ def test_txn_without_a_match_says_where_to_look(tmp_path: Path) -> None:
     assert txn in last and "web7" in last and "2023-11-14T22:13:20" in last
 
 
+@pytest.mark.parametrize("pasted", [TXN + "\r", f"  {TXN}\n", f"\t{TXN} "])
+def test_txn_with_surrounding_whitespace(tmp_path: Path, pasted: str) -> None:
+    r"""An id copied from a header ends in ``\r``; it is the id that is searched, and named."""
+    hit = jl({"_txnId": TXN, "short_message": "hit"})
+    result = chainsaw("--txn", pasted, write_lines(tmp_path / "x.log", [hit, INFO]))
+    assert (result.code, result.lines) == (0, [hit])
+    assert result.err_lines == [
+        f"gelf-chainsaw: txnId {TXN} was generated on host api0.example at 2011-12-26T21:56:28.828Z"
+    ]
+    missing = chainsaw("--txn", pasted, write_lines(tmp_path / "y.log", [INFO]))
+    assert missing.code == 1 and f"no record of {TXN} here;" in missing.err_lines[-1]
+
+
+def test_a_blank_txn_id_is_an_error() -> None:
+    assert_one_line_error(chainsaw("--txn", " \r", stdin=INFO + b"\n"), "--txn")
+
+
 def test_an_opaque_txn_id_is_searched_as_is(tmp_path: Path) -> None:
     uuid = "3f2b8c1e-9a7d-4c1b-8e2f-0123456789ab"
     lines = [
@@ -350,6 +450,48 @@ def test_pretty_escapes_control_characters_from_the_data(tmp_path: Path) -> None
     head = text.splitlines()[0]
     assert "\t" not in head  # the tab in a field value is data, not layout
     assert not text.lstrip().startswith("{")
+
+
+def test_pretty_reads_the_level_as_queries_do(tmp_path: Path) -> None:
+    levels: list[object] = [3, 3.0, "3", "err", "ERROR", 4.0, "4", 6, "bogus"]
+    lines = [jl({"level": v, "short_message": f"m{i}", "timestamp": 1.0}) for i, v in enumerate(levels)]
+    result = chainsaw("-o", "pretty", write_lines(tmp_path / "x.log", lines))
+    shown = [line.split()[1] for line in result.out.decode().splitlines()]
+    assert shown == ["ERR", "ERR", "ERR", "ERR", "ERR", "WARNING", "WARNING", "INFO", "INFO"]
+    assert chainsaw("--count", "level<=err", tmp_path / "x.log").lines == [b"5"]
+
+
+def test_iso_8601_timestamps_are_the_record_time(tmp_path: Path) -> None:
+    """structlog writes ISO 8601 text: it is shown, and --since/--until compare it."""
+    stamps = [
+        "2026-11-23T10:00:00Z",
+        "2026-11-23T12:00:01.5+02:00",
+        "2026-11-23T10:00:02.123456",
+        "2026-11-23 06:00:03-0400",
+        "2026-11-23T11:00:00Z",
+    ]
+    lines = [jl({"timestamp": t, "short_message": f"m{i}", "level": 6}) for i, t in enumerate(stamps)]
+    path = write_lines(tmp_path / "x.log", lines)
+    pretty = chainsaw("-o", "pretty", path).out.decode().splitlines()
+    assert [line.split()[0] for line in pretty] == [
+        "2026-11-23T10:00:00.000Z",
+        "2026-11-23T10:00:01.500Z",
+        "2026-11-23T10:00:02.123Z",
+        "2026-11-23T10:00:03.000Z",
+        "2026-11-23T11:00:00.000Z",
+    ]
+    window = chainsaw("--since", "2026-11-23T10:00:00.5Z", "--until", "2026-11-23T10:30:00Z", path)
+    assert [r["short_message"] for r in window.records] == ["m1", "m2", "m3"]
+
+
+def test_a_time_out_of_range_is_no_time(tmp_path: Path) -> None:
+    """Nanoseconds since the epoch are no date: the record is shown, without its time."""
+    lines = [jl({"timestamp": 1.7e18, "short_message": "ns", "level": 6}), jl({"time": "9999-99-99T00:00:00Z"})]
+    path = write_lines(tmp_path / "x.log", lines)
+    result = chainsaw("-o", "pretty", path)
+    assert result.code == 0
+    assert "unprintable" not in result.out.decode() and "ns" in result.lines[0].decode()
+    assert chainsaw("--since", "2000-01-01", path).code == 1
 
 
 def run_on_terminal(args: list[str], env: dict[str, str]) -> bytes:
@@ -430,12 +572,51 @@ def test_count_by_a_field_most_common_first(tmp_path: Path) -> None:
     lines.append(jl({"status": 200, "level": 3}))
     result = chainsaw("--count", "--by", "status", write_lines(tmp_path / "x.log", lines))
     assert result.code == 0
-    assert result.lines == [b"5\t500", b"3\t404", b"2\t200", b"1\t-"]
+    assert result.lines == [b"5\t500", b"3\t404", b"2\t200", b"1\t(missing)"]
     by_level = chainsaw("--count", "--by", "level", "status>=404", write_lines(tmp_path / "y.log", lines))
     assert by_level.lines == [b"8\t6"]
+
+
+def test_count_by_escapes_values_and_tells_a_missing_field_from_a_dash(tmp_path: Path) -> None:
+    values: list[object] = ["a\nb", "\x1b[31mred", "x\ty", "-", None, "-", "caf\u00e9", {"k": "\r"}]
+    lines = [jl({"p": v}) if v is not None else jl({"q": 1}) for v in values]
+    result = chainsaw("--count", "--by", "p", write_lines(tmp_path / "x.log", lines))
+    assert result.code == 0
+    assert result.out.decode().splitlines() == [
+        "2\t-",
+        "1\ta\\nb",
+        "1\t\\x1b[31mred",
+        "1\tx\\ty",
+        "1\t(missing)",
+        "1\tcaf\u00e9",
+        '1\t{"k":"\\r"}',
+    ]
+    assert not CONTROL.intersection(result.out.replace(b"\t", b"").replace(b"\n", b""))
 
 
 def test_json_output_is_each_matching_object(tmp_path: Path) -> None:
     records = [{"level": i % 8, "i": i, "s": 'é"\\\n'} for i in range(50)]
     path = write_lines(tmp_path / "x.log", [json.dumps(r).encode() for r in records])
     assert chainsaw("level<=err", path).records == [r for r in records if r["level"] <= 3]
+
+
+def closed(fd: str, *args: str | Path) -> Result:
+    """Run the command with stdin (``<&-``) or stdout (``>&-``) closed, as a shell can."""
+    proc = subprocess.run(
+        ["sh", "-c", f'exec "$@" {fd}', "sh", *CHAINSAW, *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env_without_color(),
+        timeout=30,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr.decode())
+
+
+def test_closed_stdin_or_stdout_is_one_line(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "x.log", [ERR])
+    assert_one_line_error(closed("<&-", "level<=err"), "standard input is closed")
+    assert_one_line_error(closed(">&-", "level<=err", path), "standard output is closed")
+    # a closed stdin among readable paths is one more bad path
+    result = closed("<&-", "level<=err", path, "-")
+    assert (result.code, result.lines) == (2, [ERR])
+    assert result.err_lines == ["gelf-chainsaw: standard input is closed"]

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import queue
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 import pytest
 
-from logmagic.tail import Follower
+from logmagic.tail import FOLLOW_READ, MAX_LINE, Follower
 
 from ..conftest import require
-from .helpers import CHAINSAW, env_without_color, jl, write_lines
+from .helpers import CHAINSAW, env_without_color, jl, unprivileged, write_lines
+from .test_svlogd_input import unreadable_in_the_middle
 
 
 class Following:
     """A running ``gelf-chainsaw -F``, its stdout lines collected by a thread."""
 
-    def __init__(self, *args: str | Path) -> None:
+    def __init__(self, *args: str | Path, wrapper: Sequence[str] = ()) -> None:
         self.proc = subprocess.Popen(
-            [*CHAINSAW, "-F", *map(str, args)],
+            [*wrapper, *CHAINSAW, "-F", *map(str, args)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env_without_color(),
@@ -173,7 +175,7 @@ def test_follower_reads_every_file_rotated_between_two_looks_in_order(tmp_path: 
     current.write_bytes(b"a\n")
     old = logdir / "@400000006b0398b400000001.s"
     write_lines(old, [b"old"])
-    follower = Follower(current, directory=logdir, seen={old.name})
+    follower = Follower(current, directory=logdir, seen={old.name}, report=pytest.fail)
     assert follower.read() == b"a\n"
     with open(current, "ab") as f:
         f.write(b"b\nc-")  # the last line is split by the rotation, as svlogd does
@@ -195,7 +197,7 @@ def test_follower_catches_up_on_a_rotation_before_its_first_look(tmp_path: Path)
     listed: set[str] = set()  # the directory as listed: no rotated file yet
     current.rename(logdir / "@400000006b0398b400000001.s")  # rotated before the follower opens current
     current.write_bytes(b"b\n")
-    follower = Follower(current, directory=logdir, seen=listed)
+    follower = Follower(current, directory=logdir, seen=listed, report=pytest.fail)
     assert follower.read() == b"a\nb\n"
 
 
@@ -292,3 +294,90 @@ def test_follow_prints_a_line_split_between_the_last_rotated_file_and_current(
     assert f.take(1) == [b'{"level":3,"i":3,"s":"x"}']
     err = f.stop()
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("how", "reason"), [("mode 000", "Permission denied"), ("I/O error", "Input/output error")])
+def test_follow_goes_on_after_an_unreadable_file(
+    tmp_path: Path, following: list[Following], how: str, reason: str
+) -> None:
+    """The file is named once; the directory's other files and the other paths are still followed."""
+    bad = unreadable_in_the_middle(tmp_path / "main", how)
+    other = write_lines(tmp_path / "app.log", [b'{"i":6}'])
+    f = Following("-o", "json", tmp_path / "main", other, wrapper=unprivileged() if how == "mode 000" else ())
+    following.append(f)
+    assert f.take(4) == [b'{"i":1}', b'{"i":4}', b'{"i":5}', b'{"i":6}']
+    with open(tmp_path / "main" / "current", "ab") as current, open(other, "ab") as app:
+        current.write(b'{"i":7}\n')
+        app.write(b'{"i":8}\n')
+    assert sorted(f.take(2)) == [b'{"i":7}', b'{"i":8}']
+    err = f.stop()
+    assert err.splitlines() == [f"gelf-chainsaw: {bad}: {reason}"]
+
+
+def test_follower_reports_an_unreadable_file_rotated_while_following(tmp_path: Path) -> None:
+    """A rotated file it cannot read is reported, and the line that ran into it dropped."""
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    current = logdir / "current"
+    current.write_bytes(b"a\nb-")
+    errors: list[str] = []
+    follower = Follower(current, directory=logdir, seen=set(), report=errors.append)
+    assert follower.read() == b"a\n"
+    current.rename(logdir / "@400000006b0398b400000001.s")
+    (logdir / "@400000006b0398b400000002.s").symlink_to("/proc/self/mem")  # reading it fails (EIO)
+    (logdir / "@400000006b0398b400000003.s").write_bytes(b"c\n")
+    current.write_bytes(b"d\n")
+    assert follower.read() == b"c\n"  # the rotated files, then the new current
+    assert follower.read() == b"d\n"
+    assert errors == [f"{logdir / '@400000006b0398b400000002.s'}: Input/output error"]
+
+
+def test_follow_reads_a_gz_file_once_through_gzip(tmp_path: Path, following: list[Following]) -> None:
+    """A .gz file is not written to any more: it is read decompressed and not followed."""
+    older = tmp_path / "app.log.1.gz"
+    with gzip.open(older, "wb") as f:
+        f.write(rec(0, 3) + b"\n" + rec(1, 6) + b"\n" + rec(2, 3))  # the last line without newline
+    path = write_lines(tmp_path / "app.log", [rec(3, 3)])
+    f = Following("-o", "json", "level<=err", older, path)
+    following.append(f)
+    assert f.take(3) == [rec(0, 3), rec(2, 3), rec(3, 3)]
+    with open(path, "ab") as handle:
+        handle.write(rec(4, 3) + b"\n")
+    assert f.take(1) == [rec(4, 3)]
+    assert f.stop() == ""
+
+
+def test_follower_cuts_an_over_long_line(tmp_path: Path) -> None:
+    """Memory stays flat on a followed file with no newline: the line is cut at MAX_LINE."""
+    path = tmp_path / "app.log"
+    path.write_bytes(b"a\n" + b"\0" * (MAX_LINE + FOLLOW_READ))
+    follower = Follower(path, pytest.fail)
+    got = b""
+    for _ in range(6):
+        got += follower.read()
+        assert len(follower.rest) <= MAX_LINE
+    with open(path, "ab") as f:
+        f.write(b"\0\0\nb\n")
+    got += follower.read()
+    assert got == b"a\n" + b"\0" * MAX_LINE + b"\nb\n"
+
+
+@pytest.mark.parametrize(("how", "reason"), [("mode 000", "Permission denied"), ("I/O error", "Input/output error")])
+def test_follow_reports_a_followed_file_it_cannot_read_once_and_follows_the_others(
+    tmp_path: Path, following: list[Following], how: str, reason: str
+) -> None:
+    bad = tmp_path / "bad.log"
+    if how == "mode 000":
+        bad.write_bytes(rec(0, 3) + b"\n")
+        bad.chmod(0)
+    else:
+        bad.symlink_to("/proc/self/mem")  # opens, but reading it fails (EIO), also for root
+    other = write_lines(tmp_path / "app.log", [rec(1, 3)])
+    f = Following("-o", "json", bad, other, wrapper=unprivileged() if how == "mode 000" else ())
+    following.append(f)
+    assert f.take(1) == [rec(1, 3)]
+    time.sleep(0.5)  # a few more looks at the bad file
+    with open(other, "ab") as app:
+        app.write(rec(2, 3) + b"\n")
+    assert f.take(1) == [rec(2, 3)]
+    assert f.stop().splitlines() == [f"gelf-chainsaw: {bad}: {reason}"]

@@ -15,7 +15,7 @@ import pytest
 from logmagic.tail import Stream, blocks
 
 from ..conftest import require
-from .helpers import chainsaw, write_lines
+from .helpers import CHAINSAW, chainsaw, unprivileged, write_lines
 
 PAST, FUTURE = 1_000_000_000.5, 4_000_000_000.5
 
@@ -159,8 +159,67 @@ def test_blocks_hold_whole_lines_even_longer_than_the_buffer(tmp_path: Path) -> 
     second = tmp_path / "current"
     second.write_bytes(b"\n".join(lines[4:]))  # no newline at the very end
     got = []
-    for buf, end in blocks(Stream("x", [first, second]), size=16):
+    for buf, end in blocks(Stream("x", [first, second]), pytest.fail, size=16):
         got.append(bytes(buf[:end]))
     assert b"".join(got) == b"\n".join(lines)
     assert all(block.endswith(b"\n") for block in got[:-1])
     assert got[-1] == lines[-1]
+
+
+def unreadable_in_the_middle(logdir: Path, how: str) -> Path:
+    """An svlogd directory whose second rotated file cannot be read; the first ends mid-line.
+
+    ``mode 000``: opening it fails (run the command with ``unprivileged()``). ``I/O error``: it
+    opens but reading fails, also for root: a link to /proc/self/mem, whose first page (address
+    0) is never mapped, so reading it gives EIO.
+    """
+    logdir.mkdir()
+    (logdir / "@400000006b0398b400000001.s").write_bytes(b'{"i":1}\n{"i":2,"s":"ab')
+    bad = logdir / "@400000006b0398b400000002.s"
+    if how == "mode 000":
+        bad.write_bytes(b'cd"}\n{"i":3}\n')
+        bad.chmod(0)
+    else:
+        bad.symlink_to("/proc/self/mem")
+    (logdir / "@400000006b0398b400000003.s").write_bytes(b'{"i":4}\n')
+    (logdir / "current").write_bytes(b'{"i":5}\n')
+    return bad
+
+
+@pytest.mark.parametrize(("how", "reason"), [("mode 000", "Permission denied"), ("I/O error", "Input/output error")])
+def test_an_unreadable_file_in_the_middle_of_a_directory(tmp_path: Path, how: str, reason: str) -> None:
+    """It is named in one line; the line that ran into it is dropped; the next files are read."""
+    bad = unreadable_in_the_middle(tmp_path / "main", how)
+    result = chainsaw("-o", "json", tmp_path / "main", wrapper=unprivileged() if how == "mode 000" else ())
+    assert result.code == 2
+    assert result.lines == [b'{"i":1}', b'{"i":4}', b'{"i":5}']
+    assert result.err_lines == [f"gelf-chainsaw: {bad}: {reason}"]
+
+
+def test_an_over_long_line_is_cut_and_the_rest_of_it_skipped(tmp_path: Path) -> None:
+    first = tmp_path / "@400000006b0398b400000001.s"
+    first.write_bytes(b"a\n" + b"x" * 30)
+    second = tmp_path / "current"
+    second.write_bytes(b"y" * 50 + b"\nb\n" + b"z" * 45 + b"\nc")
+    got = b"".join(bytes(buf[:end]) for buf, end in blocks(Stream("x", [first, second]), pytest.fail, 16, 40))
+    assert got.split(b"\n") == [b"a", b"x" * 30 + b"y" * 10, b"b", b"z" * 40, b"c"]
+
+
+def test_memory_stays_flat_on_input_without_newlines(tmp_path: Path) -> None:
+    """A file that copytruncate left sparse: 300 MB of NUL bytes and no newline in them."""
+    path = tmp_path / "app.log"
+    with open(path, "wb") as f:
+        f.write(b'{"i":1}\n')
+        f.truncate(300_000_000)
+        f.seek(0, os.SEEK_END)
+        f.write(b'\n{"i":2}\n')
+    # Started from a small shell, so that the peak RSS measured is the command's own, not
+    # pytest's (a child's peak starts at its parent's RSS at fork).
+    with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
+        proc = subprocess.Popen(["sh", "-c", 'exec "$@"', "sh", *CHAINSAW, "-o", "json", path], stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    assert (tmp_path / "out").read_bytes() == b'{"i":1}\n{"i":2}\n'
+    assert (tmp_path / "err").read_text() == "gelf-chainsaw: skipped 1 line(s) that are not JSON objects\n"
+    assert usage.ru_maxrss < 150_000, f"peak RSS {usage.ru_maxrss} KiB"  # 16 MiB lines, not 300 MB
