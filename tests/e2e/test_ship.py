@@ -349,6 +349,12 @@ def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: La
 # -- 5: usage errors ----------------------------------------------------------------------
 
 
+#: A state entry that is valid JSON of the right version, with an offset no file can have.
+NEGATIVE_OFFSET = (
+    '{"version": 1, "sources": {"/x": {"dev": 1, "ino": 2, "fp": "ab", "fp_len": 3, "name": "/x", "offset": -5}}}'
+)
+
+
 @pytest.mark.parametrize(
     ("args", "state_text", "says"),
     [
@@ -361,6 +367,7 @@ def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: La
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], '{"version": 1, "sources": {', "cannot read it"),
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], '{"version": 7, "sources": {}}', "not a logmagic"),
         (["--status"], "[1, 2, 3]", "not a logmagic ship state"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], NEGATIVE_OFFSET, "malformed entry: offset -5"),
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--poll", "inf"], None, "'inf' must be > 0"),
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--stop-timeout", "inf"], None, "'inf' must be > 0"),
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--rescan", "1e12"], None, "at most 86400"),
@@ -377,6 +384,7 @@ def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: La
         "torn-state",
         "state-version",
         "status",
+        "negative-offset",
         "poll-inf",
         "stop-timeout-inf",
         "rescan-huge",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
 from logmagic.ship.files import strip_svlogd_prefix
@@ -175,6 +176,11 @@ def test_state_file_round_trip_and_corruption(tmp_path: Path) -> None:
     Path(state.path).write_text('{"version": 99, "sources": {}}')
     with pytest.raises(StateError, match="version"):
         StateFile(state.path).load()
+    entry = batch.end.to_json()
+    for key, value in (("offset", -1), ("fp_len", -1), ("fp_len", 513)):
+        Path(state.path).write_bytes(orjson.dumps({"version": 1, "sources": {"/x": {**entry, key: value}}}))
+        with pytest.raises(StateError, match=f"malformed entry: {key} -?[0-9]+ is"):
+            StateFile(state.path).load()
 
 
 def test_a_rotated_file_deleted_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
