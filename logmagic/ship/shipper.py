@@ -193,15 +193,20 @@ class Shipper:
                     log.info("following a new source", source=key, category=chosen)
 
     def _deliver(self, source: Source, batch: Batch) -> bool:
-        """Send ``batch`` until acknowledged; False when asked to stop first."""
-        if not self._send(source.category, batch.lines):
+        """Send ``batch`` until acknowledged; False when asked to stop first.
+
+        Only the lines the collector accepted count as sent; the ones it refused are dropped.
+        """
+        refused = self._send(source.category, batch.lines)
+        if refused is None:
             return False
-        self.totals.lines += len(batch.lines)
-        self.totals.bytes += batch.size
+        self.totals.lines += len(batch.lines) - len(refused)
+        self.totals.bytes += sum(map(len, batch.lines)) - sum(map(len, refused))
         self.totals.batches += 1
         return True
 
-    def _send(self, category: str, lines: list[bytes]) -> bool:
+    def _send(self, category: str, lines: list[bytes]) -> list[bytes] | None:
+        """Send ``lines`` until acknowledged: the lines refused for good, or None when asked to stop first."""
         backoff = 0.0
         while True:
             try:
@@ -216,23 +221,27 @@ class Shipper:
                 if self._down_since is not None:
                     log.notice("collector reachable again", down_s=round(time.monotonic() - self._down_since, 1))
                     self._down_since = None
-                return True
+                return []
             self.totals.retries += 1
             if self._down_since is None:
                 self._down_since = time.monotonic()
                 log.warning("collector unavailable, retrying; reading paused", error=problem)
             backoff = min(self.options.max_backoff, max(backoff * 2, 0.1))
             if self._stop.wait(backoff * random.uniform(0.5, 1.0)):
-                return False
+                return None
             self._write_status()
 
-    def _send_in_halves(self, category: str, lines: list[bytes], exc: Reject) -> bool:
+    def _send_in_halves(self, category: str, lines: list[bytes], exc: Reject) -> list[bytes] | None:
         if len(lines) == 1:
             self.totals.dropped += 1
             log.error("the collector refused a line; dropped", error=str(exc), bytes=len(lines[0]))
-            return True
+            return lines
         half = len(lines) // 2
-        return self._send(category, lines[:half]) and self._send(category, lines[half:])
+        first = self._send(category, lines[:half])
+        if first is None:
+            return None
+        rest = self._send(category, lines[half:])
+        return None if rest is None else first + rest
 
     def _take_notes(self, source: Source) -> None:
         counters = source.counters

@@ -53,7 +53,6 @@ class Batch:
 
     lines: list[bytes]
     end: Position
-    size: int
 
 
 @dataclass
@@ -159,7 +158,7 @@ class Source:
         if not lines:
             return None
         assert self._boundary is not None
-        return Batch(lines, self._boundary, size)
+        return Batch(lines, self._boundary)
 
     def _cut(self, data: bytes, lines: list[bytes], limit: int) -> None:
         """Append the whole lines of pending + ``data`` to ``lines``, at most ``limit`` of them;

@@ -297,6 +297,27 @@ def test_sighup_picks_up_a_new_file_matching_the_glob(lab: Lab) -> None:
     assert any(r.get("short_message") == "following a new source" for r in shipper.log())
 
 
+def test_a_line_the_collector_refuses_is_dropped_and_not_counted_as_sent(lab: Lab) -> None:
+    app = lab.directory / "app.log"
+    append(app, range(0, 2))  # one batch: refused whole (400), then line 0 accepted, line 1 refused
+    collector = lab.peer("http_collector.py", "--responses", "400,200,400,200")
+    received = Received("http")
+    received.watch(collector)
+    url = f"http://127.0.0.1:{collector.port}/ingest"
+    state = lab.directory / "ship.state"
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all([0]), shipper.diagnostics()
+    append(app, range(2, 4))
+    assert received.wait_all([0, 2, 3]), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert received.seqs == {0, 2, 3}
+    status = running(lab.directory / "ship.state.status")
+    assert (status["lines_sent"], status["dropped"]) == (3, 1)
+    assert status["bytes_sent"] == sum(len(line(s)) for s in (0, 2, 3))
+    done = run_ship("--status", "--state", str(state))
+    assert "lines sent 3," in done.stdout and "dropped 1" in done.stdout, done.stdout
+
+
 def running(status_file: Path) -> dict[str, Any]:
     """What the running shipper last wrote to its status file ({} before the first write)."""
     try:
