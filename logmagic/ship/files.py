@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from logmagic.tail import prefix_length
 
@@ -27,6 +28,22 @@ def strip_svlogd_prefix(line: bytes) -> bytes:
         return line
     n = prefix_length(line)
     return line[n:] if n else line
+
+
+class File(NamedTuple):
+    """A file of a source: its path, and its name in an svlogd directory (the path otherwise)."""
+
+    path: str
+    name: str
+
+
+def ident(path: str) -> tuple[int, int] | None:
+    """The device and inode of ``path``, None when it does not exist (or cannot be looked at)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _digest(data: bytes) -> str:

@@ -17,10 +17,9 @@ import bisect
 import errno
 import os
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from logmagic.ship.files import FINGERPRINT_BYTES, FileId, strip_svlogd_prefix
-from logmagic.tail import ROTATED_NAME
+from logmagic.ship import svlogd
+from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_svlogd_prefix
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
@@ -86,7 +85,7 @@ class Source:
         self._pending = b""  # the start of a line whose newline has not been read yet
         self._boundary: Position | None = None  # just after the last whole line read
         self._seen_after: list[str] = []  # svlogd: names listed after the open file
-        self._cached: list[_File] = []  # svlogd: the directory as last listed
+        self._cached: list[File] = []  # svlogd: the directory as last listed
         self._resume_at: Position | None = None
 
     # -- where to start ---------------------------------------------------------------------
@@ -110,7 +109,7 @@ class Source:
             later = [p for p in self._listing() if p.name > (pos.after if pos.name == "current" else pos.name)]
             return bool(later) and self._open(later[0], 0)
         if pos.file.is_file(self.path):
-            return self._open(_File(self.path, self.path), pos.offset)
+            return self._open(File(self.path, self.path), pos.offset)
         for sibling in self._siblings():
             # Renamed away, or copied by copytruncate while the shipper was down.
             renamed = pos.file.is_file(sibling.path)
@@ -120,7 +119,7 @@ class Source:
                 return True
         if os.path.exists(self.path):
             self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
-            return self._open(_File(self.path, self.path), 0)
+            return self._open(File(self.path, self.path), 0)
         return False
 
     # -- reading -----------------------------------------------------------------------------
@@ -200,32 +199,13 @@ class Source:
 
     # -- files -------------------------------------------------------------------------------
 
-    def _listing(self, whole: bool = True) -> list[_File]:
-        """The files of the source in reading order, from names alone (no ``stat`` per file).
-
-        Reading a directory while svlogd renames files in it is not a snapshot: it can miss a
-        file rotated during the read yet return a newer one. With ``whole`` the directory is
-        read twice and only the rotated files up to the newest one both reads saw are listed
-        (each older one existed before the second read began, so that read has it), and
-        ``current`` only when no newer rotated file was left out.
-        """
+    def _listing(self, whole: bool = True) -> list[File]:
+        """The files of the source in reading order (``whole``: see ``svlogd.listing``)."""
         if self.svlogd:
-            try:
-                first = set(os.listdir(self.path)) if whole else None
-                names = os.listdir(self.path)
-            except OSError:
-                return []
-            found = sorted(n for n in names if ROTATED_NAME.match(n))
-            rotated = found
-            if first is not None:
-                both = [n for n in found if n in first]
-                rotated = found[: bisect.bisect_right(found, both[-1])] if both else []
-            last = ["current"] if "current" in names and len(rotated) == len(found) else []
-            base = self.path + os.sep
-            return [_File(base + n, n) for n in (*rotated, *last)]
-        return [_File(self.path, self.path)] if os.path.isfile(self.path) else []
+            return svlogd.listing(self.path, whole)
+        return [File(self.path, self.path)] if os.path.isfile(self.path) else []
 
-    def _siblings(self) -> list[_File]:
+    def _siblings(self) -> list[File]:
         """Files beside a plain file that logrotate may have made of it (``app.log.1``, ``app.log-2026…``)."""
         directory, base = os.path.split(self.path)
         try:
@@ -233,12 +213,12 @@ class Source:
         except OSError:
             return []
         return [
-            _File(os.path.join(directory, n), n)
+            File(os.path.join(directory, n), n)
             for n in names
             if n != base and n.startswith(base) and not n.endswith((".gz", ".bz2", ".xz", ".zst"))
         ]
 
-    def _open(self, path: _File, offset: int) -> bool:
+    def _open(self, path: File, offset: int) -> bool:
         try:
             fd = os.open(path.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
@@ -282,18 +262,17 @@ class Source:
         """
         assert self._id is not None
         if self.svlogd:
-            current = _File(os.path.join(self.path, "current"), "current")
-            if self._name == "current" and _ident(current) == self._ident_of_open():
+            if self._name == "current" and ident(os.path.join(self.path, "current")) == self._ident_of_open():
                 return False  # still `current`: wait for more
             self._done = True  # rotated (or a rotated file read to its end): read what is left, go on
             return True
-        ident = _ident(_File(self.path, self.path))
-        if ident is None:
+        now = ident(self.path)
+        if now is None:
             return False  # deleted or moved away, nothing new yet: wait for the path to come back
-        if ident != (self._id.dev, self._id.ino):
+        if now != (self._id.dev, self._id.ino):
             self._done = True  # renamed away (logrotate `create`): drain it, then the new file
             return True
-        size = _size(_File(self.path, self.path))
+        size = _size(File(self.path, self.path))
         if size < self._pos:
             self.counters.truncations += 1
             self._after_truncation()
@@ -311,7 +290,7 @@ class Source:
                     return
         self._gap(f"{self.path}: truncated and no copy found; lines written just before are lost")
         self._pending = b""
-        self._open(_File(self.path, self.path), 0)
+        self._open(File(self.path, self.path), 0)
 
     def _next_file(self) -> bool:
         """The open file is finished: go on with the next one; False when there is none yet."""
@@ -330,9 +309,9 @@ class Source:
             if nxt is None:
                 return False
         else:
-            if _ident(_File(self.path, self.path)) in (None, self._ident_of_open()):
+            if ident(self.path) in (None, self._ident_of_open()):
                 return False
-            nxt = _File(self.path, self.path)
+            nxt = File(self.path, self.path)
         carried = self._pending
         boundary = self._boundary
         finished = self._name if self._name != "current" else self._after
@@ -354,7 +333,7 @@ class Source:
         self._pending, self._boundary = carried, boundary
         return True
 
-    def _successor(self, listing: list[_File], fresh: bool) -> _File | None:
+    def _successor(self, listing: list[File], fresh: bool) -> File | None:
         """The file after the open one in ``listing``, or None (``fresh``: just listed)."""
         if not listing:
             return None
@@ -363,14 +342,14 @@ class Source:
             # It was `current` when opened: it is now the oldest rotated file newer than the
             # ones that existed then (or gone). What follows it comes next.
             i = bisect.bisect_right(names, self._after)
-            if i < len(listing) and names[i] != "current" and _ident(listing[i]) == self._ident_of_open():
+            if i < len(listing) and names[i] != "current" and ident(listing[i].path) == self._ident_of_open():
                 self._name = names[i]
                 i += 1
             elif not fresh:
                 return None  # not in this listing under its new name: list again
         else:
             i = bisect.bisect_right(names, self._name)
-        if i >= len(listing) or _ident(listing[i]) == self._ident_of_open():
+        if i >= len(listing) or ident(listing[i].path) == self._ident_of_open():
             return None
         return listing[i]
 
@@ -394,11 +373,11 @@ class Source:
         if position is not None:
             names = [p.name for p in listing]
             mine = (position.file.dev, position.file.ino)
-            if position.name in names and _ident(listing[names.index(position.name)]) == mine:
+            if position.name in names and ident(listing[names.index(position.name)].path) == mine:
                 start_index, offset = names.index(position.name), position.offset
             elif self.svlogd and position.name == "current":
                 newer = [i for i, n in enumerate(names) if n > position.after]
-                if newer and _ident(listing[newer[0]]) == mine:
+                if newer and ident(listing[newer[0]].path) == mine:
                     start_index, offset = newer[0], position.offset
         total, lines = 0, 0 if count_lines else None
         for i, p in enumerate(listing[start_index:]):
@@ -415,22 +394,7 @@ class Source:
         return f"<Source {self.path} {'svlogd' if self.svlogd else 'file'} category={self.category}>"
 
 
-class _File(NamedTuple):
-    """A file of a source: its path, and its name in the svlogd directory (the path for a plain file)."""
-
-    path: str
-    name: str
-
-
-def _ident(file: _File) -> tuple[int, int] | None:
-    try:
-        st = os.stat(file.path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _size(file: _File) -> int:
+def _size(file: File) -> int:
     try:
         return os.stat(file.path).st_size
     except OSError:
