@@ -75,6 +75,7 @@ class Source:
         self.keep_prefix = keep_prefix
         self.max_line = max_line
         self.svlogd = os.path.isdir(self.path)
+        self._strip = self.svlogd and not keep_prefix  # svlogd's timestamps: svlogd directories only
         self.counters = Counters()
         self._fd = -1
         self._id: FileId | None = None
@@ -176,11 +177,11 @@ class Source:
             self._pending = buf[sum(map(len, found)) + len(found) :]
         else:
             self._pending = buf[last + 1 :]
-        if self.keep_prefix:
-            lines.extend(line + b"\n" for line in found)
-        else:
+        if self._strip:
             strip = strip_svlogd_prefix
             lines.extend(strip(line) + b"\n" for line in found)
+        else:
+            lines.extend(line + b"\n" for line in found)
         self._boundary = self._here()
         if len(self._pending) > self.max_line and b"\n" not in self._pending:
             self.counters.oversized += 1
@@ -188,7 +189,7 @@ class Source:
 
     def _emit_partial(self, lines: list[bytes]) -> None:
         """Send what is pending as a line of its own (too long, or its file ended)."""
-        line = self._pending if self.keep_prefix else strip_svlogd_prefix(self._pending)
+        line = strip_svlogd_prefix(self._pending) if self._strip else self._pending
         lines.append(line + b"\n")
         self._pending = b""
         self._boundary = self._here()

@@ -61,6 +61,12 @@ def test_keep_prefix_sends_lines_as_written(tmp_path: Path) -> None:
     assert drain(Source(str(tmp_path), "svc", keep_prefix=True))[0] == [b'2026-11-22_06:28:05.1 {"n":4}\n']
 
 
+def test_a_plain_file_keeps_its_own_timestamps(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"2024-05-01T10:00:00.123Z ERROR payment failed id=7\n2024-05-01_10:00:01.5 INFO ok\n")
+    assert drain(Source(str(log), "app"))[0] == log.read_bytes().splitlines(keepends=True)
+
+
 def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
     current = tmp_path / "current"
     current.write_bytes(b"a1\na2\n")
