@@ -53,7 +53,7 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         type=_positive_int,
         default=1 << 20,
         metavar="N",
-        help="longest line; longer ones are sent in pieces, counted (1 MiB)",
+        help="longest line sent; a longer one goes out in pieces of N bytes, counted (1 MiB)",
     )
     p.add_argument("--poll", type=_seconds, default=0.2, metavar="S", help="seconds between looks at idle files (0.2)")
     p.add_argument("--rescan", type=_seconds, default=10.0, metavar="S", help="seconds between glob rescans (10)")

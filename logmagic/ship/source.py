@@ -84,6 +84,7 @@ class Source:
         self._pos = 0  # next byte to read from the open file
         self._done = False  # the open file was rotated away: read it to its end, then move on
         self._pending = b""  # the start of a line whose newline has not been read yet
+        self._continued = False  # the pending bytes finish a line already sent in part (too long)
         self._boundary: Position | None = None  # just after the last whole line read
         self._seen_after: list[str] = []  # svlogd: names listed after the open file
         self._cached: list[File] = []  # svlogd: the directory as last listed
@@ -162,37 +163,54 @@ class Source:
 
     def _cut(self, data: bytes, lines: list[bytes], limit: int) -> None:
         """Append the whole lines of pending + ``data`` to ``lines``, at most ``limit`` of them;
-        the rest stays pending (a partial line, or whole lines for the next batch)."""
+        the rest stays pending (a partial line, or whole lines for the next batch).
+
+        A line longer than ``max_line`` goes out in pieces of ``max_line`` bytes; a partial one as
+        soon as it holds more than that, so what waits for its newline never exceeds it.
+        """
         buf = self._pending + data if self._pending else data
         last = buf.rfind(b"\n")
-        if last < 0:
+        if last >= 0:
+            found = buf[:last].split(b"\n")
+            if len(found) > limit:
+                found = found[:limit]
+                self._pending = buf[sum(map(len, found)) + len(found) :]
+            else:
+                self._pending = buf[last + 1 :]
+            if self._continued or (len(buf) > self.max_line and max(map(len, found)) > self.max_line):
+                for line in found:
+                    self._add_long(line, lines)
+            elif self._strip:
+                strip = strip_svlogd_prefix
+                lines.extend(strip(line) + b"\n" for line in found)
+            else:
+                lines.extend(line + b"\n" for line in found)
+            self._boundary = self._here()
+        else:
             self._pending = buf
-            if len(buf) > self.max_line:
-                self.counters.oversized += 1
-                self._emit_partial(lines)
-            return
-        found = buf[:last].split(b"\n")
-        if len(found) > limit:
-            found = found[:limit]
-            self._pending = buf[sum(map(len, found)) + len(found) :]
-        else:
-            self._pending = buf[last + 1 :]
-        if self._strip:
-            strip = strip_svlogd_prefix
-            lines.extend(strip(line) + b"\n" for line in found)
-        else:
-            lines.extend(line + b"\n" for line in found)
-        self._boundary = self._here()
         if len(self._pending) > self.max_line and b"\n" not in self._pending:
-            self.counters.oversized += 1
-            self._emit_partial(lines)
+            end = (len(self._pending) - 1) // self.max_line * self.max_line
+            self._pieces(self._pending, end, lines)
+            self._pending = self._pending[end:]
+            self._continued = True
+            self._boundary = self._here()
 
-    def _emit_partial(self, lines: list[bytes]) -> None:
-        """Send what is pending as a line of its own (too long, or its file ended)."""
-        line = strip_svlogd_prefix(self._pending) if self._strip else self._pending
-        lines.append(line + b"\n")
-        self._pending = b""
-        self._boundary = self._here()
+    def _add_long(self, line: bytes, lines: list[bytes]) -> None:
+        """Append a whole line that may be too long, or may finish one that was."""
+        if len(line) > self.max_line:
+            self._pieces(line, len(line), lines)
+        else:
+            lines.append((line if self._continued or not self._strip else strip_svlogd_prefix(line)) + b"\n")
+        self._continued = False
+
+    def _pieces(self, text: bytes, end: int, lines: list[bytes]) -> None:
+        """Append ``text[:end]`` in pieces of ``max_line`` bytes, each as a line; count the line once."""
+        first = not self._continued
+        if first:
+            self.counters.oversized += 1
+        for start in range(0, end, self.max_line):
+            piece = text[start : start + self.max_line]
+            lines.append((strip_svlogd_prefix(piece) if first and start == 0 and self._strip else piece) + b"\n")
 
     def _here(self) -> Position:
         assert self._id is not None
@@ -290,7 +308,7 @@ class Source:
                     self._pending, self._done = pending, True
                     return
         self._gap(f"{self.path}: truncated and no copy found; lines written just before are lost")
-        self._pending = b""
+        self._pending, self._continued = b"", False
         self._open(File(self.path, self.path), 0)
 
     def _next_file(self) -> bool:

@@ -146,16 +146,29 @@ def test_copytruncate_reads_the_tail_from_the_copy_then_the_file_from_zero(tmp_p
     assert source.counters.truncations == 1 and source.counters.gaps == 0
 
 
-def test_a_partial_line_past_the_limit_is_sent_as_it_is_and_counted(tmp_path: Path) -> None:
+def test_a_line_longer_than_max_line_is_sent_in_pieces_of_max_line_and_counted(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
-    log.write_bytes(b"whole " * 50 + b"\n" + b"x" * 250)  # no newline after the x's: a writer stuck mid-line
+    log.write_bytes(b"w" * 250 + b"\n" + b"x" * 250)  # no newline after the x's: a writer stuck mid-line
     source = Source(str(log), "app", max_line=100)
     lines, _ = drain(source)
-    assert lines == [b"whole " * 50 + b"\n", b"x" * 250 + b"\n"], "a whole long line is not cut; a partial one is sent"
-    assert source.counters.oversized == 1
+    assert lines == [b"w" * 100 + b"\n", b"w" * 100 + b"\n", b"w" * 50 + b"\n", b"x" * 100 + b"\n", b"x" * 100 + b"\n"]
+    assert source.counters.oversized == 2
     with open(log, "ab") as f:
         f.write(b"yz\n")
-    assert drain(source)[0] == [b"yz\n"]
+    assert drain(source)[0] == [b"x" * 50 + b"yz\n"], "the rest of the cut line, then nothing waits"
+    assert source.counters.oversized == 2, "a line is counted once, however many pieces"
+
+
+def test_a_huge_line_on_disk_never_goes_out_in_pieces_over_max_line(tmp_path: Path) -> None:
+    big = b'{"big":"' + b"x" * (3 << 20) + b'"}'
+    (tmp_path / "current").write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n2026-11-22_06:28:03.2 ' + big + b'\n{"n":2}\n')
+    source = Source(str(tmp_path), "svc")
+    lines, _ = drain(source, max_bytes=1 << 20)
+    assert lines[0] == b'{"n":1}\n' and lines[-1] == b'{"n":2}\n'
+    pieces = lines[1:-1]
+    assert max(map(len, pieces)) <= (1 << 20) + 1, "no piece is longer than --max-line (plus its newline)"
+    assert b"".join(p[:-1] for p in pieces) == big, "the pieces are the line, prefix off, in order"
+    assert source.counters.oversized == 1
 
 
 def test_status_counts_what_is_not_acknowledged(tmp_path: Path) -> None:
