@@ -75,20 +75,6 @@ def source_specs(spec: str) -> tuple[str, str | None]:
     return path, category or None
 
 
-def default_category(path: str) -> str:
-    """The service's name: an svlogd directory's own name (``/var/log/api`` → ``api``), above runit's
-    ``log/main`` (``/etc/sv/api/log/main`` → ``api``); for a file, its directory's name, or the
-    file's name without extension when that directory is a generic one (``/var/log/api.log``)."""
-    parts = [p for p in os.path.abspath(path).split(os.sep) if p]
-    if os.path.isdir(path):
-        while len(parts) > 1 and parts[-1] in ("main", "log"):
-            parts.pop()
-        return parts[-1] if parts else "default"
-    if len(parts) >= 2 and parts[-2] not in ("log", "logs", "var", "tmp"):
-        return parts[-2]
-    return os.path.splitext(parts[-1])[0] if parts else "default"
-
-
 class Shipper:
     """Follow the sources and forward their lines to ``destination``."""
 
@@ -185,12 +171,12 @@ class Shipper:
                     continue
                 if key == self.state.path or key == os.path.abspath(self.status_path):
                     continue
-                chosen = category or self.destination.category or default_category(key)
+                chosen = category or self.destination.category or None
                 source = Source(key, chosen, keep_prefix=self.options.keep_prefix, max_line=self.options.max_line)
                 source.resume(self.positions.get(key))
                 self.sources[key] = source
                 if self._last_rescan and len(self.sources) > 1:
-                    log.info("following a new source", source=key, category=chosen)
+                    log.info("following a new source", source=key, category=source.category or None)
 
     def _deliver(self, source: Source, batch: Batch) -> bool:
         """Send ``batch`` until acknowledged; False when asked to stop first.

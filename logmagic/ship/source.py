@@ -9,6 +9,9 @@ after a restart the source resumes there. A position names the file it lies in b
 An svlogd directory is its rotated files (``@….s``/``.u``, in name order) and then
 ``current``. A line svlogd split across a rotation (the rotated file ends without a newline)
 is stitched whole, because a partial line is carried from one file into the next.
+
+Whether a path is an svlogd directory or a file is decided when it first exists, so a log
+directory created after the shipper started is read as one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import bisect
 import errno
 import os
+import stat
 from dataclasses import dataclass, field
 
 from logmagic.ship import svlogd
@@ -66,17 +70,37 @@ class Counters:
     losses: list[str] = field(default_factory=list)  # what was lost and where, for the log
 
 
-class Source:
-    """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines."""
+def default_category(path: str, directory: bool) -> str:
+    """The service's name: an svlogd directory's own name (``/var/log/api`` → ``api``), above runit's
+    ``log/main`` (``/etc/sv/api/log/main`` → ``api``); for a file, its directory's name, or the
+    file's name without extension when that directory is a generic one (``/var/log/api.log``)."""
+    parts = [p for p in os.path.abspath(path).split(os.sep) if p]
+    if directory:
+        while len(parts) > 1 and parts[-1] in ("main", "log"):
+            parts.pop()
+        return parts[-1] if parts else "default"
+    if len(parts) >= 2 and parts[-2] not in ("log", "logs", "var", "tmp"):
+        return parts[-2]
+    return os.path.splitext(parts[-1])[0] if parts else "default"
 
-    def __init__(self, path: str, category: str, *, keep_prefix: bool = False, max_line: int = 1 << 20) -> None:
+
+class Source:
+    """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines.
+
+    ``category`` None (or empty) means the service's name (``default_category``), known once
+    the path exists.
+    """
+
+    def __init__(
+        self, path: str, category: str | None = None, *, keep_prefix: bool = False, max_line: int = 1 << 20
+    ) -> None:
         self.path = os.path.abspath(path)
-        self.category = category
+        self.category = category or ""
         self.keep_prefix = keep_prefix
         self.max_line = max_line
-        self.svlogd = os.path.isdir(self.path)
-        self._strip = self.svlogd and not keep_prefix  # svlogd's timestamps: svlogd directories only
+        self.svlogd: bool | None = None  # decided when the path first exists
         self.counters = Counters()
+        self._strip = False  # take svlogd's timestamps off (svlogd directories only)
         self._fd = -1
         self._id: FileId | None = None
         self._name = ""  # basename (svlogd) or path of the open file, as last seen
@@ -89,6 +113,19 @@ class Source:
         self._seen_after: list[str] = []  # svlogd: names listed after the open file
         self._cached: list[File] = []  # svlogd: the directory as last listed
         self._resume_at: Position | None = None
+        self._kind()
+
+    def _kind(self) -> bool:
+        """Whether the kind of the source is known: decided, for good, when the path first exists."""
+        if self.svlogd is None:
+            try:
+                mode = os.stat(self.path).st_mode
+            except OSError:
+                return False
+            self.svlogd = stat.S_ISDIR(mode)
+            self._strip = self.svlogd and not self.keep_prefix
+            self.category = self.category or default_category(self.path, self.svlogd)
+        return True
 
     # -- where to start ---------------------------------------------------------------------
 
@@ -97,6 +134,8 @@ class Source:
         self._resume_at = position
 
     def _start(self) -> bool:
+        if not self._kind():
+            return False
         pos, self._resume_at = self._resume_at, None
         if pos is None:
             first = self._listing()
@@ -387,6 +426,8 @@ class Source:
         The position's file is found by name (a ``current`` that has rotated since counts from
         the first rotated file after ``after``), which is cheap enough to run every second.
         """
+        if not self._kind():
+            return 0, 0 if count_lines else None
         listing = self._listing(whole=False)
         start_index, offset = 0, 0
         if position is not None:
@@ -410,7 +451,8 @@ class Source:
         self._close_fd()
 
     def __repr__(self) -> str:
-        return f"<Source {self.path} {'svlogd' if self.svlogd else 'file'} category={self.category}>"
+        kind = {None: "not there yet", True: "svlogd", False: "file"}[self.svlogd]
+        return f"<Source {self.path} {kind} category={self.category}>"
 
 
 def _size(file: File) -> int:

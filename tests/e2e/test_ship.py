@@ -212,6 +212,26 @@ def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> N
     assert check_lines(received.messages, range(6100)) == 0
 
 
+def test_an_svlogd_directory_created_after_the_shipper_started_is_read_as_one(lab: Lab) -> None:
+    logdir = lab.directory / "api" / "log" / "main"  # runit's log/run does `mkdir -p` then `exec svlogd`
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    shipper = lab.shipper(*fast("--from", str(logdir), "--to", url, "--state", str(state)))
+    assert wait_until(lambda: running(lab.directory / "ship.state.status").get("sources")), shipper.diagnostics()
+    logdir.parent.mkdir(parents=True)
+    svlogd = start_svlogd(lab, logdir, "")
+    assert svlogd.stdin is not None
+    svlogd.stdin.write(b"".join(line(s) for s in range(100)))
+    svlogd.stdin.close()
+    assert svlogd.wait(timeout=60) == 0
+    assert received.wait_all(range(100)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(100)) == 0, "svlogd's timestamps are taken off"
+    assert set(received.categories) == {"api"}, "the category is the service's, as for a directory there at startup"
+
+
 # -- 4: SIGTERM, SIGHUP, --status ---------------------------------------------------------
 
 

@@ -224,3 +224,14 @@ def test_a_rotated_file_without_a_final_newline_keeps_its_last_line_apart(tmp_pa
     assert lines == [b"2-cut\n", b"3\n"]
     assert source.counters.unterminated == 1
     assert end is not None and end.name == str(log) and end.offset == 2
+
+
+def test_a_path_that_becomes_an_svlogd_directory_later_is_read_as_one(tmp_path: Path) -> None:
+    logdir = tmp_path / "api" / "log" / "main"
+    source = Source(str(logdir))
+    assert drain(source)[0] == [] and source.svlogd is None
+    logdir.mkdir(parents=True)
+    (logdir / rotated(1)).write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n')
+    (logdir / "current").write_bytes(b'2026-11-22_06:28:04.1 {"n":2}\n')
+    assert drain(source)[0] == [b'{"n":1}\n', b'{"n":2}\n']
+    assert source.svlogd is True and source.category == "api"
