@@ -113,6 +113,7 @@ class Source:
         self._seen_after: list[str] = []  # svlogd: names listed after the open file
         self._cached: list[File] = []  # svlogd: the directory as last listed
         self._resume_at: Position | None = None
+        self._warned = ""  # the last warning given, not repeated until another one
         self._kind()
 
     def _kind(self) -> bool:
@@ -130,38 +131,71 @@ class Source:
     # -- where to start ---------------------------------------------------------------------
 
     def resume(self, position: Position | None) -> None:
-        """Start at ``position`` (from the state file), or at the oldest data when ``None``."""
+        """Start at ``position`` (from the state file), or at the oldest data when ``None``.
+
+        The position is kept until a file is opened: a file that cannot be read yet (its
+        permissions are being fixed) is not read again from its start once it can be.
+        """
         self._resume_at = position
 
     def _start(self) -> bool:
         if not self._kind():
             return False
-        pos, self._resume_at = self._resume_at, None
+        pos = self._resume_at
         if pos is None:
             first = self._listing()
             return bool(first) and self._open(first[0], 0)
-        if self.svlogd:
-            listing = self._listing()
-            by_name = [p for p in listing if p.name == pos.name]
-            for path in by_name + [p for p in listing if p.name > pos.after] + listing:
-                if pos.file.is_file(path.path):
-                    return self._open(path, pos.offset)
-            self._gap(f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset} are lost")
-            later = [p for p in self._listing() if p.name > (pos.after if pos.name == "current" else pos.name)]
-            return bool(later) and self._open(later[0], 0)
-        if pos.file.is_file(self.path):
-            return self._open(File(self.path, self.path), pos.offset)
+        found = self._resume_in_directory(pos) if self.svlogd else self._resume_file(pos)
+        if found:
+            self._resume_at = None
+        return found
+
+    def _resume_in_directory(self, pos: Position) -> bool:
+        listing = self._listing()
+        by_name = [p for p in listing if p.name == pos.name]
+        found = self._reopen(pos, by_name + [p for p in listing if p.name > pos.after] + listing)
+        if found is not None:
+            return found
+        since = pos.after if pos.name == "current" else pos.name
+        later = [p for p in listing if p.name > since]
+        if not later or not self._open(later[0], 0):
+            return False
+        self._gap(f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset} are lost")
+        return True
+
+    def _resume_file(self, pos: Position) -> bool:
+        here = File(self.path, self.path)
+        found = self._reopen(pos, [here])
+        if found is not None:
+            return found
         for sibling in self._siblings():
             # Renamed away, or copied by copytruncate while the shipper was down.
-            renamed = pos.file.is_file(sibling.path)
-            copied = pos.file.same_start(sibling.path) and _size(sibling) >= pos.offset
-            if (renamed or copied) and self._open(sibling, pos.offset):
-                self._done = True
+            found = self._reopen(pos, [sibling])
+            if found is None and pos.file.same_start(sibling.path) and _size(sibling) >= pos.offset:
+                found = self._open(sibling, pos.offset)
+            if found is not None:
+                self._done = found
+                return found
+        if not self._open(here, 0):
+            return False
+        self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
+        return True
+
+    def _reopen(self, pos: Position, files: list[File]) -> bool | None:
+        """Open the file ``pos`` lies in, among ``files``: recognized by its inode, then its first
+        bytes. None when it is not there; False when it is but cannot be opened yet."""
+        mine = (pos.file.dev, pos.file.ino)
+        for file in files:
+            if ident(file.path) != mine:
+                continue
+            fd = self._open_fd(file)
+            if fd is None:
+                return False
+            if pos.file.matches(fd):
+                self._use(fd, file, pos.offset)
                 return True
-        if os.path.exists(self.path):
-            self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
-            return self._open(File(self.path, self.path), 0)
-        return False
+            os.close(fd)  # the inode was reused by another file
+        return None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -178,7 +212,7 @@ class Source:
             try:
                 data = os.read(self._fd, min(CHUNK, max(max_bytes - size, 1 << 16)))
             except OSError as exc:
-                self.counters.warnings.append(f"{self.path}: read failed: {exc.strerror or exc}")
+                self._warn(f"{self.path}: read failed: {exc.strerror or exc}")
                 break
             if not data:
                 if self._done:
@@ -276,25 +310,37 @@ class Source:
             if n != base and n.startswith(base) and not n.endswith((".gz", ".bz2", ".xz", ".zst"))
         ]
 
-    def _open(self, path: File, offset: int) -> bool:
-        try:
-            fd = os.open(path.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return False
-            self.counters.warnings.append(f"{path.path}: cannot open: {exc.strerror or exc}")
+    def _open(self, file: File, offset: int) -> bool:
+        fd = self._open_fd(file)
+        if fd is None:
             return False
+        self._use(fd, file, offset)
+        return True
+
+    def _open_fd(self, file: File) -> int | None:
+        """A descriptor on ``file``; None when it is gone, or cannot be read (warned once)."""
+        try:
+            fd = os.open(file.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                self._warn(f"{file.path}: cannot open: {exc.strerror or exc}")
+            return None
+        self._warned = ""
+        return fd
+
+    def _use(self, fd: int, file: File, offset: int) -> None:
+        """Read ``file`` (open on ``fd``) from ``offset`` on, instead of the file open until now."""
         self._close_fd()
         size = os.fstat(fd).st_size
         if offset > size:  # shrank while the shipper was down: copytruncate without a copy
-            self._gap(f"{path.path}: shorter than the saved position; reading it from the start")
+            self._gap(f"{file.path}: shorter than the saved position; reading it from the start")
             offset = 0
         os.lseek(fd, offset, os.SEEK_SET)
         self._fd, self._pos, self._done = fd, offset, False
         self._id = FileId.of_fd(fd)
-        self._name = path.name
+        self._name = file.name
         if self.svlogd:
-            if not self._cached or self._cached[-1].name != "current" or path.name == "current":
+            if not self._cached or self._cached[-1].name != "current" or file.name == "current":
                 self._cached = self._listing()
             names = [p.name for p in self._cached]
             rotated = [n for n in names if n != "current"]
@@ -303,7 +349,6 @@ class Source:
             self._seen_after = [n for n in rotated if n > self._name][:2] if self._name != "current" else []
         if self._boundary is None or not self._pending:
             self._boundary = self._here()
-        return True
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
@@ -417,6 +462,11 @@ class Source:
     def _gap(self, note: str) -> None:
         self.counters.gaps += 1
         self.counters.losses.append(note)
+
+    def _warn(self, note: str) -> None:
+        if note != self._warned:
+            self._warned = note
+            self.counters.warnings.append(note)
 
     # -- status ------------------------------------------------------------------------------
 

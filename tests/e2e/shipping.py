@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,9 +128,10 @@ class Lab:
         peer = self.peer("http_collector.py", port=port)
         return peer, f"http://127.0.0.1:{peer.port}/ingest"
 
-    def shipper(self, *args: str) -> Shipper:
+    def shipper(self, *args: str, under: Sequence[str] = ()) -> Shipper:
+        """``logmagic ship ARGS``, run by the command ``under`` when one is given (``setpriv …``)."""
         errors = self.directory / f"shipper-{len(self.shippers)}.stderr"
-        argv = ship_argv(*args)
+        argv = [*under, *ship_argv(*args)]
         with errors.open("wb") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env())
         shipper = Shipper(proc, argv, errors)

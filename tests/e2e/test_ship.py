@@ -212,6 +212,34 @@ def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> N
     assert check_lines(received.messages, range(6100)) == 0
 
 
+def test_a_file_unreadable_at_restart_is_read_on_from_its_position_once_readable(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    app = logs / "app.log"
+    append(app, range(0, 1000))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    args = fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s"))
+    shipper = lab.shipper(*args)
+    assert received.wait_all(range(1000)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    app.chmod(0)  # logrotate's `create 0600 other-user`, fixed by someone a moment later
+    # As root the shipper could read it all the same: run it without the capabilities that allow that.
+    setpriv = [require("setpriv"), "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    shipper = lab.shipper(*args, under=setpriv)
+    cannot = "cannot open: Permission denied"
+    assert wait_until(lambda: any(cannot in str(r.get("short_message")) for r in shipper.log())), shipper.diagnostics()
+    time.sleep(1.0)  # many looks at the file (--poll 0.05) while it stays unreadable
+    app.chmod(0o644)
+    append(app, range(1000, 1100))
+    assert received.wait_all(range(1100)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(1100)) == 0, "the file is not sent again from its start"
+    warnings = [r for r in shipper.log() if cannot in str(r.get("short_message"))]
+    assert len(warnings) == 1, "one warning while the reason stays the same"
+
+
 def test_an_svlogd_directory_created_after_the_shipper_started_is_read_as_one(lab: Lab) -> None:
     logdir = lab.directory / "api" / "log" / "main"  # runit's log/run does `mkdir -p` then `exec svlogd`
     collector, url = lab.collector("scribe")
