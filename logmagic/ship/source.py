@@ -22,7 +22,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from logmagic.ship import svlogd
+from logmagic.ship import rotated, svlogd
 from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_svlogd_prefix
 
 #: Bytes asked for per read.
@@ -165,17 +165,17 @@ class Source:
 
     def _resume_file(self, pos: Position) -> bool:
         here = File(self.path, self.path)
-        found = self._reopen(pos, [here])
+        beside = rotated.siblings(self.path)
+        # The file itself, else the generation it became (logrotate `create`): by inode first.
+        found = self._reopen(pos, [here, *(s.file for s in beside if not s.compressed)])
         if found is not None:
+            self._done = found and self._name != self.path
             return found
-        for sibling in self._siblings():
-            # Renamed away, or copied by copytruncate while the shipper was down.
-            found = self._reopen(pos, [sibling])
-            if found is None and pos.file.same_start(sibling.path) and _size(sibling) >= pos.offset:
-                found = self._open(sibling, pos.offset)
-            if found is not None:
-                self._done = found
-                return found
+        copy = rotated.copy_of(pos.file, pos.offset, beside)  # copytruncate while the shipper was down
+        if copy is not None:
+            found = self._open(copy.file, pos.offset)
+            self._done = found
+            return found
         if not self._open(here, 0):
             return False
         self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
@@ -297,19 +297,6 @@ class Source:
             return svlogd.listing(self.path, whole)
         return [File(self.path, self.path)] if os.path.isfile(self.path) else []
 
-    def _siblings(self) -> list[File]:
-        """Files beside a plain file that logrotate may have made of it (``app.log.1``, ``app.log-2026…``)."""
-        directory, base = os.path.split(self.path)
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            return []
-        return [
-            File(os.path.join(directory, n), n)
-            for n in names
-            if n != base and n.startswith(base) and not n.endswith((".gz", ".bz2", ".xz", ".zst"))
-        ]
-
     def _open(self, file: File, offset: int) -> bool:
         fd = self._open_fd(file)
         if fd is None:
@@ -342,11 +329,10 @@ class Source:
         if self.svlogd:
             if not self._cached or self._cached[-1].name != "current" or file.name == "current":
                 self._cached = self._listing()
-            names = [p.name for p in self._cached]
-            rotated = [n for n in names if n != "current"]
-            self._after = rotated[-1] if rotated else ""
+            rotated_names = [p.name for p in self._cached if p.name != "current"]
+            self._after = rotated_names[-1] if rotated_names else ""
             # Rotated files not read yet: if one of them vanishes unread, lines were lost.
-            self._seen_after = [n for n in rotated if n > self._name][:2] if self._name != "current" else []
+            self._seen_after = [n for n in rotated_names if n > self._name][:2] if self._name != "current" else []
         if self._boundary is None or not self._pending:
             self._boundary = self._here()
 
@@ -385,12 +371,11 @@ class Source:
     def _after_truncation(self) -> None:
         """copytruncate: read what was written since the last read from the copy, then the file from 0."""
         assert self._id is not None
-        for sibling in self._siblings():
-            if self._id.same_start(sibling.path) and _size(sibling) >= self._pos:
-                pos, pending = self._pos, self._pending
-                if self._open(sibling, pos):
-                    self._pending, self._done = pending, True
-                    return
+        copy = rotated.copy_of(self._id, self._pos, rotated.siblings(self.path))
+        pending = self._pending
+        if copy is not None and self._open(copy.file, self._pos):
+            self._pending, self._done = pending, True
+            return
         self._gap(f"{self.path}: truncated and no copy found; lines written just before are lost")
         self._pending, self._continued = b"", False
         self._open(File(self.path, self.path), 0)

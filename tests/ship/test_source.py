@@ -235,3 +235,45 @@ def test_a_path_that_becomes_an_svlogd_directory_later_is_read_as_one(tmp_path: 
     (logdir / "current").write_bytes(b'2026-11-22_06:28:04.1 {"n":2}\n')
     assert drain(source)[0] == [b'{"n":1}\n', b'{"n":2}\n']
     assert source.svlogd is True and source.category == "api"
+
+
+def test_resume_after_a_rename_finds_the_file_by_inode_before_an_older_look_alike(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    banner = b'{"msg":"service started"}\n'
+    (tmp_path / "app.log-20240101").write_bytes(banner + b"old 1\nold 2\n")  # shipped long ago
+    log.write_bytes(banner)
+    first = Source(str(log), "app")
+    lines, end = drain(first)
+    assert lines == [banner] and end is not None and end.file.fp_len == len(banner)
+    first.close()
+    with open(log, "ab") as f:  # the shipper is stopped; the app writes, logrotate renames
+        f.write(b"6\n7\n")
+    log.rename(tmp_path / "app.log-20240102")
+    log.write_bytes(b"8\n9\n")
+    again = Source(str(log), "app")
+    again.resume(end)
+    assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]
+    assert again.counters.gaps == 0
+
+
+def test_resume_after_copytruncate_takes_the_newest_copy_when_the_fingerprint_is_short(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    banner = b'{"msg":"service started"}\n'
+    older = tmp_path / "app.log-20240101"
+    older.write_bytes(banner + b"old 1\nold 2\n")
+    log.write_bytes(banner)
+    first = Source(str(log), "app")
+    lines, end = drain(first)
+    assert lines == [banner] and end is not None
+    first.close()
+    with open(log, "ab") as f:
+        f.write(b"6\n7\n")
+    copy = tmp_path / "app.log-20240102"
+    copy.write_bytes(log.read_bytes())  # copytruncate while the shipper is stopped
+    os.truncate(log, 0)
+    log.write_bytes(b"8\n9\n")
+    os.utime(older, ns=(10**18, 10**18))
+    os.utime(copy, ns=(2 * 10**18, 2 * 10**18))
+    again = Source(str(log), "app")
+    again.resume(end)
+    assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]

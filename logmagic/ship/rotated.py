@@ -1,0 +1,70 @@
+"""The files logrotate makes beside a followed file: ``app.log.1``, ``app.log-20261122``, ``app.log.2.gz``.
+
+The shipper looks at them when the file it follows was renamed or truncated while it was not
+looking: to find the file it was reading (by device and inode), or the copy ``copytruncate``
+made of it (by its first bytes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+
+from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId
+
+#: Compressed rotations: recognized, never read.
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+#: What logrotate puts after the name: ``.1``, ``-20261122``, ``.2026-11-22``, ``-2026112206``.
+#: Other files that merely start with the name (``app.log.tmp``, ``app.logger``) are not its.
+SUFFIX = re.compile(r"[._-][0-9][0-9._:T-]*")
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """A rotated generation of the followed file, as it was when the directory was read."""
+
+    file: File
+    ident: tuple[int, int]
+    size: int
+    mtime: int  # nanoseconds
+    compressed: bool
+
+
+def siblings(path: str) -> list[Sibling]:
+    """The rotated generations of ``path`` in its directory, compressed ones included."""
+    directory, base = os.path.split(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not name.startswith(base) or name == base:
+            continue
+        suffix = name[len(base) :]
+        compressed = suffix.endswith(COMPRESSED)
+        if not SUFFIX.fullmatch(suffix.rsplit(".", 1)[0] if compressed else suffix):
+            continue
+        full = os.path.join(directory, name)
+        try:
+            st = os.stat(full)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append(Sibling(File(full, full), (st.st_dev, st.st_ino), st.st_size, st.st_mtime_ns, compressed))
+    return found
+
+
+def copy_of(file: FileId, offset: int, found: list[Sibling]) -> Sibling | None:
+    """The copy ``copytruncate`` made of ``file``: the newest generation that starts with its
+    first bytes and holds ``offset`` bytes.
+
+    A short fingerprint (the file held a line or two when it was taken) also matches older
+    generations that start with the same line: then only the newest generation may be the copy.
+    """
+    newest = sorted((s for s in found if not s.compressed and s.size >= offset), key=lambda s: s.mtime, reverse=True)
+    if file.fp_len < FINGERPRINT_BYTES:
+        newest = newest[:1]
+    return next((s for s in newest if file.same_start(s.file.path)), None)
