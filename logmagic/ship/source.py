@@ -209,6 +209,10 @@ class Source:
             if b"\n" in self._pending:  # whole lines left over from a batch that was full
                 self._cut(b"", lines, max_lines - len(lines))
                 continue
+            assert self._id is not None
+            if not self._done and not self.svlogd and not self._id.matches(self._fd):
+                self._after_truncation()  # truncated and written again since the last read
+                continue
             try:
                 data = os.read(self._fd, min(CHUNK, max(max_bytes - size, 1 << 16)))
             except OSError as exc:
@@ -224,7 +228,7 @@ class Source:
                 break
             self._pos += len(data)
             size += len(data)
-            if self._id is not None and self._id.fp_len < FINGERPRINT_BYTES:
+            if self._id.fp_len < FINGERPRINT_BYTES:
                 # Opened short (just truncated, just created): a fingerprint of a few bytes
                 # would match an older copy made by copytruncate too.
                 self._id = self._id.refreshed(self._fd)
@@ -361,9 +365,7 @@ class Source:
         if now != (self._id.dev, self._id.ino):
             self._done = True  # renamed away (logrotate `create`): drain it, then the new file
             return True
-        size = _size(File(self.path, self.path))
-        if size < self._pos:
-            self.counters.truncations += 1
+        if os.fstat(self._fd).st_size < self._pos:
             self._after_truncation()
             return True
         return False
@@ -371,6 +373,7 @@ class Source:
     def _after_truncation(self) -> None:
         """copytruncate: read what was written since the last read from the copy, then the file from 0."""
         assert self._id is not None
+        self.counters.truncations += 1
         copy = rotated.copy_of(self._id, self._pos, rotated.siblings(self.path))
         pending = self._pending
         if copy is not None and self._open(copy.file, self._pos):
@@ -378,7 +381,8 @@ class Source:
             return
         self._gap(f"{self.path}: truncated and no copy found; lines written just before are lost")
         self._pending, self._continued = b"", False
-        self._open(File(self.path, self.path), 0)
+        if not self._open(File(self.path, self.path), 0):
+            self._close_fd()  # gone as well: start again when it is back
 
     def _next_file(self) -> bool:
         """The open file is finished: go on with the next one; False when there is none yet."""

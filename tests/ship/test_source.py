@@ -277,3 +277,19 @@ def test_resume_after_copytruncate_takes_the_newest_copy_when_the_fingerprint_is
     again = Source(str(log), "app")
     again.resume(end)
     assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]
+
+
+def test_copytruncate_while_behind_is_seen_even_once_the_file_grew_past_the_old_position(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b"%d\n" % i for i in range(1, 21)))
+    source = Source(str(log), "app")
+    assert len(drain(source)[0]) == 20  # acknowledged up to here; the collector goes down
+    with open(log, "ab") as f:
+        f.write(b"".join(b"%d\n" % i for i in range(21, 31)))  # not read yet
+    (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+    os.truncate(log, 0)
+    with open(log, "ab") as f:
+        f.write(b"".join(b"%d\n" % i for i in range(1001, 1101)))  # longer than it was
+    lines, _ = drain(source)
+    assert lines == [b"%d\n" % i for i in (*range(21, 31), *range(1001, 1101))]
+    assert source.counters.truncations == 1 and source.counters.gaps == 0
