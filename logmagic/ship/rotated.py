@@ -1,8 +1,9 @@
 """The files logrotate makes beside a followed file: ``app.log.1``, ``app.log-20261122``, ``app.log.2.gz``.
 
-The shipper looks at them when the file it follows was renamed or truncated while it was not
-looking: to find the file it was reading (by device and inode), or the copy ``copytruncate``
-made of it (by its first bytes).
+The shipper looks at them when the file it follows was renamed, truncated or replaced while it
+was not looking: to find the file it was reading (by device and inode), the copy
+``copytruncate`` made of it (by its first bytes), and the generations rotated in between (by
+modification time), so that none is skipped without being read or counted.
 """
 
 from __future__ import annotations
@@ -68,3 +69,22 @@ def copy_of(file: FileId, offset: int, found: list[Sibling]) -> Sibling | None:
     if file.fp_len < FINGERPRINT_BYTES:
         newest = newest[:1]
     return next((s for s in newest if file.same_start(s.file.path)), None)
+
+
+def rotated_after(found: list[Sibling], mtime: int, skip: set[tuple[int, int]]) -> tuple[list[Sibling], File | None]:
+    """The generations written after a file last changed at ``mtime``, leaving out the files ``skip``.
+
+    Returns the compressed ones older than the first readable one (lost: the shipper does not
+    read compressed files) and that readable one (None when there is none).
+    Compression keeps a file's time: a compressed generation counts only if strictly newer.
+    """
+    later = sorted(
+        (s for s in found if s.ident not in skip and (s.mtime > mtime or (s.mtime == mtime and not s.compressed))),
+        key=lambda s: (s.mtime, s.file.path),
+    )
+    lost: list[Sibling] = []
+    for s in later:
+        if not s.compressed:
+            return lost, s.file
+        lost.append(s)
+    return lost, None

@@ -64,7 +64,7 @@ class Counters:
 
     oversized: int = 0  # lines longer than max_line, sent in pieces
     unterminated: int = 0  # a file ended without a newline and was not continued
-    gaps: int = 0  # files deleted before they were read: their lines are lost
+    gaps: int = 0  # files deleted (or compressed) before they were read: their lines are lost
     truncations: int = 0  # copytruncate seen
     warnings: list[str] = field(default_factory=list)  # files that could not be read, for the log
     losses: list[str] = field(default_factory=list)  # what was lost and where, for the log
@@ -386,43 +386,62 @@ class Source:
 
     def _next_file(self) -> bool:
         """The open file is finished: go on with the next one; False when there is none yet."""
-        if self.svlogd:
-            # The directory is listed again only when the last listing has nothing after the
-            # open file: with thousands of rotated files, a listing per file would dominate.
-            nxt = self._successor(self._cached, fresh=False)
-            if nxt is None or nxt.name == "current":
-                # `current` from an old listing may skip files svlogd rotated since: list again.
-                self._cached = self._listing()
-                names = {p.name for p in self._cached}
-                missing = [n for n in self._seen_after if n not in names]
-                if missing:
-                    self._gap(f"{self.path}: {len(missing)} rotated file(s) deleted before they were read")
-                nxt = self._successor(self._cached, fresh=True)
-            if nxt is None:
-                return False
-        else:
-            if ident(self.path) in (None, self._ident_of_open()):
-                return False
-            nxt = File(self.path, self.path)
-        carried = self._pending
-        boundary = self._boundary
-        finished = self._name if self._name != "current" else self._after
-        if not self._open(nxt, 0):
-            self._cached = []  # gone meanwhile: list again next time
+        carried, boundary = self._pending, self._boundary
+        if not (self._next_in_directory() if self.svlogd else self._next_generation()):
             return False
-        if self.svlogd and nxt.name == "current" and self._after > finished:
-            # svlogd rotated between the listing and the open: the oldest of the files rotated
-            # since the finished one comes first (it may be the file just opened, renamed).
-            later = [p for p in self._cached if p.name != "current" and p.name > finished]
-            if not self._open(later[0], 0):
-                self._cached = []
-                return False
         # A line svlogd split across the rotation continues in the next file; for a plain file
         # that ended without a newline there is nothing to continue: it is sent as it is.
         if carried and not self.svlogd:
             self.counters.unterminated += 1
             carried += b"\n"
         self._pending, self._boundary = carried, boundary
+        return True
+
+    def _next_generation(self) -> bool:
+        """A plain file: the generation logrotate made after the finished one, else the file itself."""
+        now = ident(self.path)
+        if now is None or now == self._ident_of_open():
+            return False
+        st = os.fstat(self._fd)
+        lost, between = rotated.rotated_after(
+            rotated.siblings(self.path), st.st_mtime_ns, {now, (st.st_dev, st.st_ino)}
+        )
+        if not self._open(between or File(self.path, self.path), 0):
+            return False
+        if lost:
+            names = ", ".join(s.file.path for s in lost)
+            self._gap(f"{self.path}: rotated and compressed before it was read: {names}", len(lost))
+        self._done = between is not None  # a rotated generation: read to its end, then what follows
+        return True
+
+    def _next_in_directory(self) -> bool:
+        """svlogd: the next file, from the last listing when it has one, else from a new listing.
+
+        The directory is listed again only when the last listing has nothing after the open
+        file: with thousands of rotated files, a listing per file would dominate.
+        """
+        nxt = self._successor(self._cached, fresh=False)
+        if nxt is None or nxt.name == "current":
+            # `current` from an old listing may skip files svlogd rotated since: list again.
+            self._cached = self._listing()
+            names = {p.name for p in self._cached}
+            missing = [n for n in self._seen_after if n not in names]
+            if missing:
+                self._gap(f"{self.path}: {len(missing)} rotated file(s) deleted before they were read")
+            nxt = self._successor(self._cached, fresh=True)
+        if nxt is None:
+            return False
+        finished = self._name if self._name != "current" else self._after
+        if not self._open(nxt, 0):
+            self._cached = []  # gone meanwhile: list again next time
+            return False
+        if nxt.name == "current" and self._after > finished:
+            # svlogd rotated between the listing and the open: the oldest of the files rotated
+            # since the finished one comes first (it may be the file just opened, renamed).
+            later = [p for p in self._cached if p.name != "current" and p.name > finished]
+            if not self._open(later[0], 0):
+                self._cached = []
+                return False
         return True
 
     def _successor(self, listing: list[File], fresh: bool) -> File | None:
@@ -448,8 +467,8 @@ class Source:
     def _ident_of_open(self) -> tuple[int, int] | None:
         return (self._id.dev, self._id.ino) if self._id is not None else None
 
-    def _gap(self, note: str) -> None:
-        self.counters.gaps += 1
+    def _gap(self, note: str, files: int = 1) -> None:
+        self.counters.gaps += files
         self.counters.losses.append(note)
 
     def _warn(self, note: str) -> None:

@@ -293,3 +293,36 @@ def test_copytruncate_while_behind_is_seen_even_once_the_file_grew_past_the_old_
     lines, _ = drain(source)
     assert lines == [b"%d\n" % i for i in (*range(21, 31), *range(1001, 1101))]
     assert source.counters.truncations == 1 and source.counters.gaps == 0
+
+
+def test_two_create_rotations_while_behind_read_the_generation_in_between(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"a1\n"]
+    with open(log, "ab") as f:
+        f.write(b"a2\n")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"b1\n")
+    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"c1\n")
+    os.utime(tmp_path / "app.log.2", ns=(10**18, 10**18))  # the order the writes were made in
+    os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))
+    assert drain(source)[0] == [b"a2\n", b"b1\n", b"c1\n"]
+    assert source.counters.gaps == 0
+
+
+def test_a_generation_compressed_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"a1\n"]
+    log.rename(tmp_path / "app.log.2")
+    (tmp_path / "app.log.1.gz").write_bytes(b"\x1f\x8b not read")
+    log.write_bytes(b"c1\n")
+    os.utime(tmp_path / "app.log.2", ns=(10**18, 10**18))
+    os.utime(tmp_path / "app.log.1.gz", ns=(2 * 10**18, 2 * 10**18))
+    assert drain(source)[0] == [b"c1\n"]
+    assert source.counters.gaps == 1
+    assert "app.log.1.gz" in source.counters.losses[0]
