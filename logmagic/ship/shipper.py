@@ -141,12 +141,16 @@ class Shipper:
                     batch = source.read_batch(self.options.batch_lines, self.options.batch_bytes)
                     self._take_notes(source)
                     if batch is None:
+                        if source.finished:
+                            self._retire(source)
                         continue
                     if not self._deliver(source, batch):
                         break  # stopping, the batch unsent: it is sent again after the restart
                     self.positions[source.path] = batch.end
                     self._save()
                     moved = True
+                    if source.finished:
+                        self._retire(source)
                 self._write_status()
                 if not moved:
                     self._stop.wait(self.options.poll)
@@ -177,6 +181,19 @@ class Shipper:
                 self.sources[key] = source
                 if self._last_rescan and len(self.sources) > 1:
                     log.info("following a new source", source=key, category=source.category or None)
+
+    def _retire(self, source: Source) -> None:
+        """Stop following a deleted file read to its end, and forget its position.
+
+        A path named on the command line is followed again at once, waiting for a new file;
+        a glob's match is gone for good.
+        """
+        source.close()
+        del self.sources[source.path]
+        if self.positions.pop(source.path, None) is not None:
+            self._save()
+        log.info("file deleted and shipped to its end; no longer followed", source=source.path)
+        self._rescan_now.set()
 
     def _deliver(self, source: Source, batch: Batch) -> bool:
         """Send ``batch`` until acknowledged; False when asked to stop first.

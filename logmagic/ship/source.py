@@ -88,7 +88,8 @@ class Source:
     """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines.
 
     ``category`` None (or empty) means the service's name (``default_category``), known once
-    the path exists.
+    the path exists. ``finished`` turns true when a followed file was deleted and has been read
+    to its end: its descriptor is closed, and nothing more will come from this source.
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class Source:
         self.keep_prefix = keep_prefix
         self.max_line = max_line
         self.svlogd: bool | None = None  # decided when the path first exists
+        self.finished = False
         self.counters = Counters()
         self._strip = False  # take svlogd's timestamps off (svlogd directories only)
         self._fd = -1
@@ -139,7 +141,7 @@ class Source:
         self._resume_at = position
 
     def _start(self) -> bool:
-        if not self._kind():
+        if self.finished or not self._kind():
             return False
         pos = self._resume_at
         if pos is None:
@@ -219,12 +221,8 @@ class Source:
                 self._warn(f"{self.path}: read failed: {exc.strerror or exc}")
                 break
             if not data:
-                if self._done:
-                    if not self._next_file():
-                        break
-                    continue
-                if self._check_rotation():
-                    continue  # read again: lines written just before the rotation
+                if self._at_end(lines):
+                    continue  # read again: lines written just before the rotation, or the next file
                 break
             self._pos += len(data)
             size += len(data)
@@ -348,27 +346,43 @@ class Source:
                 pass
             self._fd = -1
 
-    def _check_rotation(self) -> bool:
-        """At the end of the open file: has it been rotated, truncated or replaced?
+    def _unlinked(self) -> bool:
+        """Whether the open file has been deleted (it has no name left)."""
+        return self._fd >= 0 and os.fstat(self._fd).st_nlink == 0
 
-        True when there is more to read (the caller reads again before moving on).
-        """
+    def _at_end(self, lines: list[bytes]) -> bool:
+        """At the end of the open file: True when there is more to read, in it or in the next file."""
         assert self._id is not None
         if self.svlogd:
+            if self._done:
+                return self._next_file()
             if self._name == "current" and ident(os.path.join(self.path, "current")) == self._ident_of_open():
                 return False  # still `current`: wait for more
             self._done = True  # rotated (or a rotated file read to its end): read what is left, go on
             return True
         now = ident(self.path)
         if now is None:
-            return False  # deleted or moved away, nothing new yet: wait for the path to come back
-        if now != (self._id.dev, self._id.ino):
+            if self._unlinked():
+                self._close_deleted(lines)
+            return False  # moved away, nothing new yet: wait for the path to come back
+        if self._done:
+            return self._next_file()
+        if now != self._ident_of_open():
             self._done = True  # renamed away (logrotate `create`): drain it, then the new file
             return True
         if os.fstat(self._fd).st_size < self._pos:
             self._after_truncation()
             return True
         return False
+
+    def _close_deleted(self, lines: list[bytes]) -> None:
+        """The followed file was deleted and is read to its end: its last line, if unterminated,
+        goes out as it is; the descriptor (and with it the disk space) is let go."""
+        if self._pending:
+            self.counters.unterminated += 1
+            self._cut(b"\n", lines, 1)
+        self._close_fd()
+        self.finished = True
 
     def _after_truncation(self) -> None:
         """copytruncate: read what was written since the last read from the copy, then the file from 0."""

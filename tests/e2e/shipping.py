@@ -23,7 +23,7 @@ from pathlib import Path
 from .line_writer import line
 from .peers import Peer, start_peer
 
-__all__ = ["Lab", "Received", "Shipper", "check_lines", "line", "rss_kb", "run_ship", "wait_until"]
+__all__ = ["Lab", "Received", "Shipper", "check_lines", "deleted_fds", "line", "rss_kb", "run_ship", "wait_until"]
 
 HERE = Path(__file__).parent
 WRITER = HERE / "line_writer.py"
@@ -64,6 +64,19 @@ def rss_kb(pid: int) -> int:
             if text.startswith("VmRSS:"):
                 return int(text.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def deleted_fds(pid: int) -> list[str]:
+    """The deleted files ``pid`` still holds open (Linux: /proc/PID/fd)."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith(" (deleted)"):
+            found.append(target)
+    return found
 
 
 @dataclass

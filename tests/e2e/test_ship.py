@@ -25,7 +25,7 @@ import pytest
 
 from ..conftest import require
 from .line_writer import LONG_SIZE, line
-from .shipping import Lab, Received, check_lines, rss_kb, run_ship, wait_until
+from .shipping import Lab, Received, check_lines, deleted_fds, rss_kb, run_ship, wait_until
 
 #: Seconds to wait for everything written to arrive once the shipper has it all in view.
 DELIVERY_TIMEOUT = 90.0
@@ -238,6 +238,37 @@ def test_a_file_unreadable_at_restart_is_read_on_from_its_position_once_readable
     assert check_lines(received.messages, range(1100)) == 0, "the file is not sent again from its start"
     warnings = [r for r in shipper.log() if cannot in str(r.get("short_message"))]
     assert len(warnings) == 1, "one warning while the reason stays the same"
+
+
+def test_deleted_files_read_to_their_end_are_closed_and_forgotten(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    days = [logs / f"day-2024-05-0{d}.log" for d in (1, 2, 3)]
+    for i, day in enumerate(days):
+        append(day, range(i * 1000, i * 1000 + 1000))
+    app = logs / "app.log"
+    append(app, range(3000, 3100))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    glob = str(logs / "day-*.log")
+    shipper = lab.shipper(*fast("--from", glob, "--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(3100)), shipper.diagnostics()
+    for path in (days[0], days[1], app):  # retention cleanup, everything shipped
+        path.unlink()
+    assert wait_until(lambda: not deleted_fds(shipper.pid)), deleted_fds(shipper.pid)
+    forgotten = {str(days[0]), str(days[1]), str(app)}
+    assert wait_until(lambda: not forgotten & set(json.loads(state.read_bytes())["sources"]))
+    append(days[2], range(3100, 3200))
+    append(app, range(3200, 3300))  # a path named on the command line is followed again
+    assert received.wait_all(range(3300)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(3300)) == 0
+    assert (
+        sum(r.get("short_message") == "file deleted and shipped to its end; no longer followed" for r in shipper.log())
+        == 3
+    )
 
 
 def test_an_svlogd_directory_created_after_the_shipper_started_is_read_as_one(lab: Lab) -> None:

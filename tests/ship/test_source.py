@@ -326,3 +326,25 @@ def test_a_generation_compressed_before_it_was_read_is_a_counted_gap(tmp_path: P
     assert drain(source)[0] == [b"c1\n"]
     assert source.counters.gaps == 1
     assert "app.log.1.gz" in source.counters.losses[0]
+
+
+def test_a_deleted_file_is_read_to_its_end_then_let_go(tmp_path: Path) -> None:
+    log = tmp_path / "day.log"
+    log.write_bytes(b"1\n2")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"1\n"]
+    log.unlink()
+    assert drain(source)[0] == [b"2\n"], "the unterminated last line goes out as it is"
+    assert source.finished and source.counters.unterminated == 1
+    assert f"{log} (deleted)" not in held_open(), "the descriptor, and the disk space, are let go"
+
+
+def held_open() -> list[str]:
+    """What this process has open (Linux: /proc/self/fd); a deleted file ends with `` (deleted)``."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass  # the descriptor listdir itself used
+    return found
