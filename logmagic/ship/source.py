@@ -11,12 +11,12 @@ An svlogd directory is its rotated files (``@….s``/``.u``, in name order) and 
 is stitched whole, because a partial line is carried from one file into the next.
 
 Whether a path is an svlogd directory or a file is decided when it first exists, so a log
-directory created after the shipper started is read as one.
+directory created after the shipper started is read as one. A file or rotated file that
+vanished before it was read is counted (``gaps``) and named, never skipped silently.
 """
 
 from __future__ import annotations
 
-import bisect
 import errno
 import os
 import stat
@@ -112,7 +112,6 @@ class Source:
         self._pending = b""  # the start of a line whose newline has not been read yet
         self._continued = False  # the pending bytes finish a line already sent in part (too long)
         self._boundary: Position | None = None  # just after the last whole line read
-        self._seen_after: list[str] = []  # svlogd: names listed after the open file
         self._cached: list[File] = []  # svlogd: the directory as last listed
         self._resume_at: Position | None = None
         self._warned = ""  # the last warning given, not repeated until another one
@@ -162,7 +161,10 @@ class Source:
         later = [p for p in listing if p.name > since]
         if not later or not self._open(later[0], 0):
             return False
-        self._gap(f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset} are lost")
+        self._gap(
+            f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset}"
+            f" are lost, and those of any file rotated before {later[0].name} that was deleted too"
+        )
         return True
 
     def _resume_file(self, pos: Position) -> bool:
@@ -333,8 +335,6 @@ class Source:
                 self._cached = self._listing()
             rotated_names = [p.name for p in self._cached if p.name != "current"]
             self._after = rotated_names[-1] if rotated_names else ""
-            # Rotated files not read yet: if one of them vanishes unread, lines were lost.
-            self._seen_after = [n for n in rotated_names if n > self._name][:2] if self._name != "current" else []
         if self._boundary is None or not self._pending:
             self._boundary = self._here()
 
@@ -429,54 +429,47 @@ class Source:
         return True
 
     def _next_in_directory(self) -> bool:
-        """svlogd: the next file, from the last listing when it has one, else from a new listing.
-
-        The directory is listed again only when the last listing has nothing after the open
-        file: with thousands of rotated files, a listing per file would dominate.
-        """
+        """svlogd: the next file, from the last listing when it has one, else from a new listing."""
         nxt = self._successor(self._cached, fresh=False)
-        if nxt is None or nxt.name == "current":
-            # `current` from an old listing may skip files svlogd rotated since: list again.
-            self._cached = self._listing()
-            names = {p.name for p in self._cached}
-            missing = [n for n in self._seen_after if n not in names]
-            if missing:
-                self._gap(f"{self.path}: {len(missing)} rotated file(s) deleted before they were read")
-            nxt = self._successor(self._cached, fresh=True)
+        if nxt is None or nxt.name == "current" or not self._open_next(nxt):
+            # `current` from an old listing may skip files svlogd rotated since; a file that
+            # could not be opened may have been deleted: list again.
+            nxt = self._relist()
+            if nxt is None or not self._open_next(nxt):
+                return False
+        return True
+
+    def _successor(self, listing: list[File], fresh: bool) -> File | None:
+        self._name, nxt = svlogd.successor(listing, self._name, self._after, self._ident_of_open(), fresh)
+        return nxt
+
+    def _relist(self) -> File | None:
+        """List the directory again: the file after the open one, once the rotated files deleted
+        before they were read are counted."""
+        before = self._cached
+        listing = self._listing()
+        nxt = self._successor(listing, fresh=True)
         if nxt is None:
-            return False
+            return None  # nothing after the open file yet: keep the old listing to compare with
+        self._cached = listing
+        since = self._name if self._name != "current" else self._after
+        lost, unseen = svlogd.deleted_unread(before, since, nxt, self._unlinked())
+        if lost or unseen:
+            note = svlogd.deleted_note(lost, unseen, os.fstat(self._fd).st_mtime, nxt.name)
+            self._gap(f"{self.path}: {note}", len(lost) + unseen)
+        return nxt
+
+    def _open_next(self, nxt: File) -> bool:
         finished = self._name if self._name != "current" else self._after
         if not self._open(nxt, 0):
-            self._cached = []  # gone meanwhile: list again next time
             return False
         if nxt.name == "current" and self._after > finished:
             # svlogd rotated between the listing and the open: the oldest of the files rotated
             # since the finished one comes first (it may be the file just opened, renamed).
             later = [p for p in self._cached if p.name != "current" and p.name > finished]
             if not self._open(later[0], 0):
-                self._cached = []
-                return False
+                self._gap(f"{self.path}: {svlogd.named([later[0].name])} could not be read; its lines are lost")
         return True
-
-    def _successor(self, listing: list[File], fresh: bool) -> File | None:
-        """The file after the open one in ``listing``, or None (``fresh``: just listed)."""
-        if not listing:
-            return None
-        names = [p.name for p in listing]
-        if self._name == "current":
-            # It was `current` when opened: it is now the oldest rotated file newer than the
-            # ones that existed then (or gone). What follows it comes next.
-            i = bisect.bisect_right(names, self._after)
-            if i < len(listing) and names[i] != "current" and ident(listing[i].path) == self._ident_of_open():
-                self._name = names[i]
-                i += 1
-            elif not fresh:
-                return None  # not in this listing under its new name: list again
-        else:
-            i = bisect.bisect_right(names, self._name)
-        if i >= len(listing) or ident(listing[i].path) == self._ident_of_open():
-            return None
-        return listing[i]
 
     def _ident_of_open(self) -> tuple[int, int] | None:
         return (self._id.dev, self._id.ino) if self._id is not None else None

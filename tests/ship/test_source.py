@@ -83,6 +83,7 @@ def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
     lines, end = drain(source)
     assert lines == [b"a3\n", b"b1\n", b"c1\n"]
     assert end is not None and end.name == "current"
+    assert source.counters.gaps == 0
 
 
 def test_resume_finds_the_file_after_it_was_rotated(tmp_path: Path) -> None:
@@ -326,6 +327,36 @@ def test_a_generation_compressed_before_it_was_read_is_a_counted_gap(tmp_path: P
     assert drain(source)[0] == [b"c1\n"]
     assert source.counters.gaps == 1
     assert "app.log.1.gz" in source.counters.losses[0]
+
+
+def test_files_svlogd_deleted_before_they_were_read_are_all_counted_and_named(tmp_path: Path) -> None:
+    for n in range(1, 6):
+        (tmp_path / rotated(n)).write_bytes(b"%d-1\n%d-2\n" % (n, n))
+    (tmp_path / "current").write_bytes(b"c1\n")
+    source = Source(str(tmp_path), "svc")
+    assert source.read_batch(1, 1) is not None
+    for n in range(1, 5):  # the file being read, then three never read
+        (tmp_path / rotated(n)).unlink()
+    assert drain(source)[0] == [b"1-2\n", b"5-1\n", b"5-2\n", b"c1\n"]
+    assert source.counters.gaps == 3
+    (note,) = source.counters.losses
+    assert all(rotated(n) in note for n in (2, 3, 4)) and "rotated 20" in note
+
+
+def test_files_rotated_and_deleted_while_current_was_read_are_a_counted_gap(tmp_path: Path) -> None:
+    current = tmp_path / "current"
+    current.write_bytes(b"a1\na2\n")
+    source = Source(str(tmp_path), "svc")
+    assert source.read_batch(1, 1) is not None  # a2 not read yet: the shipper is behind
+    for n in (1, 2, 3):  # svlogd rotates three times...
+        current.rename(tmp_path / rotated(n))
+        current.write_bytes(b"%d\n" % (n + 1))
+    for n in (1, 2):  # ...and its `n` limit deletes the two oldest: the open file, and one never seen
+        (tmp_path / rotated(n)).unlink()
+    assert drain(source)[0] == [b"a2\n", b"3\n", b"4\n"], "the open file is read to its end, then what is left"
+    assert source.counters.gaps == 1, "the file holding 2 was never seen, yet it is counted"
+    (note,) = source.counters.losses
+    assert "svlogd deleted the file being read" in note and "any file it rotated between" in note
 
 
 def test_a_deleted_file_is_read_to_its_end_then_let_go(tmp_path: Path) -> None:
