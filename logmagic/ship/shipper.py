@@ -173,7 +173,7 @@ class Shipper:
                 key = os.path.abspath(path)
                 if key in self.sources or (not os.path.exists(key) and key in self.positions):
                     continue
-                if key == self.state.path or key == os.path.abspath(self.status_path):
+                if self._own_file(key):
                     continue
                 chosen = category or self.destination.category or None
                 source = Source(key, chosen, keep_prefix=self.options.keep_prefix, max_line=self.options.max_line)
@@ -181,6 +181,11 @@ class Shipper:
                 self.sources[key] = source
                 if self._last_rescan and len(self.sources) > 1:
                     log.info("following a new source", source=key, category=source.category or None)
+
+    def _own_file(self, path: str) -> bool:
+        """Whether ``path`` is one of the shipper's own files (a glob may match them)."""
+        own = (self.state.path, os.path.abspath(self.status_path))
+        return path in own or path.startswith(tuple(f"{p}.tmp." for p in own))
 
     def _retire(self, source: Source) -> None:
         """Stop following a deleted file read to its end, and forget its position.

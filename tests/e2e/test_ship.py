@@ -291,6 +291,23 @@ def test_an_svlogd_directory_created_after_the_shipper_started_is_read_as_one(la
     assert set(received.categories) == {"api"}, "the category is the service's, as for a directory there at startup"
 
 
+def test_a_glob_leaves_out_temporary_state_files_left_by_a_crash(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    append(logs / "app.log", range(100))
+    state = logs / "ship.state"
+    (logs / "ship.state.tmp.4242").write_text('{"version": 1, "sources": {}}')  # a crash between write and rename
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    shipper = lab.shipper(*fast("--from", str(logs / "*"), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(100)), shipper.diagnostics()
+    assert wait_until(lambda: running(logs / "ship.state.status").get("sources"))
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(100)) == 0
+    assert [s["source"] for s in running(logs / "ship.state.status")["sources"]] == [str(logs / "app.log")]
+
+
 # -- 4: SIGTERM, SIGHUP, --status ---------------------------------------------------------
 
 
