@@ -16,6 +16,7 @@ Network sinks also take ``queue_size``, ``batch_size``, ``batch_age``, ``block_m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -96,15 +97,27 @@ def _host_port(spec: str, default_port: int | None) -> tuple[str, int, Any]:
     return parts.hostname, port, parts
 
 
+def _timeout(opts: dict[str, str], spec: str) -> float:
+    """The ``timeout`` option in seconds (10 without one): a finite number above 0.
+
+    A timeout of 0 or less, or an infinite one, would make every send fail at once or never
+    fail, and be retried forever: it is refused here, when the sink is made.
+    """
+    text = opts.get("timeout", "10")
+    try:
+        timeout = float(text)
+    except ValueError:
+        timeout = math.nan
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"sink {spec!r}: timeout must be a number of seconds above 0, not {text!r}")
+    return timeout
+
+
 def scribe_address(spec: str, allowed: AbstractSet[str] = frozenset()) -> tuple[str, int, str, float, dict[str, str]]:
     """``scribe://host:port/category?timeout=S``: host, port, category (may be empty), timeout, options."""
     host, port, parts = _host_port(spec, 1463)
     opts = _options(parts.query, spec, {"timeout", *allowed})
-    try:
-        timeout = float(opts.get("timeout", 10))
-    except ValueError:
-        raise ValueError(f"sink {spec!r}: timeout must be a number, not {opts['timeout']!r}") from None
-    return host, port, unquote(parts.path.strip("/")), timeout, opts
+    return host, port, unquote(parts.path.strip("/")), _timeout(opts, spec), opts
 
 
 def _scribe(spec: str) -> Sink:
@@ -126,7 +139,7 @@ def _http(spec: str) -> Sink:
         gzip_body=opts.get("gzip", "0") in ("1", "true", "yes"),
         ca=opts.get("ca"),
         verify=opts.get("verify", "1") not in ("0", "false", "no"),
-        timeout=float(opts.get("timeout", 10)),
+        timeout=_timeout(opts, spec),
         **_queue_options(opts, spec),
     )
 
@@ -149,7 +162,7 @@ def _gelf_tcp(spec: str) -> Sink:
         port,
         tls=parts.scheme.lower() == "gelf+tls",
         ca=opts.get("ca"),
-        timeout=float(opts.get("timeout", 10)),
+        timeout=_timeout(opts, spec),
         **_queue_options(opts, spec),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Any
@@ -52,20 +53,14 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         type=_positive_int,
         default=1 << 20,
         metavar="N",
-        help="longest line; longer ones are sent in pieces, counted (1 MiB)",
+        help="longest line sent; a longer one goes out in pieces of N bytes, counted (1 MiB)",
     )
-    p.add_argument(
-        "--poll", type=_positive_float, default=0.2, metavar="S", help="seconds between looks at idle files (0.2)"
-    )
-    p.add_argument(
-        "--rescan", type=_positive_float, default=10.0, metavar="S", help="seconds between glob rescans (10)"
-    )
-    p.add_argument(
-        "--max-backoff", type=_positive_float, default=30.0, metavar="S", help="longest wait between retries (30)"
-    )
+    p.add_argument("--poll", type=_seconds, default=0.2, metavar="S", help="seconds between looks at idle files (0.2)")
+    p.add_argument("--rescan", type=_seconds, default=10.0, metavar="S", help="seconds between glob rescans (10)")
+    p.add_argument("--max-backoff", type=_seconds, default=30.0, metavar="S", help="longest wait between retries (30)")
     p.add_argument(
         "--stop-timeout",
-        type=_positive_float,
+        type=_seconds,
         default=10.0,
         metavar="S",
         help="exit at the latest this long after SIGTERM (10)",
@@ -82,13 +77,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+#: The longest wait a seconds option may ask for (a day): longer ones overflow the timers.
+MAX_SECONDS = 86400.0
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds above 0 and at most a day (``inf`` and ``nan`` are numbers to ``float``)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0 and at most {MAX_SECONDS:g} seconds")
     return value
 
 

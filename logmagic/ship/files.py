@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from logmagic.tail import prefix_length
 
@@ -27,6 +28,22 @@ def strip_svlogd_prefix(line: bytes) -> bytes:
         return line
     n = prefix_length(line)
     return line[n:] if n else line
+
+
+class File(NamedTuple):
+    """A file of a source: its path, and its name in an svlogd directory (the path otherwise)."""
+
+    path: str
+    name: str
+
+
+def ident(path: str) -> tuple[int, int] | None:
+    """The device and inode of ``path``, None when it does not exist (or cannot be looked at)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _digest(data: bytes) -> str:
@@ -57,22 +74,25 @@ class FileId:
             return self
         return FileId(self.dev, self.ino, _digest(head), len(head))
 
+    def matches(self, fd: int) -> bool:
+        """Whether the open file ``fd`` starts with the bytes this id was made from.
+
+        A file that no longer does was truncated and written again (``copytruncate``), or its
+        inode was reused by another file.
+        """
+        head = os.pread(fd, self.fp_len, 0)
+        return len(head) == self.fp_len and _digest(head) == self.fp
+
     def same_start(self, path: str) -> bool:
         """Whether the file at ``path`` starts with the bytes this id was made from."""
         try:
-            with open(path, "rb") as f:
-                head = f.read(self.fp_len)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError:
             return False
-        return len(head) == self.fp_len and _digest(head) == self.fp
-
-    def is_file(self, path: str) -> bool:
-        """Whether ``path`` names this very file (same inode, same first bytes)."""
         try:
-            st = os.stat(path)
-        except OSError:
-            return False
-        return (st.st_dev, st.st_ino) == (self.dev, self.ino) and self.same_start(path)
+            return self.matches(fd)
+        finally:
+            os.close(fd)
 
     def to_json(self) -> dict[str, object]:
         return {"dev": self.dev, "ino": self.ino, "fp": self.fp, "fp_len": self.fp_len}

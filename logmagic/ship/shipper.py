@@ -75,20 +75,6 @@ def source_specs(spec: str) -> tuple[str, str | None]:
     return path, category or None
 
 
-def default_category(path: str) -> str:
-    """The service's name: an svlogd directory's own name (``/var/log/api`` → ``api``), above runit's
-    ``log/main`` (``/etc/sv/api/log/main`` → ``api``); for a file, its directory's name, or the
-    file's name without extension when that directory is a generic one (``/var/log/api.log``)."""
-    parts = [p for p in os.path.abspath(path).split(os.sep) if p]
-    if os.path.isdir(path):
-        while len(parts) > 1 and parts[-1] in ("main", "log"):
-            parts.pop()
-        return parts[-1] if parts else "default"
-    if len(parts) >= 2 and parts[-2] not in ("log", "logs", "var", "tmp"):
-        return parts[-2]
-    return os.path.splitext(parts[-1])[0] if parts else "default"
-
-
 class Shipper:
     """Follow the sources and forward their lines to ``destination``."""
 
@@ -155,12 +141,16 @@ class Shipper:
                     batch = source.read_batch(self.options.batch_lines, self.options.batch_bytes)
                     self._take_notes(source)
                     if batch is None:
+                        if source.finished:
+                            self._retire(source)
                         continue
                     if not self._deliver(source, batch):
                         break  # stopping, the batch unsent: it is sent again after the restart
                     self.positions[source.path] = batch.end
                     self._save()
                     moved = True
+                    if source.finished:
+                        self._retire(source)
                 self._write_status()
                 if not moved:
                     self._stop.wait(self.options.poll)
@@ -183,25 +173,48 @@ class Shipper:
                 key = os.path.abspath(path)
                 if key in self.sources or (not os.path.exists(key) and key in self.positions):
                     continue
-                if key == self.state.path or key == os.path.abspath(self.status_path):
+                if self._own_file(key):
                     continue
-                chosen = category or self.destination.category or default_category(key)
+                chosen = category or self.destination.category or None
                 source = Source(key, chosen, keep_prefix=self.options.keep_prefix, max_line=self.options.max_line)
                 source.resume(self.positions.get(key))
                 self.sources[key] = source
                 if self._last_rescan and len(self.sources) > 1:
-                    log.info("following a new source", source=key, category=chosen)
+                    log.info("following a new source", source=key, category=source.category or None)
+
+    def _own_file(self, path: str) -> bool:
+        """Whether ``path`` is one of the shipper's own files (a glob may match them)."""
+        own = (self.state.path, os.path.abspath(self.status_path))
+        return path in own or path.startswith(tuple(f"{p}.tmp." for p in own))
+
+    def _retire(self, source: Source) -> None:
+        """Stop following a deleted file read to its end, and forget its position.
+
+        A path named on the command line is followed again at once, waiting for a new file;
+        a glob's match is gone for good.
+        """
+        source.close()
+        del self.sources[source.path]
+        if self.positions.pop(source.path, None) is not None:
+            self._save()
+        log.info("file deleted and shipped to its end; no longer followed", source=source.path)
+        self._rescan_now.set()
 
     def _deliver(self, source: Source, batch: Batch) -> bool:
-        """Send ``batch`` until acknowledged; False when asked to stop first."""
-        if not self._send(source.category, batch.lines):
+        """Send ``batch`` until acknowledged; False when asked to stop first.
+
+        Only the lines the collector accepted count as sent; the ones it refused are dropped.
+        """
+        refused = self._send(source.category, batch.lines)
+        if refused is None:
             return False
-        self.totals.lines += len(batch.lines)
-        self.totals.bytes += batch.size
+        self.totals.lines += len(batch.lines) - len(refused)
+        self.totals.bytes += sum(map(len, batch.lines)) - sum(map(len, refused))
         self.totals.batches += 1
         return True
 
-    def _send(self, category: str, lines: list[bytes]) -> bool:
+    def _send(self, category: str, lines: list[bytes]) -> list[bytes] | None:
+        """Send ``lines`` until acknowledged: the lines refused for good, or None when asked to stop first."""
         backoff = 0.0
         while True:
             try:
@@ -216,23 +229,27 @@ class Shipper:
                 if self._down_since is not None:
                     log.notice("collector reachable again", down_s=round(time.monotonic() - self._down_since, 1))
                     self._down_since = None
-                return True
+                return []
             self.totals.retries += 1
             if self._down_since is None:
                 self._down_since = time.monotonic()
                 log.warning("collector unavailable, retrying; reading paused", error=problem)
             backoff = min(self.options.max_backoff, max(backoff * 2, 0.1))
             if self._stop.wait(backoff * random.uniform(0.5, 1.0)):
-                return False
+                return None
             self._write_status()
 
-    def _send_in_halves(self, category: str, lines: list[bytes], exc: Reject) -> bool:
+    def _send_in_halves(self, category: str, lines: list[bytes], exc: Reject) -> list[bytes] | None:
         if len(lines) == 1:
             self.totals.dropped += 1
             log.error("the collector refused a line; dropped", error=str(exc), bytes=len(lines[0]))
-            return True
+            return lines
         half = len(lines) // 2
-        return self._send(category, lines[:half]) and self._send(category, lines[half:])
+        first = self._send(category, lines[:half])
+        if first is None:
+            return None
+        rest = self._send(category, lines[half:])
+        return None if rest is None else first + rest
 
     def _take_notes(self, source: Source) -> None:
         counters = source.counters

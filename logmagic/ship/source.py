@@ -9,18 +9,21 @@ after a restart the source resumes there. A position names the file it lies in b
 An svlogd directory is its rotated files (``@….s``/``.u``, in name order) and then
 ``current``. A line svlogd split across a rotation (the rotated file ends without a newline)
 is stitched whole, because a partial line is carried from one file into the next.
+
+Whether a path is an svlogd directory or a file is decided when it first exists, so a log
+directory created after the shipper started is read as one. A file or rotated file that
+vanished before it was read is counted (``gaps``) and named, never skipped silently.
 """
 
 from __future__ import annotations
 
-import bisect
 import errno
 import os
+import stat
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from logmagic.ship.files import FINGERPRINT_BYTES, FileId, strip_svlogd_prefix
-from logmagic.tail import ROTATED_NAME
+from logmagic.ship import rotated, svlogd
+from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_svlogd_prefix
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
@@ -53,7 +56,6 @@ class Batch:
 
     lines: list[bytes]
     end: Position
-    size: int
 
 
 @dataclass
@@ -62,22 +64,45 @@ class Counters:
 
     oversized: int = 0  # lines longer than max_line, sent in pieces
     unterminated: int = 0  # a file ended without a newline and was not continued
-    gaps: int = 0  # files deleted before they were read: their lines are lost
+    gaps: int = 0  # files deleted (or compressed) before they were read: their lines are lost
     truncations: int = 0  # copytruncate seen
     warnings: list[str] = field(default_factory=list)  # files that could not be read, for the log
     losses: list[str] = field(default_factory=list)  # what was lost and where, for the log
 
 
-class Source:
-    """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines."""
+def default_category(path: str, directory: bool) -> str:
+    """The service's name: an svlogd directory's own name (``/var/log/api`` → ``api``), above runit's
+    ``log/main`` (``/etc/sv/api/log/main`` → ``api``); for a file, its directory's name, or the
+    file's name without extension when that directory is a generic one (``/var/log/api.log``)."""
+    parts = [p for p in os.path.abspath(path).split(os.sep) if p]
+    if directory:
+        while len(parts) > 1 and parts[-1] in ("main", "log"):
+            parts.pop()
+        return parts[-1] if parts else "default"
+    if len(parts) >= 2 and parts[-2] not in ("log", "logs", "var", "tmp"):
+        return parts[-2]
+    return os.path.splitext(parts[-1])[0] if parts else "default"
 
-    def __init__(self, path: str, category: str, *, keep_prefix: bool = False, max_line: int = 1 << 20) -> None:
+
+class Source:
+    """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines.
+
+    ``category`` None (or empty) means the service's name (``default_category``), known once
+    the path exists. ``finished`` turns true when a followed file was deleted and has been read
+    to its end: its descriptor is closed, and nothing more will come from this source.
+    """
+
+    def __init__(
+        self, path: str, category: str | None = None, *, keep_prefix: bool = False, max_line: int = 1 << 20
+    ) -> None:
         self.path = os.path.abspath(path)
-        self.category = category
+        self.category = category or ""
         self.keep_prefix = keep_prefix
         self.max_line = max_line
-        self.svlogd = os.path.isdir(self.path)
+        self.svlogd: bool | None = None  # decided when the path first exists
+        self.finished = False
         self.counters = Counters()
+        self._strip = False  # take svlogd's timestamps off (svlogd directories only)
         self._fd = -1
         self._id: FileId | None = None
         self._name = ""  # basename (svlogd) or path of the open file, as last seen
@@ -85,44 +110,96 @@ class Source:
         self._pos = 0  # next byte to read from the open file
         self._done = False  # the open file was rotated away: read it to its end, then move on
         self._pending = b""  # the start of a line whose newline has not been read yet
+        self._continued = False  # the pending bytes finish a line already sent in part (too long)
         self._boundary: Position | None = None  # just after the last whole line read
-        self._seen_after: list[str] = []  # svlogd: names listed after the open file
-        self._cached: list[_File] = []  # svlogd: the directory as last listed
+        self._cached: list[File] = []  # svlogd: the directory as last listed
         self._resume_at: Position | None = None
+        self._warned = ""  # the last warning given, not repeated until another one
+        self._kind()
+
+    def _kind(self) -> bool:
+        """Whether the kind of the source is known: decided, for good, when the path first exists."""
+        if self.svlogd is None:
+            try:
+                mode = os.stat(self.path).st_mode
+            except OSError:
+                return False
+            self.svlogd = stat.S_ISDIR(mode)
+            self._strip = self.svlogd and not self.keep_prefix
+            self.category = self.category or default_category(self.path, self.svlogd)
+        return True
 
     # -- where to start ---------------------------------------------------------------------
 
     def resume(self, position: Position | None) -> None:
-        """Start at ``position`` (from the state file), or at the oldest data when ``None``."""
+        """Start at ``position`` (from the state file), or at the oldest data when ``None``.
+
+        The position is kept until a file is opened: a file that cannot be read yet (its
+        permissions are being fixed) is not read again from its start once it can be.
+        """
         self._resume_at = position
 
     def _start(self) -> bool:
-        pos, self._resume_at = self._resume_at, None
+        if self.finished or not self._kind():
+            return False
+        pos = self._resume_at
         if pos is None:
             first = self._listing()
             return bool(first) and self._open(first[0], 0)
-        if self.svlogd:
-            listing = self._listing()
-            by_name = [p for p in listing if p.name == pos.name]
-            for path in by_name + [p for p in listing if p.name > pos.after] + listing:
-                if pos.file.is_file(path.path):
-                    return self._open(path, pos.offset)
-            self._gap(f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset} are lost")
-            later = [p for p in self._listing() if p.name > (pos.after if pos.name == "current" else pos.name)]
-            return bool(later) and self._open(later[0], 0)
-        if pos.file.is_file(self.path):
-            return self._open(_File(self.path, self.path), pos.offset)
-        for sibling in self._siblings():
-            # Renamed away, or copied by copytruncate while the shipper was down.
-            renamed = pos.file.is_file(sibling.path)
-            copied = pos.file.same_start(sibling.path) and _size(sibling) >= pos.offset
-            if (renamed or copied) and self._open(sibling, pos.offset):
-                self._done = True
+        found = self._resume_in_directory(pos) if self.svlogd else self._resume_file(pos)
+        if found:
+            self._resume_at = None
+        return found
+
+    def _resume_in_directory(self, pos: Position) -> bool:
+        listing = self._listing()
+        by_name = [p for p in listing if p.name == pos.name]
+        found = self._reopen(pos, by_name + [p for p in listing if p.name > pos.after] + listing)
+        if found is not None:
+            return found
+        since = pos.after if pos.name == "current" else pos.name
+        later = [p for p in listing if p.name > since]
+        if not later or not self._open(later[0], 0):
+            return False
+        self._gap(
+            f"{self.path}: the file read last ({pos.name}) is gone; lines after offset {pos.offset}"
+            f" are lost, and those of any file rotated before {later[0].name} that was deleted too"
+        )
+        return True
+
+    def _resume_file(self, pos: Position) -> bool:
+        here = File(self.path, self.path)
+        beside = rotated.siblings(self.path)
+        # The file itself, else the generation it became (logrotate `create`): by inode first.
+        found = self._reopen(pos, [here, *(s.file for s in beside if not s.compressed)])
+        if found is not None:
+            self._done = found and self._name != self.path
+            return found
+        copy = rotated.copy_of(pos.file, pos.offset, beside)  # copytruncate while the shipper was down
+        if copy is not None:
+            found = self._open(copy.file, pos.offset)
+            self._done = found
+            return found
+        if not self._open(here, 0):
+            return False
+        self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
+        return True
+
+    def _reopen(self, pos: Position, files: list[File]) -> bool | None:
+        """Open the file ``pos`` lies in, among ``files``: recognized by its inode, then its first
+        bytes. None when it is not there; False when it is but cannot be opened yet."""
+        mine = (pos.file.dev, pos.file.ino)
+        for file in files:
+            if ident(file.path) != mine:
+                continue
+            fd = self._open_fd(file)
+            if fd is None:
+                return False
+            if pos.file.matches(fd):
+                self._use(fd, file, pos.offset)
                 return True
-        if os.path.exists(self.path):
-            self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
-            return self._open(_File(self.path, self.path), 0)
-        return False
+            os.close(fd)  # the inode was reused by another file
+        return None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -136,22 +213,22 @@ class Source:
             if b"\n" in self._pending:  # whole lines left over from a batch that was full
                 self._cut(b"", lines, max_lines - len(lines))
                 continue
+            assert self._id is not None
+            if not self._done and not self.svlogd and not self._id.matches(self._fd):
+                self._after_truncation()  # truncated and written again since the last read
+                continue
             try:
                 data = os.read(self._fd, min(CHUNK, max(max_bytes - size, 1 << 16)))
             except OSError as exc:
-                self.counters.warnings.append(f"{self.path}: read failed: {exc.strerror or exc}")
+                self._warn(f"{self.path}: read failed: {exc.strerror or exc}")
                 break
             if not data:
-                if self._done:
-                    if not self._next_file():
-                        break
-                    continue
-                if self._check_rotation():
-                    continue  # read again: lines written just before the rotation
+                if self._at_end(lines):
+                    continue  # read again: lines written just before the rotation, or the next file
                 break
             self._pos += len(data)
             size += len(data)
-            if self._id is not None and self._id.fp_len < FINGERPRINT_BYTES:
+            if self._id.fp_len < FINGERPRINT_BYTES:
                 # Opened short (just truncated, just created): a fingerprint of a few bytes
                 # would match an older copy made by copytruncate too.
                 self._id = self._id.refreshed(self._fd)
@@ -159,41 +236,58 @@ class Source:
         if not lines:
             return None
         assert self._boundary is not None
-        return Batch(lines, self._boundary, size)
+        return Batch(lines, self._boundary)
 
     def _cut(self, data: bytes, lines: list[bytes], limit: int) -> None:
         """Append the whole lines of pending + ``data`` to ``lines``, at most ``limit`` of them;
-        the rest stays pending (a partial line, or whole lines for the next batch)."""
+        the rest stays pending (a partial line, or whole lines for the next batch).
+
+        A line longer than ``max_line`` goes out in pieces of ``max_line`` bytes; a partial one as
+        soon as it holds more than that, so what waits for its newline never exceeds it.
+        """
         buf = self._pending + data if self._pending else data
         last = buf.rfind(b"\n")
-        if last < 0:
+        if last >= 0:
+            found = buf[:last].split(b"\n")
+            if len(found) > limit:
+                found = found[:limit]
+                self._pending = buf[sum(map(len, found)) + len(found) :]
+            else:
+                self._pending = buf[last + 1 :]
+            if self._continued or (len(buf) > self.max_line and max(map(len, found)) > self.max_line):
+                for line in found:
+                    self._add_long(line, lines)
+            elif self._strip:
+                strip = strip_svlogd_prefix
+                lines.extend(strip(line) + b"\n" for line in found)
+            else:
+                lines.extend(line + b"\n" for line in found)
+            self._boundary = self._here()
+        else:
             self._pending = buf
-            if len(buf) > self.max_line:
-                self.counters.oversized += 1
-                self._emit_partial(lines)
-            return
-        found = buf[:last].split(b"\n")
-        if len(found) > limit:
-            found = found[:limit]
-            self._pending = buf[sum(map(len, found)) + len(found) :]
-        else:
-            self._pending = buf[last + 1 :]
-        if self.keep_prefix:
-            lines.extend(line + b"\n" for line in found)
-        else:
-            strip = strip_svlogd_prefix
-            lines.extend(strip(line) + b"\n" for line in found)
-        self._boundary = self._here()
         if len(self._pending) > self.max_line and b"\n" not in self._pending:
-            self.counters.oversized += 1
-            self._emit_partial(lines)
+            end = (len(self._pending) - 1) // self.max_line * self.max_line
+            self._pieces(self._pending, end, lines)
+            self._pending = self._pending[end:]
+            self._continued = True
+            self._boundary = self._here()
 
-    def _emit_partial(self, lines: list[bytes]) -> None:
-        """Send what is pending as a line of its own (too long, or its file ended)."""
-        line = self._pending if self.keep_prefix else strip_svlogd_prefix(self._pending)
-        lines.append(line + b"\n")
-        self._pending = b""
-        self._boundary = self._here()
+    def _add_long(self, line: bytes, lines: list[bytes]) -> None:
+        """Append a whole line that may be too long, or may finish one that was."""
+        if len(line) > self.max_line:
+            self._pieces(line, len(line), lines)
+        else:
+            lines.append((line if self._continued or not self._strip else strip_svlogd_prefix(line)) + b"\n")
+        self._continued = False
+
+    def _pieces(self, text: bytes, end: int, lines: list[bytes]) -> None:
+        """Append ``text[:end]`` in pieces of ``max_line`` bytes, each as a line; count the line once."""
+        first = not self._continued
+        if first:
+            self.counters.oversized += 1
+        for start in range(0, end, self.max_line):
+            piece = text[start : start + self.max_line]
+            lines.append((strip_svlogd_prefix(piece) if first and start == 0 and self._strip else piece) + b"\n")
 
     def _here(self) -> Position:
         assert self._id is not None
@@ -201,72 +295,48 @@ class Source:
 
     # -- files -------------------------------------------------------------------------------
 
-    def _listing(self, whole: bool = True) -> list[_File]:
-        """The files of the source in reading order, from names alone (no ``stat`` per file).
-
-        Reading a directory while svlogd renames files in it is not a snapshot: it can miss a
-        file rotated during the read yet return a newer one. With ``whole`` the directory is
-        read twice and only the rotated files up to the newest one both reads saw are listed
-        (each older one existed before the second read began, so that read has it), and
-        ``current`` only when no newer rotated file was left out.
-        """
+    def _listing(self, whole: bool = True) -> list[File]:
+        """The files of the source in reading order (``whole``: see ``svlogd.listing``)."""
         if self.svlogd:
-            try:
-                first = set(os.listdir(self.path)) if whole else None
-                names = os.listdir(self.path)
-            except OSError:
-                return []
-            found = sorted(n for n in names if ROTATED_NAME.match(n))
-            rotated = found
-            if first is not None:
-                both = [n for n in found if n in first]
-                rotated = found[: bisect.bisect_right(found, both[-1])] if both else []
-            last = ["current"] if "current" in names and len(rotated) == len(found) else []
-            base = self.path + os.sep
-            return [_File(base + n, n) for n in (*rotated, *last)]
-        return [_File(self.path, self.path)] if os.path.isfile(self.path) else []
+            return svlogd.listing(self.path, whole)
+        return [File(self.path, self.path)] if os.path.isfile(self.path) else []
 
-    def _siblings(self) -> list[_File]:
-        """Files beside a plain file that logrotate may have made of it (``app.log.1``, ``app.log-2026…``)."""
-        directory, base = os.path.split(self.path)
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            return []
-        return [
-            _File(os.path.join(directory, n), n)
-            for n in names
-            if n != base and n.startswith(base) and not n.endswith((".gz", ".bz2", ".xz", ".zst"))
-        ]
-
-    def _open(self, path: _File, offset: int) -> bool:
-        try:
-            fd = os.open(path.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return False
-            self.counters.warnings.append(f"{path.path}: cannot open: {exc.strerror or exc}")
+    def _open(self, file: File, offset: int) -> bool:
+        fd = self._open_fd(file)
+        if fd is None:
             return False
+        self._use(fd, file, offset)
+        return True
+
+    def _open_fd(self, file: File) -> int | None:
+        """A descriptor on ``file``; None when it is gone, or cannot be read (warned once)."""
+        try:
+            fd = os.open(file.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                self._warn(f"{file.path}: cannot open: {exc.strerror or exc}")
+            return None
+        self._warned = ""
+        return fd
+
+    def _use(self, fd: int, file: File, offset: int) -> None:
+        """Read ``file`` (open on ``fd``) from ``offset`` on, instead of the file open until now."""
         self._close_fd()
         size = os.fstat(fd).st_size
         if offset > size:  # shrank while the shipper was down: copytruncate without a copy
-            self._gap(f"{path.path}: shorter than the saved position; reading it from the start")
+            self._gap(f"{file.path}: shorter than the saved position; reading it from the start")
             offset = 0
         os.lseek(fd, offset, os.SEEK_SET)
         self._fd, self._pos, self._done = fd, offset, False
         self._id = FileId.of_fd(fd)
-        self._name = path.name
+        self._name = file.name
         if self.svlogd:
-            if not self._cached or self._cached[-1].name != "current" or path.name == "current":
+            if not self._cached or self._cached[-1].name != "current" or file.name == "current":
                 self._cached = self._listing()
-            names = [p.name for p in self._cached]
-            rotated = [n for n in names if n != "current"]
-            self._after = rotated[-1] if rotated else ""
-            # Rotated files not read yet: if one of them vanishes unread, lines were lost.
-            self._seen_after = [n for n in rotated if n > self._name][:2] if self._name != "current" else []
+            rotated_names = [p.name for p in self._cached if p.name != "current"]
+            self._after = rotated_names[-1] if rotated_names else ""
         if self._boundary is None or not self._pending:
             self._boundary = self._here()
-        return True
 
     def _close_fd(self) -> None:
         if self._fd >= 0:
@@ -276,77 +346,63 @@ class Source:
                 pass
             self._fd = -1
 
-    def _check_rotation(self) -> bool:
-        """At the end of the open file: has it been rotated, truncated or replaced?
+    def _unlinked(self) -> bool:
+        """Whether the open file has been deleted (it has no name left)."""
+        return self._fd >= 0 and os.fstat(self._fd).st_nlink == 0
 
-        True when there is more to read (the caller reads again before moving on).
-        """
+    def _at_end(self, lines: list[bytes]) -> bool:
+        """At the end of the open file: True when there is more to read, in it or in the next file."""
         assert self._id is not None
         if self.svlogd:
-            current = _File(os.path.join(self.path, "current"), "current")
-            if self._name == "current" and _ident(current) == self._ident_of_open():
+            if self._done:
+                return self._next_file()
+            if self._name == "current" and ident(os.path.join(self.path, "current")) == self._ident_of_open():
                 return False  # still `current`: wait for more
             self._done = True  # rotated (or a rotated file read to its end): read what is left, go on
             return True
-        ident = _ident(_File(self.path, self.path))
-        if ident is None:
-            return False  # deleted or moved away, nothing new yet: wait for the path to come back
-        if ident != (self._id.dev, self._id.ino):
+        now = ident(self.path)
+        if now is None:
+            if self._unlinked():
+                self._close_deleted(lines)
+            return False  # moved away, nothing new yet: wait for the path to come back
+        if self._done:
+            return self._next_file()
+        if now != self._ident_of_open():
             self._done = True  # renamed away (logrotate `create`): drain it, then the new file
             return True
-        size = _size(_File(self.path, self.path))
-        if size < self._pos:
-            self.counters.truncations += 1
+        if os.fstat(self._fd).st_size < self._pos:
             self._after_truncation()
             return True
         return False
 
+    def _close_deleted(self, lines: list[bytes]) -> None:
+        """The followed file was deleted and is read to its end: its last line, if unterminated,
+        goes out as it is; the descriptor (and with it the disk space) is let go."""
+        if self._pending:
+            self.counters.unterminated += 1
+            self._cut(b"\n", lines, 1)
+        self._close_fd()
+        self.finished = True
+
     def _after_truncation(self) -> None:
         """copytruncate: read what was written since the last read from the copy, then the file from 0."""
         assert self._id is not None
-        for sibling in self._siblings():
-            if self._id.same_start(sibling.path) and _size(sibling) >= self._pos:
-                pos, pending = self._pos, self._pending
-                if self._open(sibling, pos):
-                    self._pending, self._done = pending, True
-                    return
+        self.counters.truncations += 1
+        copy = rotated.copy_of(self._id, self._pos, rotated.siblings(self.path))
+        pending = self._pending
+        if copy is not None and self._open(copy.file, self._pos):
+            self._pending, self._done = pending, True
+            return
         self._gap(f"{self.path}: truncated and no copy found; lines written just before are lost")
-        self._pending = b""
-        self._open(_File(self.path, self.path), 0)
+        self._pending, self._continued = b"", False
+        if not self._open(File(self.path, self.path), 0):
+            self._close_fd()  # gone as well: start again when it is back
 
     def _next_file(self) -> bool:
         """The open file is finished: go on with the next one; False when there is none yet."""
-        if self.svlogd:
-            # The directory is listed again only when the last listing has nothing after the
-            # open file: with thousands of rotated files, a listing per file would dominate.
-            nxt = self._successor(self._cached, fresh=False)
-            if nxt is None or nxt.name == "current":
-                # `current` from an old listing may skip files svlogd rotated since: list again.
-                self._cached = self._listing()
-                names = {p.name for p in self._cached}
-                missing = [n for n in self._seen_after if n not in names]
-                if missing:
-                    self._gap(f"{self.path}: {len(missing)} rotated file(s) deleted before they were read")
-                nxt = self._successor(self._cached, fresh=True)
-            if nxt is None:
-                return False
-        else:
-            if _ident(_File(self.path, self.path)) in (None, self._ident_of_open()):
-                return False
-            nxt = _File(self.path, self.path)
-        carried = self._pending
-        boundary = self._boundary
-        finished = self._name if self._name != "current" else self._after
-        if not self._open(nxt, 0):
-            self._cached = []  # gone meanwhile: list again next time
+        carried, boundary = self._pending, self._boundary
+        if not (self._next_in_directory() if self.svlogd else self._next_generation()):
             return False
-        if self.svlogd and nxt.name == "current" and self._after > finished:
-            # svlogd rotated between the listing and the open: the oldest of the files rotated
-            # since the finished one comes first (it may be the file just opened, renamed).
-            later = [p for p in self._cached if p.name != "current" and p.name > finished]
-            if not self._open(later[0], 0):
-                self._cached = []
-                return False
         # A line svlogd split across the rotation continues in the next file; for a plain file
         # that ended without a newline there is nothing to continue: it is sent as it is.
         if carried and not self.svlogd:
@@ -355,32 +411,77 @@ class Source:
         self._pending, self._boundary = carried, boundary
         return True
 
-    def _successor(self, listing: list[_File], fresh: bool) -> _File | None:
-        """The file after the open one in ``listing``, or None (``fresh``: just listed)."""
-        if not listing:
-            return None
-        names = [p.name for p in listing]
-        if self._name == "current":
-            # It was `current` when opened: it is now the oldest rotated file newer than the
-            # ones that existed then (or gone). What follows it comes next.
-            i = bisect.bisect_right(names, self._after)
-            if i < len(listing) and names[i] != "current" and _ident(listing[i]) == self._ident_of_open():
-                self._name = names[i]
-                i += 1
-            elif not fresh:
-                return None  # not in this listing under its new name: list again
-        else:
-            i = bisect.bisect_right(names, self._name)
-        if i >= len(listing) or _ident(listing[i]) == self._ident_of_open():
-            return None
-        return listing[i]
+    def _next_generation(self) -> bool:
+        """A plain file: the generation logrotate made after the finished one, else the file itself."""
+        now = ident(self.path)
+        if now is None or now == self._ident_of_open():
+            return False
+        st = os.fstat(self._fd)
+        lost, between = rotated.rotated_after(
+            rotated.siblings(self.path), st.st_mtime_ns, {now, (st.st_dev, st.st_ino)}
+        )
+        if not self._open(between or File(self.path, self.path), 0):
+            return False
+        if lost:
+            names = ", ".join(s.file.path for s in lost)
+            self._gap(f"{self.path}: rotated and compressed before it was read: {names}", len(lost))
+        self._done = between is not None  # a rotated generation: read to its end, then what follows
+        return True
+
+    def _next_in_directory(self) -> bool:
+        """svlogd: the next file, from the last listing when it has one, else from a new listing."""
+        nxt = self._successor(self._cached, fresh=False)
+        if nxt is None or nxt.name == "current" or not self._open_next(nxt):
+            # `current` from an old listing may skip files svlogd rotated since; a file that
+            # could not be opened may have been deleted: list again.
+            nxt = self._relist()
+            if nxt is None or not self._open_next(nxt):
+                return False
+        return True
+
+    def _successor(self, listing: list[File], fresh: bool) -> File | None:
+        self._name, nxt = svlogd.successor(listing, self._name, self._after, self._ident_of_open(), fresh)
+        return nxt
+
+    def _relist(self) -> File | None:
+        """List the directory again: the file after the open one, once the rotated files deleted
+        before they were read are counted."""
+        before = self._cached
+        listing = self._listing()
+        nxt = self._successor(listing, fresh=True)
+        if nxt is None:
+            return None  # nothing after the open file yet: keep the old listing to compare with
+        self._cached = listing
+        since = self._name if self._name != "current" else self._after
+        lost, unseen = svlogd.deleted_unread(before, since, nxt, self._unlinked())
+        if lost or unseen:
+            note = svlogd.deleted_note(lost, unseen, os.fstat(self._fd).st_mtime, nxt.name)
+            self._gap(f"{self.path}: {note}", len(lost) + unseen)
+        return nxt
+
+    def _open_next(self, nxt: File) -> bool:
+        finished = self._name if self._name != "current" else self._after
+        if not self._open(nxt, 0):
+            return False
+        if nxt.name == "current" and self._after > finished:
+            # svlogd rotated between the listing and the open: the oldest of the files rotated
+            # since the finished one comes first (it may be the file just opened, renamed).
+            later = [p for p in self._cached if p.name != "current" and p.name > finished]
+            if not self._open(later[0], 0):
+                self._gap(f"{self.path}: {svlogd.named([later[0].name])} could not be read; its lines are lost")
+        return True
 
     def _ident_of_open(self) -> tuple[int, int] | None:
         return (self._id.dev, self._id.ino) if self._id is not None else None
 
-    def _gap(self, note: str) -> None:
-        self.counters.gaps += 1
+    def _gap(self, note: str, files: int = 1) -> None:
+        self.counters.gaps += files
         self.counters.losses.append(note)
+
+    def _warn(self, note: str) -> None:
+        if note != self._warned:
+            self._warned = note
+            self.counters.warnings.append(note)
 
     # -- status ------------------------------------------------------------------------------
 
@@ -390,16 +491,18 @@ class Source:
         The position's file is found by name (a ``current`` that has rotated since counts from
         the first rotated file after ``after``), which is cheap enough to run every second.
         """
+        if not self._kind():
+            return 0, 0 if count_lines else None
         listing = self._listing(whole=False)
         start_index, offset = 0, 0
         if position is not None:
             names = [p.name for p in listing]
             mine = (position.file.dev, position.file.ino)
-            if position.name in names and _ident(listing[names.index(position.name)]) == mine:
+            if position.name in names and ident(listing[names.index(position.name)].path) == mine:
                 start_index, offset = names.index(position.name), position.offset
             elif self.svlogd and position.name == "current":
                 newer = [i for i, n in enumerate(names) if n > position.after]
-                if newer and _ident(listing[newer[0]]) == mine:
+                if newer and ident(listing[newer[0]].path) == mine:
                     start_index, offset = newer[0], position.offset
         total, lines = 0, 0 if count_lines else None
         for i, p in enumerate(listing[start_index:]):
@@ -413,25 +516,11 @@ class Source:
         self._close_fd()
 
     def __repr__(self) -> str:
-        return f"<Source {self.path} {'svlogd' if self.svlogd else 'file'} category={self.category}>"
+        kind = {None: "not there yet", True: "svlogd", False: "file"}[self.svlogd]
+        return f"<Source {self.path} {kind} category={self.category}>"
 
 
-class _File(NamedTuple):
-    """A file of a source: its path, and its name in the svlogd directory (the path for a plain file)."""
-
-    path: str
-    name: str
-
-
-def _ident(file: _File) -> tuple[int, int] | None:
-    try:
-        st = os.stat(file.path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _size(file: _File) -> int:
+def _size(file: File) -> int:
     try:
         return os.stat(file.path).st_size
     except OSError:

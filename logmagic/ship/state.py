@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from logmagic.ship.files import FINGERPRINT_BYTES
 from logmagic.ship.source import Position
 
 VERSION = 1
@@ -39,7 +40,7 @@ class StateFile:
         if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("sources"), dict):
             raise StateError(f"state file {self.path}: not a logmagic ship state (version {VERSION})")
         try:
-            self.positions = {k: Position.from_json(v) for k, v in data["sources"].items()}
+            self.positions = {k: _checked(Position.from_json(v)) for k, v in data["sources"].items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"state file {self.path}: malformed entry: {exc}") from None
         return dict(self.positions)
@@ -50,6 +51,15 @@ class StateFile:
             {"version": VERSION, "sources": {k: p.to_json() for k, p in positions.items()}}, option=orjson.OPT_INDENT_2
         )
         write_atomically(self.path, body)
+
+
+def _checked(position: Position) -> Position:
+    """``position``, if its numbers can be a place in a file (a negative offset cannot be sought)."""
+    if position.offset < 0:
+        raise ValueError(f"offset {position.offset} is negative")
+    if not 0 <= position.file.fp_len <= FINGERPRINT_BYTES:
+        raise ValueError(f"fp_len {position.file.fp_len} is not between 0 and {FINGERPRINT_BYTES}")
+    return position
 
 
 def write_atomically(path: str, body: bytes, sync: bool = True) -> None:

@@ -16,14 +16,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .line_writer import line
 from .peers import Peer, start_peer
 
-__all__ = ["Lab", "Received", "Shipper", "check_lines", "line", "rss_kb", "run_ship", "wait_until"]
+__all__ = ["Lab", "Received", "Shipper", "check_lines", "deleted_fds", "line", "rss_kb", "run_ship", "wait_until"]
 
 HERE = Path(__file__).parent
 WRITER = HERE / "line_writer.py"
@@ -64,6 +64,19 @@ def rss_kb(pid: int) -> int:
             if text.startswith("VmRSS:"):
                 return int(text.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def deleted_fds(pid: int) -> list[str]:
+    """The deleted files ``pid`` still holds open (Linux: /proc/PID/fd)."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith(" (deleted)"):
+            found.append(target)
+    return found
 
 
 @dataclass
@@ -128,9 +141,10 @@ class Lab:
         peer = self.peer("http_collector.py", port=port)
         return peer, f"http://127.0.0.1:{peer.port}/ingest"
 
-    def shipper(self, *args: str) -> Shipper:
+    def shipper(self, *args: str, under: Sequence[str] = ()) -> Shipper:
+        """``logmagic ship ARGS``, run by the command ``under`` when one is given (``setpriv …``)."""
         errors = self.directory / f"shipper-{len(self.shippers)}.stderr"
-        argv = ship_argv(*args)
+        argv = [*under, *ship_argv(*args)]
         with errors.open("wb") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env())
         shipper = Shipper(proc, argv, errors)

@@ -25,7 +25,7 @@ import pytest
 
 from ..conftest import require
 from .line_writer import LONG_SIZE, line
-from .shipping import Lab, Received, check_lines, rss_kb, run_ship, wait_until
+from .shipping import Lab, Received, check_lines, deleted_fds, rss_kb, run_ship, wait_until
 
 #: Seconds to wait for everything written to arrive once the shipper has it all in view.
 DELIVERY_TIMEOUT = 90.0
@@ -212,6 +212,102 @@ def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> N
     assert check_lines(received.messages, range(6100)) == 0
 
 
+def test_a_file_unreadable_at_restart_is_read_on_from_its_position_once_readable(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    app = logs / "app.log"
+    append(app, range(0, 1000))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    args = fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s"))
+    shipper = lab.shipper(*args)
+    assert received.wait_all(range(1000)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    app.chmod(0)  # logrotate's `create 0600 other-user`, fixed by someone a moment later
+    # As root the shipper could read it all the same: run it without the capabilities that allow that.
+    setpriv = [require("setpriv"), "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    shipper = lab.shipper(*args, under=setpriv)
+    cannot = "cannot open: Permission denied"
+    assert wait_until(lambda: any(cannot in str(r.get("short_message")) for r in shipper.log())), shipper.diagnostics()
+    time.sleep(1.0)  # many looks at the file (--poll 0.05) while it stays unreadable
+    app.chmod(0o644)
+    append(app, range(1000, 1100))
+    assert received.wait_all(range(1100)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(1100)) == 0, "the file is not sent again from its start"
+    warnings = [r for r in shipper.log() if cannot in str(r.get("short_message"))]
+    assert len(warnings) == 1, "one warning while the reason stays the same"
+
+
+def test_deleted_files_read_to_their_end_are_closed_and_forgotten(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    days = [logs / f"day-2024-05-0{d}.log" for d in (1, 2, 3)]
+    for i, day in enumerate(days):
+        append(day, range(i * 1000, i * 1000 + 1000))
+    app = logs / "app.log"
+    append(app, range(3000, 3100))
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    glob = str(logs / "day-*.log")
+    shipper = lab.shipper(*fast("--from", glob, "--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(3100)), shipper.diagnostics()
+    for path in (days[0], days[1], app):  # retention cleanup, everything shipped
+        path.unlink()
+    assert wait_until(lambda: not deleted_fds(shipper.pid)), deleted_fds(shipper.pid)
+    forgotten = {str(days[0]), str(days[1]), str(app)}
+    assert wait_until(lambda: not forgotten & set(json.loads(state.read_bytes())["sources"]))
+    append(days[2], range(3100, 3200))
+    append(app, range(3200, 3300))  # a path named on the command line is followed again
+    assert received.wait_all(range(3300)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(3300)) == 0
+    assert (
+        sum(r.get("short_message") == "file deleted and shipped to its end; no longer followed" for r in shipper.log())
+        == 3
+    )
+
+
+def test_an_svlogd_directory_created_after_the_shipper_started_is_read_as_one(lab: Lab) -> None:
+    logdir = lab.directory / "api" / "log" / "main"  # runit's log/run does `mkdir -p` then `exec svlogd`
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    state = lab.directory / "ship.state"
+    shipper = lab.shipper(*fast("--from", str(logdir), "--to", url, "--state", str(state)))
+    assert wait_until(lambda: running(lab.directory / "ship.state.status").get("sources")), shipper.diagnostics()
+    logdir.parent.mkdir(parents=True)
+    svlogd = start_svlogd(lab, logdir, "")
+    assert svlogd.stdin is not None
+    svlogd.stdin.write(b"".join(line(s) for s in range(100)))
+    svlogd.stdin.close()
+    assert svlogd.wait(timeout=60) == 0
+    assert received.wait_all(range(100)), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(100)) == 0, "svlogd's timestamps are taken off"
+    assert set(received.categories) == {"api"}, "the category is the service's, as for a directory there at startup"
+
+
+def test_a_glob_leaves_out_temporary_state_files_left_by_a_crash(lab: Lab) -> None:
+    logs = lab.directory / "logs"
+    logs.mkdir()
+    append(logs / "app.log", range(100))
+    state = logs / "ship.state"
+    (logs / "ship.state.tmp.4242").write_text('{"version": 1, "sources": {}}')  # a crash between write and rename
+    collector, url = lab.collector("scribe")
+    received = Received("scribe")
+    received.watch(collector)
+    shipper = lab.shipper(*fast("--from", str(logs / "*"), "--to", url, "--state", str(state)))
+    assert received.wait_all(range(100)), shipper.diagnostics()
+    assert wait_until(lambda: running(logs / "ship.state.status").get("sources"))
+    assert shipper.terminate() == 0
+    assert check_lines(received.messages, range(100)) == 0
+    assert [s["source"] for s in running(logs / "ship.state.status")["sources"]] == [str(logs / "app.log")]
+
+
 # -- 4: SIGTERM, SIGHUP, --status ---------------------------------------------------------
 
 
@@ -297,6 +393,27 @@ def test_sighup_picks_up_a_new_file_matching_the_glob(lab: Lab) -> None:
     assert any(r.get("short_message") == "following a new source" for r in shipper.log())
 
 
+def test_a_line_the_collector_refuses_is_dropped_and_not_counted_as_sent(lab: Lab) -> None:
+    app = lab.directory / "app.log"
+    append(app, range(0, 2))  # one batch: refused whole (400), then line 0 accepted, line 1 refused
+    collector = lab.peer("http_collector.py", "--responses", "400,200,400,200")
+    received = Received("http")
+    received.watch(collector)
+    url = f"http://127.0.0.1:{collector.port}/ingest"
+    state = lab.directory / "ship.state"
+    shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
+    assert received.wait_all([0]), shipper.diagnostics()
+    append(app, range(2, 4))
+    assert received.wait_all([0, 2, 3]), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    assert received.seqs == {0, 2, 3}
+    status = running(lab.directory / "ship.state.status")
+    assert (status["lines_sent"], status["dropped"]) == (3, 1)
+    assert status["bytes_sent"] == sum(len(line(s)) for s in (0, 2, 3))
+    done = run_ship("--status", "--state", str(state))
+    assert "lines sent 3," in done.stdout and "dropped 1" in done.stdout, done.stdout
+
+
 def running(status_file: Path) -> dict[str, Any]:
     """What the running shipper last wrote to its status file ({} before the first write)."""
     try:
@@ -349,6 +466,12 @@ def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: La
 # -- 5: usage errors ----------------------------------------------------------------------
 
 
+#: A state entry that is valid JSON of the right version, with an offset no file can have.
+NEGATIVE_OFFSET = (
+    '{"version": 1, "sources": {"/x": {"dev": 1, "ino": 2, "fp": "ab", "fp_len": 3, "name": "/x", "offset": -5}}}'
+)
+
+
 @pytest.mark.parametrize(
     ("args", "state_text", "says"),
     [
@@ -361,8 +484,30 @@ def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: La
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], '{"version": 1, "sources": {', "cannot read it"),
         (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], '{"version": 7, "sources": {}}', "not a logmagic"),
         (["--status"], "[1, 2, 3]", "not a logmagic ship state"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463"], NEGATIVE_OFFSET, "malformed entry: offset -5"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--poll", "inf"], None, "'inf' must be > 0"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--stop-timeout", "inf"], None, "'inf' must be > 0"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463", "--rescan", "1e12"], None, "at most 86400"),
+        (["--from", "{log}", "--to", "scribe://127.0.0.1:1463?timeout=-1"], None, "timeout must be"),
+        (["--from", "{log}", "--to", "http://127.0.0.1:9/in?timeout=abc"], None, "timeout must be"),
     ],
-    ids=["flag", "batch-lines", "scheme", "port", "http-option", "no-from", "torn-state", "state-version", "status"],
+    ids=[
+        "flag",
+        "batch-lines",
+        "scheme",
+        "port",
+        "http-option",
+        "no-from",
+        "torn-state",
+        "state-version",
+        "status",
+        "negative-offset",
+        "poll-inf",
+        "stop-timeout-inf",
+        "rescan-huge",
+        "scribe-timeout",
+        "http-timeout",
+    ],
 )
 def test_a_usage_error_is_one_line_on_stderr_and_exit_2(
     lab: Lab, args: list[str], state_text: str | None, says: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
 from logmagic.ship.files import strip_svlogd_prefix
@@ -60,6 +61,12 @@ def test_keep_prefix_sends_lines_as_written(tmp_path: Path) -> None:
     assert drain(Source(str(tmp_path), "svc", keep_prefix=True))[0] == [b'2026-11-22_06:28:05.1 {"n":4}\n']
 
 
+def test_a_plain_file_keeps_its_own_timestamps(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"2024-05-01T10:00:00.123Z ERROR payment failed id=7\n2024-05-01_10:00:01.5 INFO ok\n")
+    assert drain(Source(str(log), "app"))[0] == log.read_bytes().splitlines(keepends=True)
+
+
 def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
     current = tmp_path / "current"
     current.write_bytes(b"a1\na2\n")
@@ -76,6 +83,7 @@ def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
     lines, end = drain(source)
     assert lines == [b"a3\n", b"b1\n", b"c1\n"]
     assert end is not None and end.name == "current"
+    assert source.counters.gaps == 0
 
 
 def test_resume_finds_the_file_after_it_was_rotated(tmp_path: Path) -> None:
@@ -139,16 +147,29 @@ def test_copytruncate_reads_the_tail_from_the_copy_then_the_file_from_zero(tmp_p
     assert source.counters.truncations == 1 and source.counters.gaps == 0
 
 
-def test_a_partial_line_past_the_limit_is_sent_as_it_is_and_counted(tmp_path: Path) -> None:
+def test_a_line_longer_than_max_line_is_sent_in_pieces_of_max_line_and_counted(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
-    log.write_bytes(b"whole " * 50 + b"\n" + b"x" * 250)  # no newline after the x's: a writer stuck mid-line
+    log.write_bytes(b"w" * 250 + b"\n" + b"x" * 250)  # no newline after the x's: a writer stuck mid-line
     source = Source(str(log), "app", max_line=100)
     lines, _ = drain(source)
-    assert lines == [b"whole " * 50 + b"\n", b"x" * 250 + b"\n"], "a whole long line is not cut; a partial one is sent"
-    assert source.counters.oversized == 1
+    assert lines == [b"w" * 100 + b"\n", b"w" * 100 + b"\n", b"w" * 50 + b"\n", b"x" * 100 + b"\n", b"x" * 100 + b"\n"]
+    assert source.counters.oversized == 2
     with open(log, "ab") as f:
         f.write(b"yz\n")
-    assert drain(source)[0] == [b"yz\n"]
+    assert drain(source)[0] == [b"x" * 50 + b"yz\n"], "the rest of the cut line, then nothing waits"
+    assert source.counters.oversized == 2, "a line is counted once, however many pieces"
+
+
+def test_a_huge_line_on_disk_never_goes_out_in_pieces_over_max_line(tmp_path: Path) -> None:
+    big = b'{"big":"' + b"x" * (3 << 20) + b'"}'
+    (tmp_path / "current").write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n2026-11-22_06:28:03.2 ' + big + b'\n{"n":2}\n')
+    source = Source(str(tmp_path), "svc")
+    lines, _ = drain(source, max_bytes=1 << 20)
+    assert lines[0] == b'{"n":1}\n' and lines[-1] == b'{"n":2}\n'
+    pieces = lines[1:-1]
+    assert max(map(len, pieces)) <= (1 << 20) + 1, "no piece is longer than --max-line (plus its newline)"
+    assert b"".join(p[:-1] for p in pieces) == big, "the pieces are the line, prefix off, in order"
+    assert source.counters.oversized == 1
 
 
 def test_status_counts_what_is_not_acknowledged(tmp_path: Path) -> None:
@@ -175,6 +196,11 @@ def test_state_file_round_trip_and_corruption(tmp_path: Path) -> None:
     Path(state.path).write_text('{"version": 99, "sources": {}}')
     with pytest.raises(StateError, match="version"):
         StateFile(state.path).load()
+    entry = batch.end.to_json()
+    for key, value in (("offset", -1), ("fp_len", -1), ("fp_len", 513)):
+        Path(state.path).write_bytes(orjson.dumps({"version": 1, "sources": {"/x": {**entry, key: value}}}))
+        with pytest.raises(StateError, match=f"malformed entry: {key} -?[0-9]+ is"):
+            StateFile(state.path).load()
 
 
 def test_a_rotated_file_deleted_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
@@ -199,3 +225,157 @@ def test_a_rotated_file_without_a_final_newline_keeps_its_last_line_apart(tmp_pa
     assert lines == [b"2-cut\n", b"3\n"]
     assert source.counters.unterminated == 1
     assert end is not None and end.name == str(log) and end.offset == 2
+
+
+def test_a_path_that_becomes_an_svlogd_directory_later_is_read_as_one(tmp_path: Path) -> None:
+    logdir = tmp_path / "api" / "log" / "main"
+    source = Source(str(logdir))
+    assert drain(source)[0] == [] and source.svlogd is None
+    logdir.mkdir(parents=True)
+    (logdir / rotated(1)).write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n')
+    (logdir / "current").write_bytes(b'2026-11-22_06:28:04.1 {"n":2}\n')
+    assert drain(source)[0] == [b'{"n":1}\n', b'{"n":2}\n']
+    assert source.svlogd is True and source.category == "api"
+
+
+def test_resume_after_a_rename_finds_the_file_by_inode_before_an_older_look_alike(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    banner = b'{"msg":"service started"}\n'
+    (tmp_path / "app.log-20240101").write_bytes(banner + b"old 1\nold 2\n")  # shipped long ago
+    log.write_bytes(banner)
+    first = Source(str(log), "app")
+    lines, end = drain(first)
+    assert lines == [banner] and end is not None and end.file.fp_len == len(banner)
+    first.close()
+    with open(log, "ab") as f:  # the shipper is stopped; the app writes, logrotate renames
+        f.write(b"6\n7\n")
+    log.rename(tmp_path / "app.log-20240102")
+    log.write_bytes(b"8\n9\n")
+    again = Source(str(log), "app")
+    again.resume(end)
+    assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]
+    assert again.counters.gaps == 0
+
+
+def test_resume_after_copytruncate_takes_the_newest_copy_when_the_fingerprint_is_short(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    banner = b'{"msg":"service started"}\n'
+    older = tmp_path / "app.log-20240101"
+    older.write_bytes(banner + b"old 1\nold 2\n")
+    log.write_bytes(banner)
+    first = Source(str(log), "app")
+    lines, end = drain(first)
+    assert lines == [banner] and end is not None
+    first.close()
+    with open(log, "ab") as f:
+        f.write(b"6\n7\n")
+    copy = tmp_path / "app.log-20240102"
+    copy.write_bytes(log.read_bytes())  # copytruncate while the shipper is stopped
+    os.truncate(log, 0)
+    log.write_bytes(b"8\n9\n")
+    os.utime(older, ns=(10**18, 10**18))
+    os.utime(copy, ns=(2 * 10**18, 2 * 10**18))
+    again = Source(str(log), "app")
+    again.resume(end)
+    assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]
+
+
+def test_copytruncate_while_behind_is_seen_even_once_the_file_grew_past_the_old_position(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"".join(b"%d\n" % i for i in range(1, 21)))
+    source = Source(str(log), "app")
+    assert len(drain(source)[0]) == 20  # acknowledged up to here; the collector goes down
+    with open(log, "ab") as f:
+        f.write(b"".join(b"%d\n" % i for i in range(21, 31)))  # not read yet
+    (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+    os.truncate(log, 0)
+    with open(log, "ab") as f:
+        f.write(b"".join(b"%d\n" % i for i in range(1001, 1101)))  # longer than it was
+    lines, _ = drain(source)
+    assert lines == [b"%d\n" % i for i in (*range(21, 31), *range(1001, 1101))]
+    assert source.counters.truncations == 1 and source.counters.gaps == 0
+
+
+def test_two_create_rotations_while_behind_read_the_generation_in_between(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"a1\n"]
+    with open(log, "ab") as f:
+        f.write(b"a2\n")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"b1\n")
+    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"c1\n")
+    os.utime(tmp_path / "app.log.2", ns=(10**18, 10**18))  # the order the writes were made in
+    os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))
+    assert drain(source)[0] == [b"a2\n", b"b1\n", b"c1\n"]
+    assert source.counters.gaps == 0
+
+
+def test_a_generation_compressed_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"a1\n"]
+    log.rename(tmp_path / "app.log.2")
+    (tmp_path / "app.log.1.gz").write_bytes(b"\x1f\x8b not read")
+    log.write_bytes(b"c1\n")
+    os.utime(tmp_path / "app.log.2", ns=(10**18, 10**18))
+    os.utime(tmp_path / "app.log.1.gz", ns=(2 * 10**18, 2 * 10**18))
+    assert drain(source)[0] == [b"c1\n"]
+    assert source.counters.gaps == 1
+    assert "app.log.1.gz" in source.counters.losses[0]
+
+
+def test_files_svlogd_deleted_before_they_were_read_are_all_counted_and_named(tmp_path: Path) -> None:
+    for n in range(1, 6):
+        (tmp_path / rotated(n)).write_bytes(b"%d-1\n%d-2\n" % (n, n))
+    (tmp_path / "current").write_bytes(b"c1\n")
+    source = Source(str(tmp_path), "svc")
+    assert source.read_batch(1, 1) is not None
+    for n in range(1, 5):  # the file being read, then three never read
+        (tmp_path / rotated(n)).unlink()
+    assert drain(source)[0] == [b"1-2\n", b"5-1\n", b"5-2\n", b"c1\n"]
+    assert source.counters.gaps == 3
+    (note,) = source.counters.losses
+    assert all(rotated(n) in note for n in (2, 3, 4)) and "rotated 20" in note
+
+
+def test_files_rotated_and_deleted_while_current_was_read_are_a_counted_gap(tmp_path: Path) -> None:
+    current = tmp_path / "current"
+    current.write_bytes(b"a1\na2\n")
+    source = Source(str(tmp_path), "svc")
+    assert source.read_batch(1, 1) is not None  # a2 not read yet: the shipper is behind
+    for n in (1, 2, 3):  # svlogd rotates three times...
+        current.rename(tmp_path / rotated(n))
+        current.write_bytes(b"%d\n" % (n + 1))
+    for n in (1, 2):  # ...and its `n` limit deletes the two oldest: the open file, and one never seen
+        (tmp_path / rotated(n)).unlink()
+    assert drain(source)[0] == [b"a2\n", b"3\n", b"4\n"], "the open file is read to its end, then what is left"
+    assert source.counters.gaps == 1, "the file holding 2 was never seen, yet it is counted"
+    (note,) = source.counters.losses
+    assert "svlogd deleted the file being read" in note and "any file it rotated between" in note
+
+
+def test_a_deleted_file_is_read_to_its_end_then_let_go(tmp_path: Path) -> None:
+    log = tmp_path / "day.log"
+    log.write_bytes(b"1\n2")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"1\n"]
+    log.unlink()
+    assert drain(source)[0] == [b"2\n"], "the unterminated last line goes out as it is"
+    assert source.finished and source.counters.unterminated == 1
+    assert f"{log} (deleted)" not in held_open(), "the descriptor, and the disk space, are let go"
+
+
+def held_open() -> list[str]:
+    """What this process has open (Linux: /proc/self/fd); a deleted file ends with `` (deleted)``."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass  # the descriptor listdir itself used
+    return found

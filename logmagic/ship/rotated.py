@@ -1,0 +1,90 @@
+"""The files logrotate makes beside a followed file: ``app.log.1``, ``app.log-20261122``, ``app.log.2.gz``.
+
+The shipper looks at them when the file it follows was renamed, truncated or replaced while it
+was not looking: to find the file it was reading (by device and inode), the copy
+``copytruncate`` made of it (by its first bytes), and the generations rotated in between (by
+modification time), so that none is skipped without being read or counted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+
+from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId
+
+#: Compressed rotations: recognized, never read.
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+#: What logrotate puts after the name: ``.1``, ``-20261122``, ``.2026-11-22``, ``-2026112206``.
+#: Other files that merely start with the name (``app.log.tmp``, ``app.logger``) are not its.
+SUFFIX = re.compile(r"[._-][0-9][0-9._:T-]*")
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """A rotated generation of the followed file, as it was when the directory was read."""
+
+    file: File
+    ident: tuple[int, int]
+    size: int
+    mtime: int  # nanoseconds
+    compressed: bool
+
+
+def siblings(path: str) -> list[Sibling]:
+    """The rotated generations of ``path`` in its directory, compressed ones included."""
+    directory, base = os.path.split(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not name.startswith(base) or name == base:
+            continue
+        suffix = name[len(base) :]
+        compressed = suffix.endswith(COMPRESSED)
+        if not SUFFIX.fullmatch(suffix.rsplit(".", 1)[0] if compressed else suffix):
+            continue
+        full = os.path.join(directory, name)
+        try:
+            st = os.stat(full)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append(Sibling(File(full, full), (st.st_dev, st.st_ino), st.st_size, st.st_mtime_ns, compressed))
+    return found
+
+
+def copy_of(file: FileId, offset: int, found: list[Sibling]) -> Sibling | None:
+    """The copy ``copytruncate`` made of ``file``: the newest generation that starts with its
+    first bytes and holds ``offset`` bytes.
+
+    A short fingerprint (the file held a line or two when it was taken) also matches older
+    generations that start with the same line: then only the newest generation may be the copy.
+    """
+    newest = sorted((s for s in found if not s.compressed and s.size >= offset), key=lambda s: s.mtime, reverse=True)
+    if file.fp_len < FINGERPRINT_BYTES:
+        newest = newest[:1]
+    return next((s for s in newest if file.same_start(s.file.path)), None)
+
+
+def rotated_after(found: list[Sibling], mtime: int, skip: set[tuple[int, int]]) -> tuple[list[Sibling], File | None]:
+    """The generations written after a file last changed at ``mtime``, leaving out the files ``skip``.
+
+    Returns the compressed ones older than the first readable one (lost: the shipper does not
+    read compressed files) and that readable one (None when there is none).
+    Compression keeps a file's time: a compressed generation counts only if strictly newer.
+    """
+    later = sorted(
+        (s for s in found if s.ident not in skip and (s.mtime > mtime or (s.mtime == mtime and not s.compressed))),
+        key=lambda s: (s.mtime, s.file.path),
+    )
+    lost: list[Sibling] = []
+    for s in later:
+        if not s.compressed:
+            return lost, s.file
+        lost.append(s)
+    return lost, None
