@@ -21,25 +21,16 @@ import inspect
 import os
 import statistics
 import sys
-import time
 import timeit
 from collections.abc import Callable
 from typing import Any
 
-import orjson
+from baselines import TXN, gelf_baseline
 
 import logmagic
 from logmagic import config, methods, rewriters
-from logmagic._identity import IDENTITY
 
-TXN = ".rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0"
 CALL = '{}("Something is wrong", accountId="ac42", txnId=txn, status=200)'
-HOST = IDENTITY.host
-DEVNULL_FD = os.open(os.devnull, os.O_WRONLY)
-_time = time.time
-_dumps = orjson.dumps
-_write = os.write
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 _TYPE_CHECK = "if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):"
 
@@ -54,22 +45,6 @@ STEPS: dict[str, list[tuple[str, str]]] = {
     "lock-free window check": [("if sink.look_from <= ts < sink.free_until:", "if True:")],
     "written counter": [("_next(written)", "pass")],
 }
-
-
-def gelf_baseline(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
-    """The hand-written line of bench_logging.py."""
-    d = {
-        "version": "1.1",
-        "host": HOST,
-        "short_message": msg,
-        "timestamp": int(_time() * 1000) / 1000,
-        "level": 6,
-        "_facility": "bench.api",
-        "_accountId": kw["accountId"],
-        "_txnId": kw["txnId"],
-        "_status": kw["status"],
-    }
-    _write(DEVNULL_FD, _dumps(d, option=_NEWLINE))
 
 
 def variant(replacements: list[tuple[str, str]], *args: Any) -> Callable[..., None]:

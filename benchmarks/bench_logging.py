@@ -41,7 +41,6 @@ import json
 import logging
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ from typing import Any
 
 import orjson
 import structlog
+from baselines import DEVNULL_FD, TXN, empty_function, gelf_baseline, gelf_baseline_fd2
 from loguru import logger as loguru_logger
 
 import logmagic
@@ -65,57 +65,13 @@ try:  # python-json-logger >= 3
 except ImportError:  # pragma: no cover - older releases
     from pythonjsonlogger.jsonlogger import JsonFormatter  # type: ignore[attr-defined, no-redef, unused-ignore]
 
-TXN = ".rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0"
 FACILITY = "bench.api"
-HOST = socket.gethostname() or "localhost"
 GOAL_ENABLED = 1.3
 #: A record written inside a transaction, request rewriter on (the default), against the same baseline.
 GOAL_IN_TRANSACTION = 1.5
 GOAL_DISABLED = 1.1
 #: Disabled rows cost tens of nanoseconds: they run this many times more calls per repeat.
 DISABLED_SCALE = 10
-
-DEVNULL_FD = os.open(os.devnull, os.O_WRONLY)
-_time = time.time
-_dumps = orjson.dumps
-_write = os.write
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
-
-
-def gelf_baseline(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
-    """The same GELF line logmagic writes, built and written by hand."""
-    d = {
-        "version": "1.1",
-        "host": HOST,
-        "short_message": msg,
-        "timestamp": int(_time() * 1000) / 1000,
-        "level": 6,
-        "_facility": "bench.api",
-        "_accountId": kw["accountId"],
-        "_txnId": kw["txnId"],
-        "_status": kw["status"],
-    }
-    _write(DEVNULL_FD, _dumps(d, option=_NEWLINE))
-
-
-def gelf_baseline_fd2(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
-    """The same hand-written line, written to fd 2 (a pipe in the pipe rows)."""
-    d = {
-        "version": "1.1",
-        "host": HOST,
-        "short_message": msg,
-        "timestamp": int(_time() * 1000) / 1000,
-        "level": 6,
-        "_facility": "bench.api",
-        "_accountId": kw["accountId"],
-        "_txnId": kw["txnId"],
-        "_status": kw["status"],
-    }
-    _write(2, _dumps(d, option=_NEWLINE))
-
-
-def empty_function(msg: str, fields: dict[str, Any] | None = None, /, **kw: Any) -> None:
-    """What a call with these arguments costs when it does nothing."""
 
 
 # The call each row times, written as application code writes it; ``log`` and ``txn`` are
