@@ -276,7 +276,7 @@ def make_gelf_line(
             d = {
                 "version": "1.1",
                 "host": identity.host,
-                "short_message": msg or EMPTY_MESSAGE,
+                "short_message": msg if not msg.isspace() and msg else EMPTY_MESSAGE,
                 "timestamp": int(ts * 1000) / 1000,
                 "level": level,
                 "_facility": facility,

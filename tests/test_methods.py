@@ -85,7 +85,9 @@ class General(FileSink):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(msg=st.one_of(st.text(max_size=60), st.just("")), fields=field_dicts, in_txn=st.booleans())
+@given(
+    msg=st.one_of(st.text(max_size=60), st.sampled_from(["", " ", "\n\t"])), fields=field_dicts, in_txn=st.booleans()
+)
 def test_every_line_is_what_the_general_path_writes(
     tmp_path: Path, frozen: float, msg: str, fields: dict[str, Any], in_txn: bool
 ) -> None:

@@ -44,7 +44,8 @@ _KEY_CACHE_LIMIT = 10_000
 _MAX_FLATTEN_DEPTH = 8
 #: Caps tried, in order, on every string when a line is longer than MAX_LINE.
 _SHRINK_CAPS = (4096, 512, 64)
-#: ``short_message`` of a record logged with an empty message: Graylog rejects a blank one.
+#: ``short_message`` of a record logged with an empty or blank (whitespace only) message:
+#: Graylog rejects a record whose ``short_message`` is blank.
 EMPTY_MESSAGE = "(empty message)"
 
 
@@ -100,7 +101,7 @@ class GelfEncoder:
                 d = {
                     "version": "1.1",
                     "host": IDENTITY.host,
-                    "short_message": msg or EMPTY_MESSAGE,
+                    "short_message": msg if not msg.isspace() and msg else EMPTY_MESSAGE,
                     "timestamp": int(ts * 1000) / 1000,
                     "level": level,
                     "_facility": rec.facility,
@@ -131,7 +132,7 @@ def _careful(rec: Record) -> bytes:
         d: dict[str, Any] = {
             "version": "1.1",
             "host": IDENTITY.host,
-            "short_message": msg if 0 < len(msg) <= MAX_STRING else _short(msg),
+            "short_message": msg if 0 < len(msg) <= MAX_STRING and not msg.isspace() else _short(msg),
             "timestamp": int(rec.timestamp * 1000) / 1000,
             "level": level if level <= 7 else 7,
             "_facility": rec.facility,
@@ -172,8 +173,8 @@ def _careful(rec: Record) -> bytes:
 
 
 def _short(msg: str) -> str:
-    """``short_message`` for an empty or huge message: Graylog rejects a blank one."""
-    return cap(msg) if msg else EMPTY_MESSAGE
+    """``short_message`` for an empty, blank or huge message: Graylog rejects a blank one."""
+    return cap(msg) if msg and not msg.isspace() else EMPTY_MESSAGE
 
 
 def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int]) -> None:

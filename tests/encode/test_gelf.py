@@ -663,8 +663,10 @@ def test_any_record_gives_exactly_one_valid_gelf_line(
     assert_gelf_shape(doc, rec)
     assert doc["_facility"] == "myapp.api"
     assert ("full_message" in doc) == (full is not None)
-    if msg.isascii() and msg:
+    if msg.isascii() and msg.strip():
         assert doc["short_message"] == msg
+    else:
+        assert doc["short_message"].strip()  # Graylog refuses a blank one
     for key, value in fields.items():
         if type(key) is str and key.isascii() and key and not isinstance(value, dict):
             assert gelf_name(key) in doc, key
@@ -694,9 +696,12 @@ def test_any_value_under_the_id_and_facility_names_keeps_the_records_keys(value:
     assert doc["_exact_level"] == logmagic.TRACE8
 
 
-def test_an_empty_message_still_gives_graylog_a_short_message() -> None:
-    line = json.loads(GelfEncoder().encode(Record("f", 6, "", {}, 1.0, None)))
-    assert line["short_message"].strip() != ""
+@pytest.mark.parametrize("msg", ["", " ", "\n", " \t\r\n", "\u3000"])
+@pytest.mark.parametrize("long_line", [False, True], ids=["short-path", "careful-path"])
+def test_an_empty_or_blank_message_still_gives_graylog_a_short_message(msg: str, long_line: bool) -> None:
+    fields = {"big": "x" * 40_000} if long_line else {}
+    line = json.loads(GelfEncoder().encode(Record("f", 6, msg, fields, 1.0, None)))
+    assert line["short_message"].strip() != ""  # Graylog refuses a blank short_message
 
 
 # --- the short path for plain records ---------------------------------------------------------
