@@ -126,6 +126,7 @@ class QueuedSink(Sink):
         self._queue: collections.deque[bytes] = collections.deque()
         self._ctl = _Control()
         self._start_lock = threading.RLock()
+        self._starting = False
         self._worker: threading.Thread | None = None
         self._inflight = 0
         self.queued = 0
@@ -167,11 +168,18 @@ class QueuedSink(Sink):
 
     def _start(self) -> None:
         with self._start_lock:
-            if self._worker is None or not self._worker.is_alive():
+            # The lock is reentrant, so a signal handler that logs while this thread is starting
+            # the worker gets here too: it must not start a second one (its record is queued).
+            if self._starting or (self._worker is not None and self._worker.is_alive()):
+                return
+            self._starting = True
+            try:
                 self._worker = threading.Thread(
                     target=self._run, args=(self._ctl,), name=f"logmagic-{self.name or 'sink'}", daemon=True
                 )
                 self._worker.start()
+            finally:
+                self._starting = False
 
     # -- the worker --------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ import pytest
 
 import logmagic
 from logmagic import config
+from logmagic.sinks import queued
 
 from .peers import Peer, start_peer
 
@@ -723,6 +724,31 @@ def test_multiprocessing_fork_child_delivers_its_records(peers: StartPeer, flush
         ("parent", report["pid"]): 10,
         ("child", report["child"]): 10,
     }, f"the child's records must be delivered when its process ends (stderr: {run.stderr!r})"
+
+
+def test_a_record_logged_while_the_worker_is_being_started_starts_no_second_worker(
+    peers: StartPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when a signal handler logs while the main thread is starting the sink's worker."""
+    listener = peers("gelf_udp_listener.py")
+    use("udp", f"gelf+udp://127.0.0.1:{listener.port}?batch_size=1")
+    log = logmagic.local("e2e.start")
+    made: list[threading.Thread] = []
+
+    class InterruptedThread(threading.Thread):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(self)
+            if len(made) == 1:
+                log.info("from the interruption")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(queued.threading, "Thread", InterruptedThread)
+    log.info("first")
+    assert logmagic.flush(15)
+
+    assert len(made) == 1
+    messages = [json.loads(line.partition("\t")[2]) for line in listener.wait_lines(2)]
+    assert sorted(m["short_message"] for m in messages) == ["first", "from the interruption"]
 
 
 def test_a_thousand_route_changes_start_no_threads(peers: StartPeer) -> None:
