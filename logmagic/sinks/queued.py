@@ -82,6 +82,10 @@ class _Control:
         #: Close gave up waiting for this worker (stuck in a send): its batch was counted as
         #: dropped, so whatever it does afterwards must count nothing.
         self.abandoned = False
+        #: Held to take a batch from the queue, to count the batch in flight (as sent or
+        #: dropped), and by close to count what is left: each record is counted once.
+        #: Reentrant, for a signal handler that calls ``shutdown()``.
+        self.claim = threading.RLock()
 
 
 def _wait(wake: queues.SimpleQueue[None], timeout: float) -> None:
@@ -191,7 +195,6 @@ class QueuedSink(Sink):
             self._deliver_with_retry(batch, ctl)
             if ctl.abandoned:
                 return
-            self._inflight = 0
 
     def _next_batch(self, ctl: _Control) -> list[bytes] | None:
         """Wait for a full batch, the batch age, a flush or a close; None: stopped and empty."""
@@ -215,9 +218,10 @@ class QueuedSink(Sink):
                 first_seen = None
                 wait = IDLE_POLL
             _wait(ctl.wake, min(wait, IDLE_POLL))
-        size = min(len(queue), self.batch_size)
-        self._inflight = size  # before popping, so a flush never sees "nothing pending" between the two
-        return [queue.popleft() for _ in range(size)]
+        with ctl.claim:
+            size = min(len(queue), self.batch_size)
+            self._inflight = size  # before popping, so a flush never sees "nothing pending" between the two
+            return [queue.popleft() for _ in range(size)]
 
     def _deliver_with_retry(self, batch: list[bytes], ctl: _Control) -> None:
         backoff = 0.0
@@ -226,8 +230,7 @@ class QueuedSink(Sink):
             try:
                 self.deliver(batch)
             except Reject as exc:
-                if not ctl.abandoned:
-                    self._drop_batch(batch, f"rejected: {exc}")
+                self._settle(batch, ctl, f"rejected: {exc}")
                 return
             except Exception as exc:
                 if ctl.abandoned:
@@ -235,19 +238,31 @@ class QueuedSink(Sink):
                 self.retried += 1
                 failed = True
                 if ctl.give_up.is_set():
-                    self._drop_batch(batch, f"undelivered at close: {describe_exception(exc)}")
+                    self._settle(batch, ctl, f"undelivered at close: {describe_exception(exc)}")
                     return
                 backoff = min(self.max_backoff, max(backoff * 2, 0.05))
                 after = exc.after if isinstance(exc, Retry) else None
                 delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
                 ctl.give_up.wait(min(delay, self.max_backoff))
                 continue
-            if ctl.abandoned:
-                return  # close already counted this batch as dropped
-            self.sent += len(batch)
-            if failed:
+            if self._settle(batch, ctl) and failed:
                 self._recovered()
             return
+
+    def _settle(self, batch: list[bytes], ctl: _Control, dropped: str | None = None) -> bool:
+        """Count the batch in flight as sent, or as dropped for the reason ``dropped``.
+
+        False, counting nothing, when close has counted it already (it gave up on this worker).
+        """
+        with ctl.claim:
+            if ctl.abandoned:
+                return False
+            if dropped is None:
+                self.sent += len(batch)
+            else:
+                self._drop_batch(batch, dropped)
+            self._inflight = 0
+        return True
 
     def _drop_batch(self, batch: list[bytes], reason: str) -> None:
         self.dropped += len(batch)
@@ -297,15 +312,16 @@ class QueuedSink(Sink):
         ctl.wake.put(None)
         if worker is not None:
             worker.join(0.5)
-        left = len(self._queue)
-        if worker is not None and worker.is_alive():
-            # Stuck in a send (a collector that accepts and never answers). It is a daemon
-            # thread and ends with the process; its batch is lost and counted here, once.
-            ctl.abandoned = True
-            left += self._inflight
-        self._inflight = 0
-        if left:
+        with ctl.claim:
+            left = len(self._queue)
             self._queue.clear()
+            if worker is not None and worker.is_alive() and self._inflight:
+                # Stuck in a send (a collector that accepts and never answers). It is a daemon
+                # thread and ends with the process; its batch is lost and counted here, once.
+                ctl.abandoned = True
+                left += self._inflight
+            self._inflight = 0
+        if left:
             self.dropped += left
             REPORTER.lost(self.name, "undelivered at close", left)
         self.close_connection()

@@ -31,6 +31,7 @@ import pytest
 import logmagic
 from logmagic import config
 from logmagic.sinks import queued
+from logmagic.sinks.gelf_net import GelfUdpSink
 
 from .peers import Peer, start_peer
 
@@ -69,8 +70,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def use(name: str, spec: str) -> logmagic.Sink:
-    """Register ``spec`` as ``name`` and route everything at INFO and above to it (only)."""
+def use(name: str, spec: str | logmagic.Sink) -> logmagic.Sink:
+    """Register ``spec`` (or a sink) as ``name`` and route everything at INFO and above to it (only)."""
     logmagic.register_sink(name, spec)
     logmagic.route("__root__", logmagic.INFO, name)
     return config.sinks()[name]
@@ -749,6 +750,38 @@ def test_a_record_logged_while_the_worker_is_being_started_starts_no_second_work
     assert len(made) == 1
     messages = [json.loads(line.partition("\t")[2]) for line in listener.wait_lines(2)]
     assert sorted(m["short_message"] for m in messages) == ["first", "from the interruption"]
+
+
+def test_a_batch_counted_while_close_gives_up_on_the_worker_is_counted_once(peers: StartPeer) -> None:
+    listener = peers("gelf_udp_listener.py")
+    counting, release = threading.Event(), threading.Event()
+
+    class SlowToCount(GelfUdpSink):
+        """Pauses the worker just as it counts its delivered batch, while close looks at it."""
+
+        @property
+        def sent(self) -> int:
+            return int(self.__dict__.get("_sent", 0))
+
+        @sent.setter
+        def sent(self, value: int) -> None:
+            if value:
+                counting.set()
+                release.wait(10)
+            self.__dict__["_sent"] = value
+
+    sink = SlowToCount("127.0.0.1", listener.port, batch_size=1)
+    use("udp", sink)
+    logmagic.local("e2e.close").info("delivered as close gives up")
+    assert counting.wait(10)
+    closer = threading.Thread(target=sink.close, args=(0.0,))
+    closer.start()
+    time.sleep(1.0)  # close waits 0.5 s for the worker, then decides what the batch in flight was
+    release.set()
+    closer.join(10)
+
+    assert len(listener.wait_lines(1)) == 1
+    assert (sink.sent, sink.dropped) == (1, 0)
 
 
 def test_a_thousand_route_changes_start_no_threads(peers: StartPeer) -> None:
