@@ -83,6 +83,10 @@ class FileId:
         head = os.pread(fd, self.fp_len, 0)
         return len(head) == self.fp_len and _digest(head) == self.fp
 
+    def starts(self, head: bytes) -> bool:
+        """Whether ``head`` (a file's first bytes, read some other way) starts like this file."""
+        return len(head) >= self.fp_len and _digest(head[: self.fp_len]) == self.fp
+
     def same_start(self, path: str) -> bool:
         """Whether the file at ``path`` starts with the bytes this id was made from."""
         try:

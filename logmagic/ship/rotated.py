@@ -8,15 +8,24 @@ modification time), so that none is skipped without being read or counted.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import os
 import re
 import stat
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId
 
-#: Compressed rotations: recognized, never read.
+#: Compressed rotations: recognized, never read (only their first bytes, to tell them apart).
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+_OPENERS: dict[str, Callable[[str, str], Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: A numeric suffix, ``.1`` or ``.12``: logrotate's count, the higher the older.
+_COUNT = re.compile(r"\.([0-9]+)$")
 #: What logrotate puts after the name: ``.1``, ``-20261122``, ``.2026-11-22``, ``-2026112206``.
 #: Other files that merely start with the name (``app.log.tmp``, ``app.logger``) are not its.
 SUFFIX = re.compile(r"[._-][0-9][0-9._:T-]*")
@@ -71,16 +80,40 @@ def copy_of(file: FileId, offset: int, found: list[Sibling]) -> Sibling | None:
     return next((s for s in newest if file.same_start(s.file.path)), None)
 
 
+def compressed_head(sibling: Sibling) -> bytes | None:
+    """The first bytes of a compressed generation, decompressed; None when they cannot be read
+    (a format the standard library does not read, such as ``.zst``, or a damaged file)."""
+    opener = _OPENERS.get(os.path.splitext(sibling.file.path)[1])
+    if opener is None:
+        return None
+    try:
+        with opener(sibling.file.path, "rb") as f:
+            head: bytes = f.read(FINGERPRINT_BYTES)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError):
+        return None
+    return head
+
+
+def _age(s: Sibling) -> tuple[int, int, str]:
+    """Sort key, oldest first: modification time, then logrotate's count (``.2`` before ``.1``)."""
+    path = os.path.splitext(s.file.path)[0] if s.compressed else s.file.path
+    m = _COUNT.search(path)
+    return s.mtime, -int(m.group(1)) if m else 0, s.file.path
+
+
 def rotated_after(found: list[Sibling], mtime: int, skip: set[tuple[int, int]]) -> tuple[list[Sibling], File | None]:
     """The generations written after a file last changed at ``mtime``, leaving out the files ``skip``.
 
+    ``skip`` holds the generations already read or known to be older (by device and inode):
+    modification times alone mislead, when two generations share one (whole-second clocks) or
+    the application wrote into the renamed file after a quiet new one was made.
     Returns the compressed ones older than the first readable one (lost: the shipper does not
     read compressed files) and that readable one (None when there is none).
     Compression keeps a file's time: a compressed generation counts only if strictly newer.
     """
     later = sorted(
         (s for s in found if s.ident not in skip and (s.mtime > mtime or (s.mtime == mtime and not s.compressed))),
-        key=lambda s: (s.mtime, s.file.path),
+        key=_age,
     )
     lost: list[Sibling] = []
     for s in later:

@@ -27,6 +27,8 @@ from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_sv
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
+#: Files read lately whose ids a source keeps, to know their compressed generations.
+_READ_KEPT = 16
 
 
 @dataclass
@@ -113,6 +115,11 @@ class Source:
         self._continued = False  # the pending bytes finish a line already sent in part (too long)
         self._boundary: Position | None = None  # just after the last whole line read
         self._cached: list[File] = []  # svlogd: the directory as last listed
+        #: A file: generations beside it that are read already, or were there when the file
+        #: itself was opened (older), by device and inode; and the ids of the files read
+        #: lately, to know a compressed generation as one of them.
+        self._older: set[tuple[int, int]] = set()
+        self._read: list[FileId] = []
         self._resume_at: Position | None = None
         self._warned = ""  # the last warning given, not repeated until another one
         self._kind()
@@ -321,6 +328,8 @@ class Source:
 
     def _use(self, fd: int, file: File, offset: int) -> None:
         """Read ``file`` (open on ``fd``) from ``offset`` on, instead of the file open until now."""
+        if self._id is not None and not self.svlogd:
+            self._read = [*self._read[-(_READ_KEPT - 1) :], self._id]
         self._close_fd()
         size = os.fstat(fd).st_size
         if offset > size:  # shrank while the shipper was down: copytruncate without a copy
@@ -330,6 +339,10 @@ class Source:
         self._fd, self._pos, self._done = fd, offset, False
         self._id = FileId.of_fd(fd)
         self._name = file.name
+        if not self.svlogd:
+            if file.path == self.path:  # the file itself: every generation beside it is older
+                self._older = {s.ident for s in rotated.siblings(self.path)}
+            self._older.add((self._id.dev, self._id.ino))
         if self.svlogd:
             if not self._cached or self._cached[-1].name != "current" or file.name == "current":
                 self._cached = self._listing()
@@ -417,9 +430,9 @@ class Source:
         if now is None or now == self._ident_of_open():
             return False
         st = os.fstat(self._fd)
-        lost, between = rotated.rotated_after(
-            rotated.siblings(self.path), st.st_mtime_ns, {now, (st.st_dev, st.st_ino)}
-        )
+        read = [*self._read, *([self._id] if self._id is not None else [])]
+        found = [s for s in rotated.siblings(self.path) if not (s.compressed and _one_of(read, s))]
+        lost, between = rotated.rotated_after(found, st.st_mtime_ns, {now, *self._older})
         if not self._open(between or File(self.path, self.path), 0):
             return False
         if lost:
@@ -537,3 +550,9 @@ def _count_newlines(path: str, offset: int) -> int:
     except OSError:
         pass
     return n
+
+
+def _one_of(read: list[FileId], sibling: rotated.Sibling) -> bool:
+    """Whether a compressed generation holds one of the files read (compressed after it was read)."""
+    head = rotated.compressed_head(sibling)
+    return head is not None and any(fid.starts(head) for fid in read)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -312,6 +313,61 @@ def test_two_create_rotations_while_behind_read_the_generation_in_between(tmp_pa
     os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))
     assert drain(source)[0] == [b"a2\n", b"b1\n", b"c1\n"]
     assert source.counters.gaps == 0
+
+
+def drain_bounded(source: Source, batches: int = 100) -> list[bytes]:
+    """``drain``, but a source that never runs dry fails the test instead of hanging it."""
+    lines: list[bytes] = []
+    for _ in range(batches):
+        batch = source.read_batch(1000, 1 << 20)
+        if batch is None:
+            return lines
+        lines += batch.lines
+    raise AssertionError(f"still reading after {batches} batches: {lines[:10]!r}...")
+
+
+def test_two_generations_with_the_same_modification_time_are_each_read_once(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"a1\n"]
+    with open(log, "ab") as f:
+        f.write(b"a2\n")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"b1\n")
+    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"c1\n")
+    for name in ("app.log.2", "app.log.1"):  # a clock with whole seconds: the same time
+        os.utime(tmp_path / name, ns=(10**18, 10**18))
+    assert drain_bounded(source) == [b"a2\n", b"b1\n", b"c1\n"]
+    assert source.counters.gaps == 0
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_generation_written_after_a_quiet_new_file_was_made_is_not_read_again(tmp_path: Path, compress: bool) -> None:
+    """The application wrote into the renamed file once more, after logrotate made a new one
+    that then stayed empty: the old file is newer than the new one, but it was read."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\n")
+    source = Source(str(log), "app")
+    assert drain(source)[0] == [b"a1\n"]
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"")
+    assert drain(source)[0] == []  # the old file drained, the new (empty) one open
+    os.utime(log, ns=(10**18, 10**18))
+    os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))  # written to after the new one
+    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
+    if compress:
+        old = tmp_path / "app.log.2"
+        with gzip.open(tmp_path / "app.log.2.gz", "wb") as f:
+            f.write(old.read_bytes())
+        os.utime(tmp_path / "app.log.2.gz", ns=(2 * 10**18, 2 * 10**18))  # gzip keeps the time
+        old.unlink()
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(b"c1\n")
+    assert drain_bounded(source) == [b"c1\n"]
+    assert (source.counters.gaps, source.counters.losses) == (0, [])
 
 
 def test_a_generation_compressed_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
