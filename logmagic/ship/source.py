@@ -187,9 +187,28 @@ class Source:
             found = self._open(copy.file, pos.offset)
             self._done = found
             return found
+        packed = next((s for s in beside if s.compressed and _one_of([pos.file], s)), None)
+        if packed is not None:  # compressed while the shipper was down: go on after it
+            return self._resume_after_compressed(pos, packed, beside)
         if not self._open(here, 0):
             return False
         self._gap(f"{self.path}: the file read last is gone; lines after offset {pos.offset} are lost")
+        return True
+
+    def _resume_after_compressed(self, pos: Position, packed: rotated.Sibling, beside: list[rotated.Sibling]) -> bool:
+        """The file read last was compressed: its unread lines are lost, the generations rotated
+        after it are read before the file itself."""
+        lost, between = rotated.rotated_after(beside, packed.mtime, {packed.ident})
+        if not self._open(between or File(self.path, self.path), 0):
+            return False
+        self._done = between is not None
+        self._gap(
+            f"{self.path}: the file read last was compressed ({packed.file.path}) before it was read to its"
+            f" end; lines after offset {pos.offset} are lost"
+        )
+        if lost:
+            names = ", ".join(s.file.path for s in lost)
+            self._gap(f"{self.path}: rotated and compressed before it was read: {names}", len(lost))
         return True
 
     def _reopen(self, pos: Position, files: list[File]) -> bool | None:

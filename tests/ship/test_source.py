@@ -120,6 +120,29 @@ def test_resume_after_the_file_was_deleted_counts_a_gap(tmp_path: Path) -> None:
     assert any("lost" in note for note in again.counters.losses)
 
 
+def test_resume_after_the_file_was_compressed_reads_the_generations_after_it(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a1\na2\n")
+    first = Source(str(log), "app")
+    batch = first.read_batch(1, 1)  # a1 acknowledged, a2 not
+    assert batch is not None and batch.lines == [b"a1\n"]
+    first.close()
+    # Two rotations with delaycompress while the shipper was down: A compressed, B not yet.
+    with gzip.open(tmp_path / "app.log.2.gz", "wb") as f:
+        f.write(log.read_bytes())
+    log.unlink()
+    (tmp_path / "app.log.1").write_bytes(b"b1\n")
+    log.write_bytes(b"c1\n")
+    os.utime(tmp_path / "app.log.2.gz", ns=(10**18, 10**18))
+    os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))
+
+    again = Source(str(log), "app")
+    again.resume(batch.end)
+    assert drain(again)[0] == [b"b1\n", b"c1\n"]
+    assert again.counters.gaps == 1
+    assert "app.log.2.gz" in again.counters.losses[0]
+
+
 def test_plain_file_renamed_by_logrotate_is_drained_then_the_new_file_read(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"1\n")
