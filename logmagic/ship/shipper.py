@@ -31,7 +31,7 @@ import orjson
 
 import logmagic
 from logmagic.encode._safe import describe_exception
-from logmagic.ship.destination import Destination, Reject
+from logmagic.ship.destination import Destination, Reject, Retry
 from logmagic.ship.source import Batch, Position, Source
 from logmagic.ship.state import StateFile, write_atomically
 
@@ -217,13 +217,16 @@ class Shipper:
         """Send ``lines`` until acknowledged: the lines refused for good, or None when asked to stop first."""
         backoff = 0.0
         while True:
+            after = None  # seconds the collector asked for (HTTP Retry-After)
             try:
                 self.destination.send(category, lines)
             except Reject as exc:
                 if exc.status in LINE_FAULTS:
                     return self._send_in_halves(category, lines, exc)
                 problem = str(exc)
-            except Exception as exc:  # Retry, or anything a client raised
+            except Retry as exc:
+                problem, after = describe_exception(exc), exc.after
+            except Exception as exc:  # anything a client raised
                 problem = describe_exception(exc)
             else:
                 if self._down_since is not None:
@@ -235,7 +238,8 @@ class Shipper:
                 self._down_since = time.monotonic()
                 log.warning("collector unavailable, retrying; reading paused", error=problem)
             backoff = min(self.options.max_backoff, max(backoff * 2, 0.1))
-            if self._stop.wait(backoff * random.uniform(0.5, 1.0)):
+            delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
+            if self._stop.wait(min(delay, self.options.max_backoff)):
                 return None
             self._write_status()
 

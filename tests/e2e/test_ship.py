@@ -414,6 +414,23 @@ def test_a_line_the_collector_refuses_is_dropped_and_not_counted_as_sent(lab: La
     assert "lines sent 3," in done.stdout and "dropped 1" in done.stdout, done.stdout
 
 
+def test_the_collectors_retry_after_is_waited_for(lab: Lab) -> None:
+    app = lab.directory / "app.log"
+    append(app, range(0, 2))
+    collector = lab.peer("http_collector.py", "--responses", "429:2,200")
+    received = Received("http")
+    received.watch(collector)
+    url = f"http://127.0.0.1:{collector.port}/ingest"
+    args = fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s"), "--max-backoff", "5")
+    shipper = lab.shipper(*args)
+    assert received.wait_all([0, 1]), shipper.diagnostics()
+    assert shipper.terminate() == 0
+    first, second = (json.loads(r) for r in collector.lines()[:2])
+    assert (first["status"], second["status"]) == (429, 200)
+    # the shipper's own first backoff is under 0.1 s; Retry-After: 2 asks for two seconds
+    assert second["t"] - first["t"] >= 1.5
+
+
 def running(status_file: Path) -> dict[str, Any]:
     """What the running shipper last wrote to its status file ({} before the first write)."""
     try:
