@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import orjson
 
-from logmagic import tail
+from logmagic import follow, tail
 from logmagic.chainsaw import render
 from logmagic.chainsaw.query import (
     MISSING,
@@ -254,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = report.progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
     try:
         if opts.follow:
-            for _stream, data in tail.follow_streams(streams, report):
+            for _stream, data in follow.follow_streams(streams, report):
                 scan.feed(data)
                 scan.out.flush()
         else:

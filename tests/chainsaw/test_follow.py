@@ -15,7 +15,8 @@ from typing import IO
 
 import pytest
 
-from logmagic.tail import FOLLOW_READ, MAX_LINE, Follower
+from logmagic.follow import FOLLOW_READ, Follower
+from logmagic.tail import MAX_LINE
 
 from ..conftest import require
 from .helpers import CHAINSAW, env_without_color, jl, unprivileged, write_lines

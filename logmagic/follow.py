@@ -1,0 +1,199 @@
+"""Following log files like ``tail -F``: across renames (svlogd, logrotate), truncation,
+deletion, and files that appear later; an svlogd directory as its ``current`` plus every file
+rotated between two looks. Reading the files themselves is ``logmagic.tail``'s.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from logmagic.tail import MAX_LINE, Report, Stream, blocks, rotated_files, why_unreadable
+
+#: Seconds between two looks at a followed file.
+POLL = 0.2
+#: Most bytes a follower reads at one look: a big file is taken in steps, not all at once.
+FOLLOW_READ = 1 << 23
+
+
+class ReadError(OSError):
+    """A followed file could not be read on: the message names the file and says why."""
+
+
+class Follower:
+    """Follows one file path like ``tail -F``: rename (svlogd, logrotate), truncation, deletion,
+    and a file that appears later.
+
+    Given the svlogd ``directory`` the path is the ``current`` of, it also reads every file
+    rotated between two looks, in order, before the new ``current``: svlogd may rotate
+    several times within one poll interval. ``seen`` names the rotated files already read.
+    A rotated file that cannot be read, or a path that cannot be opened, is reported (the
+    latter once until it changes); ``read`` raises ``ReadError`` when the followed file itself
+    cannot be read on.
+    """
+
+    def __init__(self, path: Path, report: Report, directory: Path | None = None, seen: set[str] | None = None) -> None:
+        self.path = path
+        self.report = report
+        self.directory = directory
+        self.seen = set(seen or ())
+        self.handle: BinaryIO | None = None
+        self.ident: tuple[int, int] | None = None
+        self.rest = b""  # the start of a line whose end is not read yet
+        self.skip = False  # in the rest of a line cut at MAX_LINE, up to its newline
+        self.caught_up = directory is None
+        self.failure = ""  # why the path could not be opened, as last reported
+        self._open()
+
+    def _open(self) -> BinaryIO | None:
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
+        except OSError as exc:
+            self.handle = None
+            failure = "" if isinstance(exc, FileNotFoundError) else f"{self.path}: {why_unreadable(exc)}"
+            if failure and failure != self.failure:
+                self.report(failure)
+            self.failure = failure
+            return None
+        st = os.fstat(handle.fileno())
+        self.handle, self.ident, self.failure = handle, (st.st_dev, st.st_ino), ""
+        return handle
+
+    def read(self) -> bytes:
+        """Whatever whole lines are new; b"" when nothing is."""
+        out = b""
+        if not self.caught_up:  # files rotated between the listing and the first look
+            self.caught_up = True
+            out += self._rotated_since(None)
+        handle = self.handle
+        if handle is None:
+            handle = self._open()
+            if handle is None:
+                return out
+            out += self._rotated_since(None)
+        block = self._read(handle, FOLLOW_READ)
+        if block:
+            out += self._lines(block)
+            if len(block) == FOLLOW_READ:
+                return out  # more to read now; rotation is looked at once the end is reached
+        try:
+            st = os.stat(self.path)
+            replaced = (st.st_dev, st.st_ino) != self.ident
+            truncated = not replaced and st.st_size < handle.tell()
+        except FileNotFoundError:
+            replaced, truncated = True, False
+        except OSError:  # the path cannot be looked at now: read on through the handle
+            replaced, truncated = False, False
+        if truncated:  # copytruncate: start again from the top
+            handle.seek(0)
+            self.rest, self.skip = b"", False
+        elif replaced:  # rotated: drain the old file, catch up on the others, then take the new one
+            out += self._lines(self._read(handle, -1))
+            old = self.ident
+            handle.close()
+            self._open()
+            out += self._rotated_since(old)
+        return out
+
+    def _read(self, handle: BinaryIO, size: int) -> bytes:
+        try:
+            return handle.read(size)
+        except OSError as exc:
+            handle.close()
+            raise ReadError(f"{self.path}: {why_unreadable(exc)}") from None
+
+    def _rotated_since(self, old: tuple[int, int] | None) -> bytes:
+        """The lines of rotated files not seen yet, oldest first.
+
+        Skipped: the file that was being followed (``old``, read through its handle) and the
+        one now followed, if it has been rotated already (it is read through its handle).
+        """
+        if self.directory is None:
+            return b""
+        out = b""
+        try:
+            rotated = rotated_files(self.directory)
+        except OSError:
+            return b""
+        for path in rotated:
+            if path.name in self.seen:
+                continue
+            try:
+                st = path.stat()
+                if (st.st_dev, st.st_ino) not in (old, self.ident):
+                    out += self._lines(path.read_bytes())
+            except FileNotFoundError:
+                pass  # removed by svlogd's limit on the number of files: nothing to read
+            except OSError as exc:
+                self.report(f"{path}: {why_unreadable(exc)}")
+                self.rest, self.skip = b"", False  # the line that ran into it cannot be completed
+        self.seen = {p.name for p in rotated}
+        return out
+
+    def _lines(self, block: bytes) -> bytes:
+        """The whole lines that ``block`` completes; a line is cut at ``MAX_LINE`` as by ``blocks``."""
+        if self.skip:  # in the rest of a line that was cut
+            start = block.find(b"\n") + 1
+            if start == 0:
+                return b""
+            self.skip = False
+            block = block[start:]
+        data = self.rest + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) >= MAX_LINE:
+                self.rest, self.skip = b"", True
+                return data[:MAX_LINE] + b"\n"
+            self.rest = data
+            return b""
+        self.rest = data[cut + 1 :]
+        return data[: cut + 1]
+
+
+def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) -> Iterator[tuple[Stream, bytes]]:
+    """Each stream's existing lines, then new ones as they are written, until no path is left.
+
+    The last file of a stream (svlogd's ``current``) is followed across rotation; a line split
+    between the last rotated file and ``current`` still comes out whole. A .gz file is read once,
+    not followed (nothing appends to a compressed file). Files that cannot be read are
+    reported; a followed file that cannot be read on is reported and no longer followed.
+    """
+    followers: list[tuple[Stream, Follower]] = []
+    for stream in streams:
+        # stdin streams by itself, until it ends; a .gz file is complete: read once, decompressed
+        if stream.is_stdin or (stream.directory is None and stream.files[-1].suffix == ".gz"):
+            for buf, end in blocks(stream, report):
+                yield stream, bytes(buf[:end])
+            continue
+        if stream.directory is not None:
+            target = stream.directory / "current"
+            before = [p for p in stream.files if p != target]
+        else:
+            target, before = stream.files[-1], stream.files[:-1]
+        rest = b""
+        if before:
+            for buf, end in blocks(Stream(stream.name, before, stream.directory), report):
+                if buf[end - 1] == 0x0A:
+                    yield stream, bytes(buf[:end])
+                else:
+                    rest = bytes(buf[:end])
+        follower = Follower(target, report, directory=stream.directory, seen={p.name for p in before})
+        follower.rest = rest
+        followers.append((stream, follower))
+    while followers:
+        idle = True
+        for stream, follower in list(followers):
+            try:
+                data = follower.read()
+            except ReadError as exc:
+                report(str(exc))
+                followers.remove((stream, follower))
+                continue
+            if data:
+                idle = False
+                yield stream, data
+        if idle:
+            time.sleep(poll)
