@@ -69,33 +69,63 @@ class Reject(Exception):
 
 
 class _Control:
-    """The events one worker thread obeys; a closed sink's next worker gets new ones."""
+    """What one worker thread obeys; a closed sink's next worker gets a new one.
+
+    No ``threading.Event`` and no lock on the caller's side: a signal handler that logs or
+    flushes may interrupt the main thread anywhere, also inside this, and ``Event.set`` would
+    then wait forever for a lock its own thread holds. The flags are plain attributes; the
+    worker sleeps on ``wake``, a ``SimpleQueue`` (its ``put`` may be called again from a
+    signal handler), and each token in it means: look again.
+    """
 
     def __init__(self) -> None:
-        #: A token in it: something to do (a full batch, a flush, a close). Not an Event: a
-        #: signal handler that logs may interrupt ``Event.set`` and would then wait forever for
-        #: its lock, while ``SimpleQueue.put`` may be called again from a signal handler.
         self.wake: queues.SimpleQueue[None] = queues.SimpleQueue()
-        self.urgent = threading.Event()  # flush or close: send what is queued without waiting
-        self.stop = threading.Event()  # close: the worker ends when the queue is empty
-        self.give_up = threading.Event()  # close timed out: stop retrying
+        #: A record's token is in ``wake`` and the worker has not slept since: no more are
+        #: added, so the tokens stay few however many records come (a race adds one or two).
+        self.woken = False
+        self.urgent = False  # flush or close: send what is queued without waiting
+        self.stop = False  # close: the worker ends when the queue is empty
+        self.give_up = False  # close timed out: stop retrying
         #: Close gave up waiting for this worker (stuck in a send): its batch was counted as
         #: dropped, so whatever it does afterwards must count nothing.
         self.abandoned = False
         #: Held to take a batch from the queue, to count the batch in flight (as sent or
         #: dropped), and by close to count what is left: each record is counted once.
-        #: Reentrant, for a signal handler that calls ``shutdown()``.
+        #: Taken only by the worker and by close (reentrant, for a signal handler that calls
+        #: ``shutdown()``).
         self.claim = threading.RLock()
 
+    def nudge(self) -> None:
+        """A full batch is queued: wake the worker, unless a token is waiting already."""
+        if not self.woken:
+            self.woken = True
+            self.wake.put(None)
 
-def _wait(wake: queues.SimpleQueue[None], timeout: float) -> None:
-    """Wait for a token or ``timeout``, then take the tokens that came meanwhile."""
-    try:
-        wake.get(timeout=timeout)
-        for _ in range(wake.qsize()):
-            wake.get_nowait()
-    except queues.Empty:
-        pass
+    def poke(self) -> None:
+        """A flush or a close: wake the worker."""
+        self.wake.put(None)
+
+    def sleep(self, timeout: float) -> None:
+        """The worker waits for a token or ``timeout``, then takes the tokens that came meanwhile."""
+        try:
+            self.wake.get(timeout=timeout)
+            for _ in range(self.wake.qsize()):
+                self.wake.get_nowait()
+        except queues.Empty:
+            pass
+        self.woken = False
+
+    def back_off(self, seconds: float) -> None:
+        """The worker waits ``seconds`` before trying again, or less if close gives up."""
+        deadline = time.monotonic() + seconds
+        while not self.give_up:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                self.wake.get(timeout=left)
+            except queues.Empty:
+                return
 
 
 class QueuedSink(Sink):
@@ -144,6 +174,11 @@ class QueuedSink(Sink):
 
     def emit(self, record: Record) -> None:
         line = self._encode(record)
+        if _exited and self._late_failed:  # after the exit flush, with the destination down
+            self.dropped += 1
+            REPORTER.lost(self.name, "logged after the exit flush, the destination being down")
+            REPORTER.report_now()
+            return
         queue = self._queue
         if len(queue) >= self.queue_size and not self._wait_for_room():
             self.dropped += 1
@@ -155,7 +190,7 @@ class QueuedSink(Sink):
         if self._worker is None:
             self._start()
         if len(queue) >= self.batch_size:
-            self._ctl.wake.put(None)  # at most one token per queued record: bounded
+            self._ctl.nudge()
         if _exited:
             self._deliver_late()
 
@@ -163,7 +198,7 @@ class QueuedSink(Sink):
         if self.block_ms <= 0:
             return False
         deadline = time.monotonic() + self.block_ms / 1000
-        self._ctl.wake.put(None)
+        self._ctl.nudge()
         while len(self._queue) >= self.queue_size:
             if time.monotonic() >= deadline:
                 return False
@@ -202,7 +237,7 @@ class QueuedSink(Sink):
         first_seen: float | None = None
         while True:
             n = len(queue)
-            if n >= self.batch_size or (n and (ctl.urgent.is_set() or ctl.stop.is_set())):
+            if n >= self.batch_size or (n and (ctl.urgent or ctl.stop)):
                 break
             if n:
                 now = time.monotonic()
@@ -212,12 +247,12 @@ class QueuedSink(Sink):
                     break
                 wait = self.batch_age - (now - first_seen)
             else:
-                if ctl.stop.is_set():
+                if ctl.stop:
                     return None
-                ctl.urgent.clear()
+                ctl.urgent = False
                 first_seen = None
                 wait = IDLE_POLL
-            _wait(ctl.wake, min(wait, IDLE_POLL))
+            ctl.sleep(min(wait, IDLE_POLL))
         with ctl.claim:
             size = min(len(queue), self.batch_size)
             self._inflight = size  # before popping, so a flush never sees "nothing pending" between the two
@@ -237,13 +272,13 @@ class QueuedSink(Sink):
                     return
                 self.retried += 1
                 failed = True
-                if ctl.give_up.is_set():
+                if ctl.give_up:
                     self._settle(batch, ctl, f"undelivered at close: {describe_exception(exc)}")
                     return
                 backoff = min(self.max_backoff, max(backoff * 2, 0.05))
                 after = exc.after if isinstance(exc, Retry) else None
                 delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
-                ctl.give_up.wait(min(delay, self.max_backoff))
+                ctl.back_off(min(delay, self.max_backoff))
                 continue
             if self._settle(batch, ctl) and failed:
                 self._recovered()
@@ -291,11 +326,15 @@ class QueuedSink(Sink):
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the queue is empty and nothing is in flight, or ``timeout`` passes."""
         deadline = time.monotonic() + (timeout if timeout is not None else 5.0)
+        poked: _Control | None = None
         while self._queue or self._inflight:
             if self._worker is None or not self._worker.is_alive():
                 self._start()
-            self._ctl.urgent.set()
-            self._ctl.wake.put(None)
+            ctl = self._ctl
+            ctl.urgent = True  # again each time: the worker clears it when the queue is empty
+            if poked is not ctl:  # one token per worker, not one per look
+                poked = ctl
+                ctl.poke()
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
@@ -307,9 +346,8 @@ class QueuedSink(Sink):
         worker, ctl = self._worker, self._ctl
         self._ctl = _Control()  # a worker started after this close obeys new events
         self._worker = None
-        ctl.stop.set()
-        ctl.give_up.set()
-        ctl.wake.put(None)
+        ctl.stop = ctl.give_up = True
+        ctl.poke()
         if worker is not None:
             worker.join(0.5)
         with ctl.claim:
@@ -328,7 +366,9 @@ class QueuedSink(Sink):
 
     def _deliver_late(self) -> None:
         """After the exit flush: deliver what is queued now, or count and report it as dropped."""
-        if not self._late_failed and self.flush(LATE_TIMEOUT):
+        if threading.current_thread() is self._worker:
+            return  # the worker's own record (a recovery notice): it sends it next
+        if self.flush(LATE_TIMEOUT):
             return
         self._late_failed = True  # the destination is down: later records are not waited for
         self.close(0.0)  # counts what is queued or in flight as dropped

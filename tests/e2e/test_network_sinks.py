@@ -15,6 +15,7 @@ import math
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -31,7 +32,7 @@ import pytest
 import logmagic
 from logmagic import config
 from logmagic.sinks import queued
-from logmagic.sinks.gelf_net import GelfUdpSink
+from logmagic.sinks.gelf_net import GelfTcpSink, GelfUdpSink
 
 from .peers import Peer, start_peer
 
@@ -510,6 +511,39 @@ def test_gelf_tls_with_a_private_ca(peers: StartPeer, tls_files: tuple[Path, Pat
     assert sorted(ids(messages, "e2e.gelftls")) == list(range(10))
 
 
+def test_gelf_tls_keeps_one_connection_across_batches(tls_files: tuple[Path, Path]) -> None:
+    """TLS 1.3 servers send session tickets after the handshake: readable, yet open."""
+    ca_file, server_file = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(server_file))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[str] = []
+    received: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with context.wrap_socket(conn, server_side=True) as tls:
+                accepted.append(tls.version() or "")
+                while data := tls.recv(65536):
+                    received.append(data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    use("tls", f"gelf+tls://127.0.0.1:{server.getsockname()[1]}?ca={ca_file}&batch_size=1")
+    log = logmagic.local("e2e.gelftls")
+    for i in range(10):
+        log.info("one batch each", i=i)
+        assert logmagic.flush(15)
+    assert wait_until(lambda: b"".join(received).count(b"\0") == 10)
+    server.close()
+    assert len(accepted) == 1, accepted
+
+
 # -- lifecycle: exit, fork, reconfiguration ------------------------------------------------
 
 
@@ -559,7 +593,8 @@ LATE_SCRIPT = """
 import atexit
 
 def goodbye():  # registered before logmagic's own exit handler, so it runs after it
-    log.info("goodbye from an exit handler")
+    for _ in range({late}):
+        log.info("goodbye from an exit handler")
 
 atexit.register(goodbye)
 import logmagic
@@ -575,7 +610,7 @@ log.info("hello")
 
 def test_a_record_logged_after_the_exit_flush_is_still_delivered(peers: StartPeer) -> None:
     collector = peers("http_collector.py")
-    child = run_child(LATE_SCRIPT.format(spec=f"http://127.0.0.1:{collector.port}/ingest?batch_age=0.05"))
+    child = run_child(LATE_SCRIPT.format(spec=f"http://127.0.0.1:{collector.port}/ingest?batch_age=0.05", late=1))
     assert child.returncode == 0, child.stderr
     assert [r["status"] for r in requests_seen(collector)] == [200, 200]  # the exit flush, then the late record
     messages = [m for r in requests_seen(collector) for m in ndjson(r["body"])]
@@ -584,9 +619,11 @@ def test_a_record_logged_after_the_exit_flush_is_still_delivered(peers: StartPee
 
 
 def test_a_record_logged_after_the_exit_flush_to_a_dead_collector_is_reported_lost(blackhole: int) -> None:
-    child = run_child(LATE_SCRIPT.format(spec=f"http://127.0.0.1:{blackhole}/dead"), timeout=30)
+    child = run_child(LATE_SCRIPT.format(spec=f"http://127.0.0.1:{blackhole}/dead", late=5), timeout=30)
     assert child.returncode == 0, child.stderr
-    assert losses(child.stderr) == {"net": 2}, f"stderr: {child.stderr!r}"
+    assert losses(child.stderr) == {"net": 6}, f"stderr: {child.stderr!r}"
+    # once a late delivery failed, later records are dropped at once, not waited for again
+    assert child.stderr.count("the destination being down") == 4, child.stderr
 
 
 def test_a_signal_handler_that_logs_into_a_network_sink_does_not_hang(peers: StartPeer) -> None:
@@ -727,6 +764,45 @@ def test_multiprocessing_fork_child_delivers_its_records(peers: StartPeer, flush
     }, f"the child's records must be delivered when its process ends (stderr: {run.stderr!r})"
 
 
+def test_a_signal_handler_that_flushes_while_the_main_thread_flushes_does_not_hang(peers: StartPeer) -> None:
+    listener = peers("gelf_tcp_listener.py")
+    child = run_child(
+        f"""
+        import os, signal, sys, threading
+        import logmagic
+
+        logmagic.register_sink("net", "gelf+tcp://127.0.0.1:{listener.port}?batch_size=100&batch_age=0.5")
+        logmagic.route("__root__", logmagic.INFO, "net")
+        log = logmagic.local("e2e.flush")
+
+        def on_term(signum, frame):
+            log.warning("terminating")
+            print("handler flushed", logmagic.flush(5), flush=True)
+
+        signal.signal(signal.SIGTERM, on_term)
+        fired = False
+
+        def interrupt(frame, event, arg):
+            # The signal lands while flush is waking the worker (inside Event.set, once).
+            global fired
+            if not fired and event == "call" and frame.f_code.co_name in ("notify_all", "poke"):
+                fired = True
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        log.info("hello")
+        sys.setprofile(interrupt)
+        done = logmagic.flush(5)
+        sys.setprofile(None)
+        print("main flushed", done, fired, flush=True)
+        """,
+        timeout=60,  # a hang guard
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.splitlines() == ["handler flushed True", "main flushed True True"]
+    messages = [json.loads(line) for line in listener.wait_lines(2)]
+    assert sorted(m["short_message"] for m in messages) == ["hello", "terminating"]
+
+
 def test_a_record_logged_while_the_worker_is_being_started_starts_no_second_worker(
     peers: StartPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -782,6 +858,38 @@ def test_a_batch_counted_while_close_gives_up_on_the_worker_is_counted_once(peer
 
     assert len(listener.wait_lines(1)) == 1
     assert (sink.sent, sink.dropped) == (1, 0)
+
+
+def test_the_workers_wake_ups_stay_few_while_the_queue_stays_full() -> None:
+    """A collector a little slower than the application: the worker never sleeps, and the
+    tokens that wake it must not pile up with every record."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def slow_reader() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while conn.recv(16384):
+                time.sleep(0.001)
+
+    threading.Thread(target=slow_reader, daemon=True).start()
+    sink = GelfTcpSink("127.0.0.1", server.getsockname()[1], batch_size=10, queue_size=5000)
+    use("tcp", sink)
+    log = logmagic.local("e2e.wake")
+    try:
+        end = time.monotonic() + 1.5
+        n = 0
+        while time.monotonic() < end:
+            log.info("x" * 200, n=n)
+            n += 1
+            if n % 64 == 0:
+                time.sleep(0.0005)
+        assert sink.sent > 1000  # the worker kept delivering all along
+        assert sink._ctl.wake.qsize() < 10
+    finally:
+        sink.close(0.0)
+        server.close()
 
 
 def test_a_thousand_route_changes_start_no_threads(peers: StartPeer) -> None:
