@@ -98,15 +98,28 @@ class GelfUdpSink(QueuedSink):
 def _closed_by_peer(sock: socket.socket) -> bool:
     """Whether the collector has closed (or reset) the kept connection.
 
-    A GELF input never sends anything, so a readable connection means an end of stream, a
-    reset or a TLS close. Without this look, the first batch after such a close would still
-    be written into the local buffer, counted as sent and lost. (A close that comes in the
-    instant a batch is sent cannot be seen: GELF over TCP has no acknowledgements.)
+    A GELF input sends no data, so a connection with nothing to read is open. When there is
+    something, it is read without waiting: an end of stream or an error means closed. Over TLS
+    1.3 the server's session tickets arrive after the handshake and make the socket readable
+    while it is open; reading them says so. Without this look, the first batch after a close
+    would be written into the local buffer, counted as sent and lost. (A close in the instant
+    a batch is sent cannot be seen: GELF over TCP has no acknowledgements.)
     """
     try:
         poller = select.poll()
         poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
+        if not poller.poll(0):
+            return False
+        if not isinstance(sock, ssl.SSLSocket):
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            return sock.recv(1) == b""  # TLS records are read; application data is dropped
+        finally:
+            sock.settimeout(timeout)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return False  # only TLS records (tickets) were there: open
     except (OSError, ValueError):
         return True
 
