@@ -14,6 +14,7 @@ on a disabled level cost what calling an empty function costs.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -148,8 +149,9 @@ class LocalLogger:
         ts = methods._now()
         bad_time = None
         if timestamp is not None:
-            if type(timestamp) in (int, float) and _EPOCH_MIN <= timestamp < _EPOCH_MAX:
-                ts = float(timestamp)
+            seconds = _seconds(timestamp)
+            if _EPOCH_MIN <= seconds < _EPOCH_MAX:
+                ts = seconds
             else:
                 bad_time = f"invalid timestamp {safe_str(timestamp, 64)}: the time of the call is used"
         try:
@@ -212,6 +214,17 @@ class LocalLogger:
 
 #: The timestamps ``forward`` accepts: unix seconds from 1970 up to the end of year 9999.
 _EPOCH_MIN, _EPOCH_MAX = 0.0, 253402300800.0
+
+
+def _seconds(timestamp: object) -> float:
+    """A number (a float subclass such as numpy's too) as float seconds; NaN for anything else."""
+    if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
+        return math.nan
+    try:
+        return float(timestamp)
+    except Exception:  # a subclass whose __float__ raises, an int too big for a float
+        return math.nan
+
 
 _lock = threading.RLock()
 #: (logger class, facility) -> the facility's class. A class lives while a logger of it does

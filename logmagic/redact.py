@@ -29,6 +29,8 @@ MASK = "[REDACTED]"
 DEFAULT_NAMES = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 DEFAULT_PATTERNS = ("password", "passwd", "secret", "token", "api-key", "apikey")
 _CACHE_LIMIT = 10_000
+#: Containers looked into, besides mappings and dataclasses.
+_SEQUENCES = (list, tuple, set, frozenset)
 #: Values that cannot hold a nested secret.
 SCALARS = frozenset((str, int, float, bool, type(None), bytes))
 
@@ -108,16 +110,18 @@ class Redactor:
             return value
         try:
             is_map = isinstance(value, Mapping)
-            fields = None if is_map or isinstance(value, (list, tuple)) else dataclass_fields(value)
+            is_seq = not is_map and isinstance(value, _SEQUENCES)
+            fields = None if is_map or is_seq else dataclass_fields(value)
         except Exception:  # a hostile ``__class__``, a dataclass field that cannot be read
             return "<unreadable value>"
-        if not is_map and not isinstance(value, (list, tuple)):
-            if fields is None:
-                return value
-            masked = self._mapping(fields, depth, active)
-            return value if masked is fields else masked
+        if fields is None and not is_map and not is_seq:
+            return value
         if depth >= MAX_DEPTH:
             return "<max depth>"  # what the encoders write there too: nothing deeper is shown
+        if fields is not None:
+            # Always the dict of its fields, never the object: orjson would write the object's
+            # ``__dict__``, with attributes that are not fields (a cached token, say).
+            return self._mapping(fields, depth, active)
         if id(value) in active:
             return value  # a cycle: the encoders mark it; nothing new to mask here
         active.add(id(value))
@@ -130,7 +134,9 @@ class Redactor:
         finally:
             active.discard(id(value))
 
-    def _sequence(self, seq: list[Any] | tuple[Any, ...], depth: int, active: set[int]) -> Any:
+    def _sequence(self, seq: Any, depth: int, active: set[int]) -> Any:
+        """A list, tuple, set or frozenset with secrets in it masked (a set becomes a list, as
+        the encoders write it); the same object when there are none."""
         changed = False
         items = []
         for item in seq:
@@ -143,7 +149,7 @@ class Redactor:
             items.append(new)
         if not changed:
             return seq
-        return items if isinstance(seq, list) else tuple(items)
+        return tuple(items) if isinstance(seq, tuple) else items
 
 
 #: The redactor every sink applies, or ``None`` when redaction is off.

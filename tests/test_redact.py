@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,51 @@ def test_dataclasses_and_deep_nesting_are_masked_in_every_format(tmp_path: Path,
         assert "hunter2" not in text, fmt
         if fmt != "console":
             json.loads(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenCredentials:
+    user: str
+    password: str
+
+
+@dataclasses.dataclass
+class Connection:
+    host: str
+
+    @functools.cached_property
+    def api_token(self) -> str:
+        return "hunter2"
+
+
+def _with_extra_attribute() -> Connection:
+    conn = Connection("db")
+    conn.password = "hunter2"  # type: ignore[attr-defined]
+    return conn
+
+
+def _with_cached_token() -> Connection:
+    conn = Connection("db")
+    assert conn.api_token == "hunter2"
+    return conn
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: frozenset({FrozenCredentials("bob", "hunter2")}), _with_extra_attribute, _with_cached_token],
+    ids=["dataclass-in-a-frozenset", "attribute-that-is-no-field", "cached-property"],
+)
+def test_what_a_dataclass_holds_beyond_its_fields_or_inside_a_set_is_not_written(
+    tmp_path: Path, make: Callable[[], Any]
+) -> None:
+    logmagic.configure(
+        sinks={f: f"file://{tmp_path}/{f}.log?format={f}" for f in ("gelf", "json", "console")},
+        routes="__root__=INFO:gelf,json,console",
+        env=False,
+    )
+    logmagic.local("x").info("m", {"v": make()})
+    for fmt in ("gelf", "json", "console"):
+        assert "hunter2" not in (tmp_path / f"{fmt}.log").read_text(), fmt
 
 
 def test_a_dataclass_is_flattened_in_gelf_like_a_mapping(tmp_path: Path) -> None:

@@ -36,6 +36,16 @@ def test_forward_with_an_invalid_timestamp_takes_the_time_now_and_says_so(sink: 
     assert rec.fields["logmagic_error"].startswith("invalid timestamp ")
 
 
+class _Seconds(float):
+    """A float subclass, as numpy's float64 is."""
+
+
+def test_forward_takes_a_float_subclass_as_a_timestamp(sink: ListSink) -> None:
+    logmagic.local("legacy").forward(logmagic.INFO, "stamped", timestamp=_Seconds(1700000000.5))
+    (rec,) = sink.records
+    assert rec.timestamp == 1700000000.5 and "logmagic_error" not in rec.fields
+
+
 def test_forward_takes_the_time_now_by_default(sink: ListSink) -> None:
     before = time.time()
     logmagic.local("legacy").forward(logmagic.INFO, "now")
