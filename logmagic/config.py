@@ -58,6 +58,8 @@ def _make_sink(name: str, spec: SinkSpec) -> Sink:
     elif isinstance(spec, FdSink):
         sink = spec  # logmagic's own line sinks never raise: no guard needed
     elif isinstance(spec, Sink) or hasattr(spec, "emit") or callable(spec):
+        if isinstance(spec, Sink) and not spec.name:
+            spec.name = name  # its own loss reports and warnings name it too
         sink = GuardedSink(spec, name)
     else:
         raise ValueError(f"sink {name!r}: expected a spec string, a Sink or fn(facility, level, msg, fields)")

@@ -101,6 +101,7 @@ def _after_fork_in_child() -> None:
     # A lock held by another thread at fork time stays held forever in the child: replace them.
     config._lock = threading.RLock()
     logger._lock = threading.RLock()
+    methods._internal_lock = threading.RLock()
     REPORTER.after_fork()
     for sink in _unique():
         try:

@@ -887,6 +887,7 @@ def test_the_workers_wake_ups_stay_few_while_the_queue_stays_full() -> None:
                 time.sleep(0.0005)
         assert sink.sent > 1000  # the worker kept delivering all along
         assert sink._ctl.wake.qsize() < 10
+        assert sink.name == "tcp"  # registered as an object, it is named for its loss reports
     finally:
         sink.close(0.0)
         server.close()
