@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import glob
 import os
-import random
 import signal
 import threading
 import time
@@ -31,9 +30,10 @@ import orjson
 
 import logmagic
 from logmagic.encode._safe import describe_exception
-from logmagic.ship.destination import Destination, Reject, Retry
+from logmagic.ship.destination import Destination, Reject
 from logmagic.ship.source import Batch, Position, Source
 from logmagic.ship.state import StateFile, write_atomically
+from logmagic.sinks.queued import retry_delay
 
 log = logmagic.local("logmagic.ship")
 
@@ -217,17 +217,15 @@ class Shipper:
         """Send ``lines`` until acknowledged: the lines refused for good, or None when asked to stop first."""
         backoff = 0.0
         while True:
-            after = None  # seconds the collector asked for (HTTP Retry-After)
+            failure: Exception
             try:
                 self.destination.send(category, lines)
             except Reject as exc:
                 if exc.status in LINE_FAULTS:
                     return self._send_in_halves(category, lines, exc)
-                problem = str(exc)
-            except Retry as exc:
-                problem, after = describe_exception(exc), exc.after
-            except Exception as exc:  # anything a client raised
-                problem = describe_exception(exc)
+                problem, failure = str(exc), exc
+            except Exception as exc:  # Retry, or anything a client raised
+                problem, failure = describe_exception(exc), exc
             else:
                 if self._down_since is not None:
                     log.notice("collector reachable again", down_s=round(time.monotonic() - self._down_since, 1))
@@ -238,8 +236,7 @@ class Shipper:
                 self._down_since = time.monotonic()
                 log.warning("collector unavailable, retrying; reading paused", error=problem)
             backoff = min(self.options.max_backoff, max(backoff * 2, 0.1))
-            delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
-            if self._stop.wait(min(delay, self.options.max_backoff)):
+            if self._stop.wait(min(retry_delay(failure, backoff), self.options.max_backoff)):
                 return None
             self._write_status()
 

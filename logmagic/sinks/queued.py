@@ -56,6 +56,14 @@ class Retry(Exception):
         self.after = after
 
 
+def retry_delay(exc: BaseException, backoff: float) -> float:
+    """Seconds to wait before trying again: what the destination asked for (``Retry.after``,
+    an HTTP ``Retry-After``), else ``backoff`` with jitter, so that many clients do not retry
+    in step."""
+    after = exc.after if isinstance(exc, Retry) else None
+    return after if after is not None else backoff * random.uniform(0.5, 1.0)
+
+
 class Reject(Exception):
     """The destination refused the batch for good (a bad request): drop it, count it, report it.
 
@@ -276,9 +284,7 @@ class QueuedSink(Sink):
                     self._settle(batch, ctl, f"undelivered at close: {describe_exception(exc)}")
                     return
                 backoff = min(self.max_backoff, max(backoff * 2, 0.05))
-                after = exc.after if isinstance(exc, Retry) else None
-                delay = after if after is not None else backoff * random.uniform(0.5, 1.0)
-                ctl.back_off(min(delay, self.max_backoff))
+                ctl.back_off(min(retry_delay(exc, backoff), self.max_backoff))
                 continue
             if self._settle(batch, ctl) and failed:
                 self._recovered()
