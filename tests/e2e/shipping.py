@@ -141,6 +141,13 @@ class Lab:
         peer = self.peer("http_collector.py", port=port)
         return peer, f"http://127.0.0.1:{peer.port}/ingest"
 
+    def watched(self, kind: str) -> tuple[Peer, str, Received]:
+        """``collector(kind)``, and what that collector accepts, watched as it grows."""
+        peer, url = self.collector(kind)
+        received = Received(kind)
+        received.watch(peer)
+        return peer, url, received
+
     def shipper(self, *args: str, under: Sequence[str] = ()) -> Shipper:
         """``logmagic ship ARGS``, run by the command ``under`` when one is given (``setpriv …``)."""
         errors = self.directory / f"shipper-{len(self.shippers)}.stderr"

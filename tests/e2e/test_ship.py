@@ -69,9 +69,7 @@ def test_svlogd_stream_arrives_whole_through_shipper_crashes_and_a_collector_out
     writer = lab.writer("--count", str(n), "--rate", str(rate), stdout=svlogd.stdin)
     svlogd.stdin.close()
     started = time.monotonic()
-    collector, url = lab.collector(kind)
-    received = Received(kind)
-    received.watch(collector)
+    collector, url, received = lab.watched(kind)
     state = lab.directory / "ship.state"
     ship_args = fast("--from", str(logdir), "--to", url, "--state", str(state), "--batch-lines", str(batch))
 
@@ -153,9 +151,7 @@ def test_logrotate_of_a_file_being_written_loses_no_line(lab: Lab, how: str) -> 
     logs = lab.directory / "logs"
     logs.mkdir()
     app = logs / "app.log"
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     reopen = ["--reopen-on-hup"] if how == "create" else []
     writer = lab.writer("--count", str(n), "--rate", str(rate), "--block", "100", "--out", str(app), *reopen)
     assert wait_until(app.exists)
@@ -193,9 +189,7 @@ def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> N
     logs = lab.directory / "logs"
     logs.mkdir()
     app = logs / "app.log"
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     append(app, range(0, 5000))
     shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s")))
 
@@ -222,9 +216,7 @@ def test_a_file_unreadable_at_restart_is_read_on_from_its_position_once_readable
     logs.mkdir()
     app = logs / "app.log"
     append(app, range(0, 1000))
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     args = fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s"))
     shipper = lab.shipper(*args)
     assert received.wait_all(range(1000)), shipper.diagnostics()
@@ -253,9 +245,7 @@ def test_deleted_files_read_to_their_end_are_closed_and_forgotten(lab: Lab) -> N
         append(day, range(i * 1000, i * 1000 + 1000))
     app = logs / "app.log"
     append(app, range(3000, 3100))
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
     glob = str(logs / "day-*.log")
     shipper = lab.shipper(*fast("--from", glob, "--from", str(app), "--to", url, "--state", str(state)))
@@ -278,9 +268,7 @@ def test_deleted_files_read_to_their_end_are_closed_and_forgotten(lab: Lab) -> N
 
 def test_an_svlogd_directory_created_after_the_shipper_started_is_read_as_one(lab: Lab) -> None:
     logdir = lab.directory / "api" / "log" / "main"  # runit's log/run does `mkdir -p` then `exec svlogd`
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
     shipper = lab.shipper(*fast("--from", str(logdir), "--to", url, "--state", str(state)))
     assert wait_until(lambda: running(lab.directory / "ship.state.status").get("sources")), shipper.diagnostics()
@@ -302,9 +290,7 @@ def test_a_glob_leaves_out_temporary_state_files_left_by_a_crash(lab: Lab) -> No
     append(logs / "app.log", range(100))
     state = logs / "ship.state"
     (logs / "ship.state.tmp.4242").write_text('{"version": 1, "sources": {}}')  # a crash between write and rename
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     shipper = lab.shipper(*fast("--from", str(logs / "*"), "--to", url, "--state", str(state)))
     assert received.wait_all(range(100)), shipper.diagnostics()
     assert wait_until(lambda: running(logs / "ship.state.status").get("sources"))
@@ -322,9 +308,7 @@ def test_sigterm_mid_stream_exits_0_with_a_state_that_resends_nothing(lab: Lab) 
     logs.mkdir()
     app = logs / "app.log"
     size = append(app, range(n))
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
     args = fast("--from", str(app), "--to", url, "--state", str(state), "--batch-lines", str(batch))
     shipper = lab.shipper(*args)
@@ -366,9 +350,7 @@ def test_sigterm_with_a_collector_that_never_answers_exits_0_within_stop_timeout
         assert shipper.proc.wait(timeout=30) == 0
     assert not state.exists(), "nothing was acknowledged, nothing is recorded as sent"
 
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
     assert received.wait_all(range(1000)), shipper.diagnostics()
     assert shipper.terminate() == 0
@@ -379,9 +361,7 @@ def test_sighup_picks_up_a_new_file_matching_the_glob(lab: Lab) -> None:
     logs = lab.directory / "logs"
     logs.mkdir()
     append(logs / "a.log", range(0, 1000))
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    _, url, received = lab.watched("scribe")
     shipper = lab.shipper(
         *fast("--from", str(logs / "*.log"), "--to", url, "--state", str(lab.directory / "s"), "--rescan", "3600")
     )
@@ -462,9 +442,7 @@ def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: La
     logs.mkdir()
     app = logs / "app.log"
     append(app, range(0, 5000))
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    collector, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
     shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
     assert received.wait_all(range(5000)), shipper.diagnostics()
@@ -563,9 +541,7 @@ def test_memory_stays_flat_while_the_collector_is_down_and_the_source_grows_50_m
     logs.mkdir()
     app = logs / "app.log"
     append(app, range(0, 1000))
-    collector, url = lab.collector("scribe")
-    received = Received("scribe")
-    received.watch(collector)
+    collector, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
     shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(state)))
     assert received.wait_all(range(1000)), shipper.diagnostics()
