@@ -68,4 +68,22 @@ def warn(line: str) -> None:
     _write_stderr(f"logmagic: {line}\n")
 
 
+#: Kinds of trouble already said by ``warn_once`` (bounded: a few hundred lines at most).
+_said: set[str] = set()
+_SAID_MAX = 300
+
+
+def warn_once(kind: str, line: str) -> None:
+    """``warn(line)`` the first time trouble of ``kind`` comes up; later ones are not repeated."""
+    if kind in _said or len(_said) >= _SAID_MAX:
+        return
+    _said.add(kind)
+    warn(line)
+
+
+def forget_warnings() -> None:
+    """Say every kind of trouble again (``logmagic.reset()``)."""
+    _said.clear()
+
+
 REPORTER = LossReporter()

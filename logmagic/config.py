@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from logmagic import logger, methods, redact, request, rewriters
 from logmagic._identity import IDENTITY
-from logmagic._report import warn
+from logmagic._report import forget_warnings, warn
 from logmagic.encode.gelf import forget_names
 from logmagic.levels import INFO, parse_level
 from logmagic.redact import Redactor, set_active
@@ -345,7 +345,8 @@ def reset() -> None:
             _sinks.clear()
             _table.clear()
             IDENTITY.reset()
-            methods.forget_said()
+            methods.reset_internal()
+            forget_warnings()
             request.set_account_hook(None)
             rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request], trigger="request")
             _set_redactor(Redactor())

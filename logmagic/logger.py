@@ -146,14 +146,11 @@ class LocalLogger:
         threshold, emits, rewrite = self._plan
         if level > threshold:
             return
-        ts = methods._now()
         bad_time = None
-        if timestamp is not None:
-            seconds = _seconds(timestamp)
-            if _EPOCH_MIN <= seconds < _EPOCH_MAX:
-                ts = seconds
-            else:
-                bad_time = f"invalid timestamp {safe_str(timestamp, 64)}: the time of the call is used"
+        ts = _seconds(timestamp) if timestamp is not None else methods._now()
+        if not _EPOCH_MIN <= ts < _EPOCH_MAX:  # also NaN: not a number of seconds
+            bad_time = f"invalid timestamp {safe_str(timestamp, 64)}: the time of the call is used"
+            ts = methods._now()
         try:
             if type(msg) is not str:
                 msg = safe_str(msg)

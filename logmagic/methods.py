@@ -32,7 +32,7 @@ import orjson
 
 from logmagic import redact, rewriters, txn
 from logmagic._identity import IDENTITY
-from logmagic._report import REPORTER, warn
+from logmagic._report import REPORTER, warn_once
 from logmagic.encode._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
 from logmagic.record import Record
@@ -115,26 +115,18 @@ def salvage(
         _internal_error(last)
 
 
-#: Kinds of failure already said on stderr by ``salvage`` (bounded: one line per kind).
-_said: set[str] = set()
-
-
-def forget_said() -> None:
-    """Say every kind of failure again, and count internal losses from zero (``logmagic.reset()``)."""
-    _said.clear()
+def reset_internal() -> None:
+    """Count internal losses from zero (``logmagic.reset()``)."""
     with _internal_lock:
         _internal["dropped"] = 0
 
 
 def _say_once(exc: Exception, facility: str) -> None:
     """Tell the developer once per kind of exception; the line itself holds ``logmagic_error``."""
-    kind = type(exc).__qualname__
-    if kind in _said or len(_said) >= 100:
-        return
-    _said.add(kind)
-    warn(
+    warn_once(
+        f"salvaged:{type(exc).__qualname__}",
         f"a record of {facility!r} failed on its fields ({describe_exception(exc)}); written with"
-        f" _logmagic_error instead (said once per kind of error)"
+        f" _logmagic_error instead (said once per kind of error)",
     )
 
 

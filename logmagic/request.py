@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from logmagic import rewriters
-from logmagic._report import warn
+from logmagic._report import warn, warn_once
 from logmagic.encode._safe import describe_exception, safe_str
 
 #: Where the middleware leaves the txnId for the app: WSGI environ key, ASGI scope["state"] key.
@@ -29,8 +29,6 @@ STATE_KEY = "txn_id"
 AccountHook = Callable[[Any], Any]
 _hook: AccountHook | None = None
 _hook_failed = False
-#: Request types whose failure to be read was said on stderr (once each; bounded).
-_unreadable_said: set[str] = set()
 
 
 def account_hook_state() -> tuple[AccountHook | None, bool]:
@@ -45,16 +43,12 @@ def restore_account_hook(state: tuple[AccountHook | None, bool]) -> None:
 
 
 def set_account_hook(hook: AccountHook | None) -> None:
-    """Install ``hook(request) -> account id or None`` (``None`` restores the default).
-
-    Failures of the new hook, and of requests that cannot be read, are said again.
-    """
+    """Install ``hook(request) -> account id or None`` (``None`` restores the default)."""
     global _hook, _hook_failed
     if hook is not None and not callable(hook):
         raise ValueError(f"account_id must be callable fn(request) -> id, got {hook!r}")
     _hook = hook
     _hook_failed = False
-    _unreadable_said.clear()
 
 
 def _text(value: Any) -> str | None:
@@ -221,10 +215,10 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
 
 def _say_unreadable(request: object, exc: Exception) -> None:
     name = type(request).__qualname__
-    if name in _unreadable_said or len(_unreadable_said) >= 100:
-        return
-    _unreadable_said.add(name)
-    warn(f"a request of type {name} could not be read ({describe_exception(exc)}); logged as its type name")
+    warn_once(
+        f"unreadable request:{name}",
+        f"a request of type {name} could not be read ({describe_exception(exc)}); logged as its type name",
+    )
 
 
 def hide_unknown_request(facility: str, level: int, msg: str, fields: dict[str, Any]) -> dict[str, Any]:
