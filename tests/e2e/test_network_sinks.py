@@ -884,7 +884,8 @@ def test_the_workers_wake_ups_stay_few_while_the_queue_stays_full() -> None:
             while conn.recv(16384):
                 time.sleep(0.001)
 
-    threading.Thread(target=slow_reader, daemon=True).start()
+    reader = threading.Thread(target=slow_reader, daemon=True)
+    reader.start()
     sink = GelfTcpSink("127.0.0.1", server.getsockname()[1], batch_size=10, queue_size=5000)
     use("tcp", sink)
     log = logmagic.local("e2e.wake")
@@ -900,25 +901,33 @@ def test_the_workers_wake_ups_stay_few_while_the_queue_stays_full() -> None:
         assert sink._ctl.wake.qsize() < 10
         assert sink.name == "tcp"  # registered as an object, it is named for its loss reports
     finally:
+        worker = sink._worker
         sink.close(0.0)
         server.close()
+        reader.join(10)  # the worker closed its connection: the reader ends; no thread outlives the test
+        if worker is not None:
+            worker.join(10)
+        assert not reader.is_alive()
 
 
 def test_a_thousand_route_changes_start_no_threads(peers: StartPeer) -> None:
     server = peers("scribe_server.py")
-    use("scribe", f"scribe://127.0.0.1:{server.port}/e2e-reconf")
+    sink = use("scribe", f"scribe://127.0.0.1:{server.port}/e2e-reconf")
+    assert isinstance(sink, queued.QueuedSink)
     log = logmagic.local("e2e.reconf")
     log.info("before", i=0)
     assert logmagic.flush(15)
-    before_count, before = threading.active_count(), set(threading.enumerate())
+    before, worker = set(threading.enumerate()), sink._worker
 
     for k in range(1000):
         logmagic.route("__root__" if k % 2 else "e2e.reconf", logmagic.DEBUG if k % 3 else logmagic.INFO, "scribe")
     log.info("after", i=1)
     assert logmagic.flush(15)
 
+    # Compared by identity, not by count: a thread of an earlier test may end meanwhile.
     assert [t.name for t in set(threading.enumerate()) - before] == []
-    assert threading.active_count() == before_count
+    assert worker is not None and worker.is_alive()
+    assert sink._worker is worker and config.sinks()["scribe"] is sink
     assert sorted(ids([m for _, m in scribe_entries(server)], "e2e.reconf")) == [0, 1]
     assert logmagic.stats()["scribe"]["sent"] == 2, "the same sink, with the same worker, all along"
 
