@@ -35,7 +35,7 @@ get_current = _current.get
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _HOST_CHARS = re.compile(r"[^A-Za-z0-9.-]")
 _PARSE = re.compile(
-    r"^\.rh-(?P<rh>[A-Za-z0-9]+)\.h-(?P<host>.+?)\.r-(?P<r>[A-Za-z0-9]+)"
+    r"^\.rh-(?P<rh>[A-Za-z0-9]+)\.h-(?P<host>[A-Za-z0-9_.-]+?)\.r-(?P<r>[A-Za-z0-9]+)"
     r"\.c-(?P<c>\d+)\.ts-(?P<ts>\d+)\.v-(?P<v>[A-Za-z0-9._+-]*)$"
 )
 #: A ``ts`` below this is in seconds (the article's second example), above it in milliseconds.

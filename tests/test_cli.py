@@ -9,6 +9,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 ROW = re.compile(r"^(\S.*?)\s{2,}(.+)$")
 ARTICLE = ".rh-g2Tm.h-ord1.product.api0.r-axAIO3bO.c-9210.ts-1324830675.v-24e946e"
 
@@ -84,15 +86,23 @@ def test_a_time_the_local_zone_cannot_show_is_given_in_utc_only() -> None:
     assert out["time"] == rows["time (UTC)"] and out["time_local"] is None
 
 
-def test_an_id_that_is_not_utf8_is_printed_escaped() -> None:
-    """Bytes that are not UTF-8 reach Python as lone surrogates, which JSON cannot hold."""
+@pytest.mark.parametrize(
+    "host",
+    [b"ev\x1b]0;owned\x07il", b"red\x1b[31m", b"\xff", b"a b", b"a\nb"],
+    ids=["title-escape", "color-escape", "not-utf8", "space", "newline"],
+)
+def test_an_id_with_a_hostile_host_is_refused_in_one_plain_line(host: bytes) -> None:
+    """The host is printed on a terminal: only host-name characters are read as one, and the
+    refusal shows the id escaped (bytes that are not UTF-8 arrive as lone surrogates)."""
     argv = [sys.executable.encode(), b"-m", b"logmagic.cli", b"txn"]
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # a strict stdout, as in a UTF-8 locale
     for extra in ([b"--json"], []):
-        proc = subprocess.run([*argv, *extra, b".rh-a.h-\xff.r-b.c-1.ts-1.v-1"], capture_output=True, env=env)
-        assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
-        if extra:
-            out = json.loads(proc.stdout)
-            assert (out["host"], out["txnId"]) == ("\\udcff", ".rh-a.h-\\udcff.r-b.c-1.ts-1.v-1")
-        else:
-            assert b"origin host   \\udcff\n" in proc.stdout
+        proc = subprocess.run([*argv, *extra, b".rh-a.h-" + host + b".r-b.c-1.ts-1.v-1"], capture_output=True, env=env)
+        assert (proc.returncode, proc.stdout) == (2, b"")
+        assert proc.stderr.count(b"\n") == 1 and b"not a logmagic transaction id" in proc.stderr
+        assert all(32 <= c < 127 for c in proc.stderr[:-1]), proc.stderr
+
+
+def test_an_underscore_in_the_host_is_read() -> None:
+    proc = run("txn", "--json", ".rh-a.h-build_box.r-b.c-1.ts-1.v-1")
+    assert json.loads(proc.stdout)["host"] == "build_box"

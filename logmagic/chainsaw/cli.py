@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import re
 import sys
@@ -88,9 +89,13 @@ def parse_time(text: str, now: float | None = None) -> float:
     if m:
         return (time.time() if now is None else now) - float(m[1]) * _UNITS[m[2]]
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise QueryError(f"bad time {text!r}: unix seconds must be a finite number")
+        return seconds
     try:
         when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("_", "T"))
     except ValueError:
@@ -205,9 +210,22 @@ def _describe_txn(txn_id: str) -> str | None:
     return f"generated on host {info.host} at {info.time.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}"
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """Options and terms in any order (a path may follow an option); after ``--``, only
+    terms and paths, so a file named ``-x`` can be searched. The intermixed parser does not
+    honour ``--`` itself, hence the split here."""
+    rest: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, rest = argv[:cut], argv[cut + 1 :]
+    opts = _parser().parse_intermixed_args(argv)
+    opts.args += rest
+    return opts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gelf-chainsaw`` console script."""
-    opts = _parser().parse_intermixed_args(argv)  # a path may follow an option
+    opts = _parse(sys.argv[1:] if argv is None else list(argv))
     if sys.stdout is None:  # started with file descriptor 1 closed
         sys.stderr.write("gelf-chainsaw: standard output is closed\n")
         return 2

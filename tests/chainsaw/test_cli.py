@@ -280,13 +280,32 @@ def test_a_regex_too_big_to_compile(term: str, says: str) -> None:
     assert_one_line_error(chainsaw(term, stdin=INFO + b"\n"), "bad regular expression", says)
 
 
-@pytest.mark.parametrize("args", [["--since", "yesterday"], ["--until", "5x"], ["--since", "2026-13-45"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--since", "yesterday"],
+        ["--until", "5x"],
+        ["--since", "2026-13-45"],
+        ["--since", "nan"],  # would compare false with every time, so match every record
+        ["--until", "inf"],
+        ["--since=-inf"],
+    ],
+)
 def test_bad_time(args: list[str]) -> None:
-    assert_one_line_error(chainsaw(*args, stdin=INFO + b"\n"), args[1])
+    assert_one_line_error(chainsaw(*args, stdin=INFO + b"\n"), args[-1].split("=")[-1])
 
 
 def test_by_needs_count() -> None:
     assert_one_line_error(chainsaw("--by", "status", stdin=INFO + b"\n"), "--by")
+
+
+def test_after_a_double_dash_a_name_starting_with_a_dash_is_a_path(tmp_path: Path) -> None:
+    (tmp_path / "-o.log").write_bytes(INFO + b"\n")
+    in_dir = ("env", "-C", str(tmp_path))
+    found = chainsaw("level=6", "-o", "json", "--", "-o.log", wrapper=in_dir)
+    assert (found.code, found.out) == (0, INFO + b"\n")
+    # Without the double dash it is the option, and its value is wrong: one line, exit 2.
+    assert_one_line_error(chainsaw("level=6", "-o.log", wrapper=in_dir), "-o/--output")
 
 
 def test_a_file_that_is_not_gzip(tmp_path: Path) -> None:
