@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from logmagic.tail import MAX_LINE, Report, Stream, blocks, rotated_files, why_unreadable
+from logmagic.tail import (
+    MAX_LINE,
+    Report,
+    Stream,
+    blocks,
+    is_gzip,
+    read_whole,
+    rotated_files,
+    svlogd_processor,
+    why_unreadable,
+)
 
 #: Seconds between two looks at a followed file.
 POLL = 0.2
@@ -30,6 +41,12 @@ class Follower:
     Given the svlogd ``directory`` the path is the ``current`` of, it also reads every file
     rotated between two looks, in order, before the new ``current``: svlogd may rotate
     several times within one poll interval. ``seen`` names the rotated files already read.
+
+    With a processor (``!gzip``, say), svlogd renames ``current`` to ``@<stamp>.u`` and then
+    writes the processor's output, a new file, as ``@<stamp>.s``, and deletes the ``.u``. An
+    output holds lines read already when its stamp was seen as a ``.u`` file, or when it is
+    the output of a followed file that was gone by the next look (``due`` counts those, and
+    outputs come in rotation order): it is skipped. Any other output is read, decompressed.
     A rotated file that cannot be read, or a path that cannot be opened, is reported (the
     latter once until it changes); ``read`` raises ``ReadError`` when the followed file itself
     cannot be read on.
@@ -40,6 +57,8 @@ class Follower:
         self.report = report
         self.directory = directory
         self.seen = set(seen or ())
+        self.stamps = {name[:-2] for name in self.seen}  # the rotations whose lines are read
+        self.due = 0  # processor outputs to come of followed files, in order
         self.handle: BinaryIO | None = None
         self.ident: tuple[int, int] | None = None
         self.rest = b""  # the start of a line whose end is not read yet
@@ -118,16 +137,28 @@ class Follower:
             rotated = rotated_files(self.directory)
         except OSError:
             return b""
-        for path in rotated:
-            if path.name in self.seen:
+        unseen = [p for p in rotated if p.name not in self.seen]
+        if old is not None and svlogd_processor(self.directory):
+            found = [p for p in unseen if p.name.endswith(".u") and _ident(p) == old]
+            if found:
+                self.stamps.add(found[0].name[:-2])
+            else:  # processed already: its output is the first new one
+                self.due += 1
+        for path in unseen:
+            stamp = path.name[:-2]
+            if stamp in self.stamps:
+                continue
+            self.stamps.add(stamp)
+            if self.due and path.name.endswith(".s"):
+                self.due -= 1
                 continue
             try:
                 st = path.stat()
                 if (st.st_dev, st.st_ino) not in (old, self.ident):
-                    out += self._lines(path.read_bytes())
+                    out += self._lines(read_whole(path))
             except FileNotFoundError:
                 pass  # removed by svlogd's limit on the number of files: nothing to read
-            except OSError as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 self.report(f"{path}: {why_unreadable(exc)}")
                 self.rest, self.skip = b"", False  # the line that ran into it cannot be completed
         self.seen = {p.name for p in rotated}
@@ -164,7 +195,7 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
     followers: list[tuple[Stream, Follower]] = []
     for stream in streams:
         # stdin streams by itself, until it ends; a .gz file is complete: read once, decompressed
-        if stream.is_stdin or (stream.directory is None and stream.files[-1].suffix == ".gz"):
+        if stream.is_stdin or (stream.directory is None and _compressed(stream.files[-1])):
             for buf, end in blocks(stream, report):
                 yield stream, bytes(buf[:end])
             continue
@@ -197,3 +228,20 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
                 yield stream, data
         if idle:
             time.sleep(poll)
+
+
+def _compressed(path: Path) -> bool:
+    """A gzip file is complete: read once, not followed. One that cannot be read is followed
+    (and its error reported) like any other."""
+    try:
+        return is_gzip(path)
+    except OSError:
+        return False
+
+
+def _ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)

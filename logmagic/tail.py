@@ -2,6 +2,7 @@
 
 A *stream* is a list of files read as one byte stream: an svlogd directory is its rotated
 files (``@<tai64n>.s`` / ``.u``, in name order, which is time order) and then ``current``.
+A rotated file may be gzip-compressed whatever its name (svlogd's ``!gzip`` processor).
 Reading them as one stream matters: when svlogd rotates in the middle of a long line, the
 rotated file ends without a newline and the next file continues the line, without a new
 timestamp prefix. Read as one stream, such a line comes out whole.
@@ -216,15 +217,59 @@ def _look_into(path: Path) -> tuple[list[Path], list[Path]]:
                 current.append(path / entry.name)
             elif ROTATED_NAME.match(entry.name) and entry.is_file():
                 rotated.append(path / entry.name)
-    return [*sorted(rotated), *current], sorted(subdirs)
+    return [*one_per_rotation(sorted(rotated)), *current], sorted(subdirs)
+
+
+def one_per_rotation(rotated: list[Path]) -> list[Path]:
+    """``rotated`` without the ``@<stamp>.u`` files that have a ``@<stamp>.s`` beside them.
+
+    With a processor (a ``!`` line in svlogd's ``config``), svlogd renames ``current`` to
+    ``@<stamp>.u``, has the processor write ``@<stamp>.t``, renames that to ``@<stamp>.s`` and
+    only then deletes the ``.u`` file: while both are there, they hold the same lines, and
+    the finished output is the one still there a moment later.
+    """
+    finished = {p.name[:-2] for p in rotated if p.name.endswith(".s")}
+    return [p for p in rotated if not (p.name.endswith(".u") and p.name[:-2] in finished)]
+
+
+#: The first bytes of a gzip file. A processor such as ``!gzip`` writes compressed rotated
+#: files under svlogd's usual names, so the content decides, not the name.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file at ``path`` is gzip-compressed (``OSError`` when it cannot be read)."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def svlogd_processor(directory: Path) -> bool:
+    """Whether the svlogd ``directory`` has a processor (a ``!`` line in its ``config``): then a
+    ``@<stamp>.s`` file is the processor's output, a new file, not ``current`` renamed."""
+    try:
+        config = (directory / "config").read_bytes()
+    except OSError:
+        return False
+    return any(line.startswith(b"!") for line in config.splitlines())
 
 
 def _open(path: Path) -> _Reader:
-    if path.suffix == ".gz":
-        import gzip  # only when a .gz file is read
+    if is_gzip(path):
+        import gzip  # only when a compressed file is read
 
         return gzip.GzipFile(path, "rb")
     return open(path, "rb", buffering=0)  # reads go straight into the caller's buffer
+
+
+def read_whole(path: Path) -> bytes:
+    """The bytes of the file at ``path``, decompressed when it is gzip (``OSError``,
+    ``EOFError`` or ``zlib.error`` when it cannot be read to its end)."""
+    data = path.read_bytes()
+    if data.startswith(GZIP_MAGIC):
+        import gzip
+
+        return gzip.decompress(data)
+    return data
 
 
 def why_unreadable(exc: BaseException) -> str:

@@ -308,9 +308,13 @@ def test_after_a_double_dash_a_name_starting_with_a_dash_is_a_path(tmp_path: Pat
     assert_one_line_error(chainsaw("level=6", "-o.log", wrapper=in_dir), "-o/--output")
 
 
-def test_a_file_that_is_not_gzip(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "app.log.gz", [ERR])
-    assert_one_line_error(chainsaw(path))
+def test_the_content_decides_whether_a_file_is_gzip_not_its_name(tmp_path: Path) -> None:
+    """Like ``zgrep``: svlogd's ``!gzip`` processor writes gzip under the name ``@….s``."""
+    named_gz = write_lines(tmp_path / "app.log.gz", [ERR])
+    packed = tmp_path / "@400000006b0398b400000001.s"
+    packed.write_bytes(gzip.compress(INFO + b"\n"))
+    result = chainsaw("-o", "json", named_gz, packed)
+    assert (result.code, result.lines) == (0, [ERR, INFO])
 
 
 def test_a_path_may_follow_an_option(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from typing import IO
 import pytest
 
 from logmagic.follow import FOLLOW_READ, Follower
-from logmagic.tail import MAX_LINE
+from logmagic.tail import MAX_LINE, read_whole
 
 from ..conftest import require
-from .helpers import CHAINSAW, env_without_color, jl, unprivileged, write_lines
+from .helpers import CHAINSAW, chainsaw, env_without_color, jl, unprivileged, write_lines
 from .test_svlogd_input import unreadable_in_the_middle
 
 
@@ -88,9 +88,9 @@ def following() -> Iterator[list[Following]]:
 class Svlogd:
     """A real svlogd writing to ``logdir``, fed by this test."""
 
-    def __init__(self, logdir: Path, size: int = 4000) -> None:
+    def __init__(self, logdir: Path, size: int = 4000, processor: str = "") -> None:
         logdir.mkdir()
-        (logdir / "config").write_text(f"s{size}\nn100\n")
+        (logdir / "config").write_text(f"s{size}\nn100\n{processor}")
         self.logdir = logdir
         self.proc = subprocess.Popen([require("svlogd"), "-tt", str(logdir)], stdin=subprocess.PIPE)
 
@@ -117,9 +117,10 @@ class Svlogd:
         self.proc.wait(timeout=10)
 
 
-@pytest.fixture
-def svlogd_dir(tmp_path: Path) -> Iterator[Svlogd]:
-    logger = Svlogd(tmp_path / "main")
+@pytest.fixture(params=["", "!gzip\n"], ids=["plain", "gzip-processor"])
+def svlogd_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Svlogd]:
+    """svlogd as most run it, and with a processor that compresses each file it rotates."""
+    logger = Svlogd(tmp_path / "main", processor=request.param)
     yield logger
     if logger.proc.poll() is None:
         logger.close()
@@ -146,10 +147,10 @@ def test_follow_an_svlogd_directory_across_rotation(svlogd_dir: Svlogd, followin
     assert f.take(len(expected)) == expected
     assert f.quiet(0.5) == []
 
-    rotated = sorted(svlogd_dir.logdir.glob("@*.s"))
+    rotated = [read_whole(p) for p in sorted(svlogd_dir.logdir.glob("@*.s"))]
     assert len(rotated) >= 4
-    assert any(not p.read_bytes().endswith(b"\n") for p in rotated), "a line should have been split by rotation"
-    f.stop()
+    assert any(not data.endswith(b"\n") for data in rotated), "a line should have been split by rotation"
+    assert f.stop() == ""
 
 
 def test_follow_loses_nothing_when_svlogd_rotates_several_times_between_two_looks(
@@ -188,6 +189,67 @@ def test_follower_reads_every_file_rotated_between_two_looks_in_order(tmp_path: 
     assert follower.read() == b"b\nc-c\nd\ne\n"  # the followed file, then the rotated ones in order
     assert follower.read() == b"f-f\ng\n"  # then the new current
     assert follower.read() == b""
+
+
+def test_follower_with_a_processor_reads_each_rotation_once(tmp_path: Path) -> None:
+    """svlogd with ``!gzip``, step by step: ``current`` becomes ``@<stamp>.u``, the processor's
+    output (a new file) ``@<stamp>.s``, then the ``.u`` goes. The output of a file read already
+    is skipped, whether its ``.u`` was seen or not; a file rotated between two looks is read
+    once, from its ``.u`` or from its output."""
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    (logdir / "config").write_text("s4000\n!gzip\n")
+    current = logdir / "current"
+    current.write_bytes(b"a\n")
+    follower = Follower(current, directory=logdir, seen=set(), report=pytest.fail)
+    assert follower.read() == b"a\n"
+    stamps = iter(f"@400000006b0398b40000000{n}" for n in range(1, 10))
+
+    def rotate(text: bytes, processed: bool = True) -> str:
+        stamp = next(stamps)
+        current.rename(logdir / f"{stamp}.u")
+        if processed:
+            finish(stamp)
+        current.write_bytes(text)
+        return stamp
+
+    def finish(stamp: str) -> None:
+        unprocessed = logdir / f"{stamp}.u"
+        (logdir / f"{stamp}.s").write_bytes(gzip.compress(unprocessed.read_bytes()))
+        unprocessed.unlink()
+
+    with open(current, "ab") as f:
+        f.write(b"b\nc-")  # split by the rotation
+    rotate(b"c\nd\n")  # the followed file, processed before the next look: its output is skipped
+    rotate(b"e\n")  # rotated between two looks: read from its output
+    third = rotate(b"f\n", processed=False)  # rotated between two looks, still being processed
+    assert follower.read() == b"b\nc-c\nd\ne\n"  # the new current is read at the next look
+    finish(third)  # that output is not read again
+    assert follower.read() == b"f\n"
+    rotate(b"g\n")
+    assert follower.read() == b""
+    assert follower.read() == b"g\n"
+    fifth = rotate(b"h\n", processed=False)  # seen as .u this time
+    assert follower.read() == b""
+    finish(fifth)
+    assert follower.read() == b"h\n"
+    rotate(b"i\n")
+    assert follower.read() + follower.read() == b"i\n"
+    assert follower.read() == b""
+
+
+def test_a_directory_being_processed_is_read_once_per_rotation(tmp_path: Path) -> None:
+    """While the processor has written its output and not yet deleted the ``.u`` file, both
+    hold the same lines: the output is read, decompressed; a ``.u`` alone is read as it is."""
+    logdir = tmp_path / "main"
+    logdir.mkdir()
+    a, b, c = (rec(i, 6) for i in range(3))
+    (logdir / "@400000006b0398b400000001.s").write_bytes(gzip.compress(a + b"\n"))
+    (logdir / "@400000006b0398b400000001.u").write_bytes(a + b"\n")
+    (logdir / "@400000006b0398b400000002.u").write_bytes(b + b"\n")
+    (logdir / "current").write_bytes(c + b"\n")
+    result = chainsaw("-o", "raw", logdir)
+    assert (result.code, result.lines) == (0, [a, b, c])
 
 
 def test_follower_catches_up_on_a_rotation_before_its_first_look(tmp_path: Path) -> None:

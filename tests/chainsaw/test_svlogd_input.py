@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from logmagic.tail import Stream, blocks
+from logmagic.tail import Stream, blocks, read_whole
 
 from ..conftest import require
 from .helpers import chainsaw, unprivileged, write_lines
@@ -53,12 +53,13 @@ def generate(rng: random.Random, start: int, n: int) -> list[tuple[bytes, dict[s
     return out
 
 
-@pytest.mark.parametrize("stamp", ["-t", "-tt", "-ttt"])
-def test_a_real_svlogd_directory(tmp_path: Path, stamp: str) -> None:
+@pytest.mark.parametrize(("stamp", "processor"), [("-t", ""), ("-tt", ""), ("-ttt", ""), ("-tt", "!gzip\n")], ids=str)
+def test_a_real_svlogd_directory(tmp_path: Path, stamp: str, processor: str) -> None:
+    """svlogd as it runs in production, also with a processor that compresses what it rotates."""
     svlogd = require("svlogd")
     logdir = tmp_path / "main"
     logdir.mkdir()
-    (logdir / "config").write_text("s4000\nn100\n")
+    (logdir / "config").write_text(f"s4000\nn100\n{processor}")
     rng = random.Random(f"svlogd{stamp}")
     before = generate(rng, 0, 120)
     after = generate(rng, 120, 120)
@@ -76,8 +77,9 @@ def test_a_real_svlogd_directory(tmp_path: Path, stamp: str) -> None:
 
     rotated = sorted(logdir.glob("@*"))
     assert len(rotated) >= 5, "the small size limit should rotate often"
-    assert any(not p.read_bytes().endswith(b"\n") for p in rotated), "some line should be split by rotation"
+    assert any(not read_whole(p).endswith(b"\n") for p in rotated), "some line should be split by rotation"
     assert all(p.name.endswith(".s") for p in rotated)
+    assert all(read_whole(p) != p.read_bytes() for p in rotated) == bool(processor), "gzip when processed"
 
     everything = before + after
     json_lines = [line for line, rec in everything if rec is not None]
