@@ -243,11 +243,12 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def svlogd_processor(directory: Path) -> bool:
+def svlogd_processor(directory: str | Path) -> bool:
     """Whether the svlogd ``directory`` has a processor (a ``!`` line in its ``config``): then a
     ``@<stamp>.s`` file is the processor's output, a new file, not ``current`` renamed."""
     try:
-        config = (directory / "config").read_bytes()
+        with open(os.path.join(directory, "config"), "rb") as f:
+            config = f.read(1 << 16)
     except OSError:
         return False
     return any(line.startswith(b"!") for line in config.splitlines())

@@ -8,7 +8,8 @@ after a restart the source resumes there. A position names the file it lies in b
 
 An svlogd directory is its rotated files (``@….s``/``.u``, in name order) and then
 ``current``. A line svlogd split across a rotation (the rotated file ends without a newline)
-is stitched whole, because a partial line is carried from one file into the next.
+is stitched whole, because a partial line is carried from one file into the next. When svlogd
+runs a processor, a rotated file may be its gzip output: that is read from a decompressed copy.
 
 Whether a path is an svlogd directory or a file is decided when it first exists, so a log
 directory created after the shipper started is read as one. A file or rotated file that
@@ -17,13 +18,19 @@ vanished before it was read is counted (``gaps``) and named, never skipped silen
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import gzip
 import os
 import stat
+import tempfile
+import zlib
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from logmagic.ship import rotated, svlogd
 from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_svlogd_prefix
+from logmagic.tail import GZIP_MAGIC, svlogd_processor
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
@@ -121,6 +128,8 @@ class Source:
         self._older: set[tuple[int, int]] = set()
         self._read: list[FileId] = []
         self._resume_at: Position | None = None
+        self._copy_of: tuple[int, int] | None = None  # the compressed file _open_fd just copied
+        self._reading_copy = False  # the open file is a decompressed copy (see _open_fd)
         self._warned = ""  # the last warning given, not repeated until another one
         self._kind()
 
@@ -166,6 +175,14 @@ class Source:
             return found
         since = pos.after if pos.name == "current" else pos.name
         later = [p for p in listing if p.name > since]
+        if pos.name == "current" and later and later[0].name.endswith(".s") and svlogd_processor(self.path):
+            # Processed while the shipper was down: the output (a new inode) holds its lines.
+            fd = self._open_fd(later[0])
+            if fd is not None and pos.file.matches(fd):
+                self._use(fd, later[0], pos.offset)
+                return True
+            if fd is not None:
+                os.close(fd)
         if not later or not self._open(later[0], 0):
             return False
         self._gap(
@@ -335,7 +352,11 @@ class Source:
         return True
 
     def _open_fd(self, file: File) -> int | None:
-        """A descriptor on ``file``; None when it is gone, or cannot be read (warned once)."""
+        """A descriptor on ``file``; None when it is gone, or cannot be read (warned once).
+
+        A rotated svlogd file that its processor compressed is read from a decompressed copy;
+        its id keeps the device and inode of the file on disk (see ``_use``).
+        """
         try:
             fd = os.open(file.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
@@ -343,7 +364,44 @@ class Source:
                 self._warn(f"{file.path}: cannot open: {exc.strerror or exc}")
             return None
         self._warned = ""
+        self._copy_of = None
+        if self.svlogd and file.name != "current" and os.pread(fd, 2, 0) == GZIP_MAGIC:
+            st = os.fstat(fd)
+            self._copy_of = (st.st_dev, st.st_ino)
+            fd = self._decompressed(fd, file)
         return fd
+
+    def _decompressed(self, fd: int, file: File) -> int:
+        """A descriptor on an unnamed file holding what ``fd`` (gzip) decompresses to; ``fd``
+        is closed. What follows a corrupt part or a missing end is lost, and counted as a gap."""
+        copy = tempfile.TemporaryFile()  # noqa: SIM115 - its descriptor is duplicated and kept
+        unpack = zlib.decompressobj(wbits=31)
+        problem = ""
+        size = whole = 0  # bytes written; bytes up to the last newline
+        try:
+            while data := os.read(fd, 1 << 20):
+                while data:  # gzip files may hold several members, one after the other
+                    out = unpack.decompress(data)
+                    copy.write(out)
+                    size += len(out)
+                    whole = size - len(out) + out.rfind(b"\n") + 1 if b"\n" in out else whole
+                    data = unpack.unused_data if unpack.eof else b""
+                    if data:
+                        unpack = zlib.decompressobj(wbits=31)
+            if not unpack.eof:
+                problem = "it ends early"
+        except (OSError, zlib.error) as exc:
+            problem = str(exc)
+        finally:
+            os.close(fd)
+        if problem:  # the line it breaks off in is not continued by the next file: left out
+            copy.truncate(whole)
+            self._gap(f"{self.path}: {svlogd.named([file.name])} is not whole gzip ({problem}): its end is lost")
+        copy.flush()
+        try:
+            return os.dup(copy.fileno())
+        finally:
+            copy.close()
 
     def _use(self, fd: int, file: File, offset: int) -> None:
         """Read ``file`` (open on ``fd``) from ``offset`` on, instead of the file open until now."""
@@ -357,6 +415,9 @@ class Source:
         os.lseek(fd, offset, os.SEEK_SET)
         self._fd, self._pos, self._done = fd, offset, False
         self._id = FileId.of_fd(fd)
+        if self._copy_of is not None:  # a decompressed copy: known by the file on disk
+            self._id = dataclasses.replace(self._id, dev=self._copy_of[0], ino=self._copy_of[1])
+        self._reading_copy, self._copy_of = self._copy_of is not None, None
         self._name = file.name
         if not self.svlogd:
             if file.path == self.path:  # the file itself: every generation beside it is older
@@ -380,6 +441,8 @@ class Source:
 
     def _unlinked(self) -> bool:
         """Whether the open file has been deleted (it has no name left)."""
+        if self._reading_copy:
+            return ident(os.path.join(self.path, self._name)) != self._ident_of_open()
         return self._fd >= 0 and os.fstat(self._fd).st_nlink == 0
 
     def _at_end(self, lines: list[bytes]) -> bool:
@@ -472,7 +535,9 @@ class Source:
         return True
 
     def _successor(self, listing: list[File], fresh: bool) -> File | None:
-        self._name, nxt = svlogd.successor(listing, self._name, self._after, self._ident_of_open(), fresh)
+        self._name, nxt = svlogd.successor(
+            listing, self._name, self._after, self._ident_of_open(), fresh, svlogd_processor(self.path)
+        )
         return nxt
 
     def _relist(self) -> File | None:
@@ -485,7 +550,9 @@ class Source:
             return None  # nothing after the open file yet: keep the old listing to compare with
         self._cached = listing
         since = self._name if self._name != "current" else self._after
-        lost, unseen = svlogd.deleted_unread(before, since, nxt, self._unlinked())
+        # With a processor, svlogd deletes each rotated file once processed: no sign of a loss.
+        deleted = self._unlinked() and not svlogd_processor(self.path)
+        lost, unseen = svlogd.deleted_unread(before, since, nxt, deleted)
         if lost or unseen:
             note = svlogd.deleted_note(lost, unseen, os.fstat(self._fd).st_mtime, nxt.name)
             self._gap(f"{self.path}: {note}", len(lost) + unseen)
@@ -536,6 +603,8 @@ class Source:
                 newer = [i for i, n in enumerate(names) if n > position.after]
                 if newer and ident(listing[newer[0]].path) == mine:
                     start_index, offset = newer[0], position.offset
+                elif newer and names[newer[0]].endswith(".s") and svlogd_processor(self.path):
+                    start_index = newer[0] + 1  # its processor's output: what is left of it is not known
         total, lines = 0, 0 if count_lines else None
         for i, p in enumerate(listing[start_index:]):
             begin = offset if i == 0 else 0
@@ -560,14 +629,24 @@ def _size(file: File) -> int:
 
 
 def _count_newlines(path: str, offset: int) -> int:
-    n = 0
+    """Lines from ``offset`` (in the lines, for a gzip file) to the end of the file at ``path``."""
     try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            while block := f.read(CHUNK):
-                n += block.count(b"\n")
-    except OSError:
-        pass
+        with open(path, "rb") as raw:
+            if raw.read(2) != GZIP_MAGIC:
+                return _newlines(raw, offset)
+            raw.seek(0)
+            # a processor's output: count the lines it holds
+            with gzip.GzipFile(fileobj=raw) as unpacked:
+                return _newlines(unpacked, offset)
+    except (OSError, EOFError, zlib.error):
+        return 0
+
+
+def _newlines(f: BinaryIO | gzip.GzipFile, offset: int) -> int:
+    f.seek(offset)
+    n = 0
+    while block := f.read(CHUNK):
+        n += block.count(b"\n")
     return n
 
 

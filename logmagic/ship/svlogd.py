@@ -4,6 +4,11 @@ svlogd names a file it rotates after the moment it did so (``@<tai64n>.s``, or `
 the file was cut without a newline at its end), so name order is time order and a file rotated
 later sorts after every file that existed before it. ``current`` is the file being written; it
 is read last. When its ``n`` limit is reached svlogd deletes the oldest rotated file.
+
+With a processor (a ``!`` line in the directory's ``config``; ``!gzip``, say) svlogd renames
+``current`` to ``@<stamp>.u``, feeds it to the processor, whose output becomes a new file,
+``@<stamp>.s``, and then deletes the ``.u``. The ``.u`` is the file the shipper read as
+``current``; the ``.s`` holds the same lines as the processor left them (compressed).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import os
 import time
 
 from logmagic.ship.files import File, ident
-from logmagic.tail import ROTATED_NAME
+from logmagic.tail import ROTATED_NAME, svlogd_processor
 
 #: The TAI64 label of the Unix epoch (2**62, plus the 10 s svlogd counts from TAI to UTC).
 TAI_EPOCH = 2**62 + 10
@@ -39,8 +44,17 @@ def listing(directory: str, whole: bool = True) -> list[File]:
         both = [n for n in found if n in first]
         rotated = found[: bisect.bisect_right(found, both[-1])] if both else []
     last = ["current"] if "current" in names and len(rotated) == len(found) else []
+    if rotated and svlogd_processor(directory):
+        rotated = _originals_first(rotated)
     base = directory + os.sep
     return [File(base + n, n) for n in (*rotated, *last)]
+
+
+def _originals_first(rotated: list[str]) -> list[str]:
+    """One name per rotation: the ``.u`` (``current`` renamed, the file that was read) while
+    the processor works, else its output."""
+    working = {n[:-2] for n in rotated if n.endswith(".u")}
+    return [n for n in rotated if not (n.endswith(".s") and n[:-2] in working)]
 
 
 def rotated_at(name: str) -> str:
@@ -64,21 +78,26 @@ def named(names: list[str]) -> str:
 
 
 def successor(
-    files: list[File], name: str, after: str, ours: tuple[int, int] | None, fresh: bool
+    files: list[File], name: str, after: str, ours: tuple[int, int] | None, fresh: bool, processor: bool = False
 ) -> tuple[str, File | None]:
     """The file after the one being read, and the name that one has in ``files``.
 
     ``name`` is the file's name when it was opened: if it was ``current`` it has been rotated
     since, and is now the oldest rotated file newer than ``after`` (the newest rotated name
-    seen then), recognized by its inode ``ours``. In a listing that is not ``fresh`` and does
-    not show that file yet, None comes next: list again.
+    seen then), recognized by its inode ``ours``; or, with a ``processor``, that file's
+    output, a ``.s`` file with an inode of its own, which holds the lines read already. In a
+    listing that is not ``fresh`` and does not show that file yet, None comes next: list again.
     """
     if not files:
         return name, None
     names = [p.name for p in files]
     if name == "current":
         i = bisect.bisect_right(names, after)
-        if i < len(files) and names[i] != "current" and ident(files[i].path) == ours:
+        if (
+            i < len(files)
+            and names[i] != "current"
+            and (ident(files[i].path) == ours or (processor and names[i].endswith(".s")))
+        ):
             name = names[i]
             i += 1
         elif not fresh:

@@ -119,6 +119,44 @@ def test_svlogd_stream_arrives_whole_through_shipper_crashes_and_a_collector_out
         assert set(received.categories) == {"api"}, "the category is the svlogd directory's name"
 
 
+@pytest.mark.parametrize("when", ["while-written", "after-a-crash", "afterwards"])
+def test_svlogd_with_a_gzip_processor_ships_each_line_once_and_no_compressed_bytes(lab: Lab, when: str) -> None:
+    """``!gzip``: svlogd renames ``current`` to ``@<stamp>.u``, writes its compressed output as
+    ``@<stamp>.s`` (a new file) and deletes the ``.u``. A shipper reading along sends no output
+    of what it read already; one that is behind, or restarted after the file it was reading
+    was processed, reads the outputs decompressed. Nothing is reported lost."""
+    n, batch = 6000, 200
+    logdir = lab.directory / "api"
+    svlogd = start_svlogd(lab, logdir, "s30000\nn10000\n!gzip\n")
+    assert svlogd.stdin is not None
+    _collector, url, received = lab.watched("http")
+    state = lab.directory / "ship.state"
+    ship_args = fast("--from", str(logdir), "--to", url, "--state", str(state), "--batch-lines", str(batch))
+    shipper = lab.shipper(*ship_args) if when != "afterwards" else None
+    writer = lab.writer("--count", str(n), "--rate", "3000", stdout=svlogd.stdin)
+    svlogd.stdin.close()
+    if when == "after-a-crash":
+        assert shipper is not None
+        assert received.wait_count(2 * batch) >= 2 * batch, shipper.diagnostics()
+        shipper.kill()
+        time.sleep(1.0)  # the file it was reading is rotated and processed meanwhile
+        shipper = None
+    assert writer.wait(timeout=120) == 0
+    assert svlogd.wait(timeout=60) == 0
+    if shipper is None:
+        shipper = lab.shipper(*ship_args)
+    delivered = received.wait_all(range(n), timeout=DELIVERY_TIMEOUT)
+    assert shipper.terminate() == 0
+    assert delivered, f"{received.unique()} of {n} lines arrived; {shipper.diagnostics()}"
+
+    outputs = sorted(logdir.glob("@*.s"))
+    assert len(outputs) > 10 and all(p.read_bytes()[:2] == b"\x1f\x8b" for p in outputs)
+    received.update()
+    duplicates = check_lines(received.messages, range(n))  # a compressed byte would fail here
+    assert duplicates <= (batch if when == "after-a-crash" else 0)
+    assert [r for r in shipper.log() if r["level"] <= 4] == [], "no loss reported, no warning"
+
+
 # -- 3: logrotate on a plain file ---------------------------------------------------------
 
 

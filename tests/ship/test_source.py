@@ -110,6 +110,69 @@ def test_resume_finds_the_file_after_it_was_rotated(tmp_path: Path) -> None:
     assert again.counters.gaps == 0
 
 
+def process(directory: Path, n: int, text: bytes) -> None:
+    """What svlogd with ``!gzip`` does at a rotation: ``current`` becomes ``@<stamp>.u``, the
+    processor's output ``@<stamp>.s`` (a new file), the ``.u`` goes; then a new ``current``."""
+    unprocessed = directory / rotated(n).replace(".s", ".u")
+    (directory / "current").rename(unprocessed)
+    (directory / rotated(n)).write_bytes(gzip.compress(unprocessed.read_bytes()))
+    unprocessed.unlink()
+    (directory / "current").write_bytes(text)
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_with_a_gzip_processor_the_output_of_the_file_read_is_not_sent_again(tmp_path: Path, restart: bool) -> None:
+    """Read along, the processed file is drained through its descriptor and its output skipped;
+    restarted after it was processed, the rest of it is read from its output, decompressed."""
+    (tmp_path / "config").write_text("s4000\n!gzip\n")
+    (tmp_path / "current").write_bytes(b"a1\na2\n")
+    source = Source(str(tmp_path), "svc")
+    batch = source.read_batch(1, 1)
+    assert batch is not None and batch.lines == [b"a1\n"]
+    if restart:
+        source.close()
+    process(tmp_path, 1, b"b1\n")
+    process(tmp_path, 2, b"c1\n")  # the shipper is behind: only the output of b is left
+    if restart:
+        source = Source(str(tmp_path), "svc")
+        source.resume(Position.from_json(batch.end.to_json()))
+    assert drain(source)[0] == [b"a2\n", b"b1\n", b"c1\n"]
+    assert (source.counters.gaps, source.counters.losses) == (0, [])
+
+
+def test_status_with_a_gzip_processor_counts_the_lines_of_outputs_not_read(tmp_path: Path) -> None:
+    (tmp_path / "config").write_text("!gzip\n")
+    (tmp_path / "current").write_bytes(b"a1\na2\n")
+    source = Source(str(tmp_path), "svc")
+    batch = source.read_batch(2, 1 << 20)
+    assert batch is not None and batch.lines == [b"a1\n", b"a2\n"]
+    process(tmp_path, 1, b"b1\nb2\n")
+    process(tmp_path, 2, b"c1\n")
+    output = (tmp_path / rotated(2)).stat().st_size  # bytes on disk
+    assert source.lag(batch.end, count_lines=True) == (output + 3, 3), "the read file's output is not counted"
+
+
+def test_a_file_being_processed_is_read_once_as_its_unprocessed_name(tmp_path: Path) -> None:
+    """While the processor works, ``@<stamp>.u`` and (at its end) ``@<stamp>.s`` hold the same lines."""
+    (tmp_path / "config").write_text("!gzip\n")
+    (tmp_path / rotated(1)).write_bytes(gzip.compress(b"a1\n"))
+    (tmp_path / rotated(1).replace(".s", ".u")).write_bytes(b"a1\n")
+    (tmp_path / "current").write_bytes(b"b1\n")
+    assert drain(Source(str(tmp_path), "svc"))[0] == [b"a1\n", b"b1\n"]
+
+
+def test_a_processor_output_cut_short_sends_what_it_holds_and_counts_a_gap(tmp_path: Path) -> None:
+    (tmp_path / "config").write_text("!gzip\n")
+    written = [b"a%d\n" % i for i in range(2000)]
+    (tmp_path / rotated(1)).write_bytes(gzip.compress(b"".join(written))[:-40])
+    (tmp_path / "current").write_bytes(b"b1\n")
+    source = Source(str(tmp_path), "svc")
+    lines = drain(source)[0]
+    assert len(lines) > 1000 and lines[:-2] == written[: len(lines) - 2] and lines[-1] == b"b1\n"
+    assert not any(b"\x1f\x8b" in line for line in lines)
+    assert source.counters.gaps == 1 and "not whole gzip" in source.counters.losses[0]
+
+
 def test_resume_after_the_file_was_deleted_counts_a_gap(tmp_path: Path) -> None:
     (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
     (tmp_path / rotated(2)).write_bytes(b"b1\n")
