@@ -47,6 +47,7 @@ class Follower:
     output holds lines read already when its stamp was seen as a ``.u`` file, or when it is
     the output of a followed file that was gone by the next look (``due`` counts those, and
     outputs come in rotation order): it is skipped. Any other output is read, decompressed.
+
     A rotated file that cannot be read, or a path that cannot be opened, is reported (the
     latter once until it changes); ``read`` raises ``ReadError`` when the followed file itself
     cannot be read on.
@@ -194,7 +195,7 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
     """
     followers: list[tuple[Stream, Follower]] = []
     for stream in streams:
-        # stdin streams by itself, until it ends; a .gz file is complete: read once, decompressed
+        # stdin streams by itself, until it ends; a gzip file is complete: read once, decompressed
         if stream.is_stdin or (stream.directory is None and _compressed(stream.files[-1])):
             for buf, end in blocks(stream, report):
                 yield stream, bytes(buf[:end])
@@ -240,6 +241,7 @@ def _compressed(path: Path) -> bool:
 
 
 def _ident(path: Path) -> tuple[int, int] | None:
+    """The device and inode of ``path``; None when it is gone."""
     try:
         st = path.stat()
     except OSError:
