@@ -107,11 +107,19 @@ class Shipper:
     def install_signals(self, stop_timeout: float) -> None:
         """SIGTERM/SIGINT: finish the batch in flight, save, exit; SIGHUP: look for new sources."""
 
+        def give_up() -> None:
+            log.warning(
+                "stop timeout: the send in flight did not end; exiting without it",
+                stop_timeout=stop_timeout,
+                unsent="the batch in flight, sent again at the next start",
+            )
+            os._exit(0)
+
         def on_stop(signum: int, frame: FrameType | None) -> None:
             self.stop()
             # The state is saved after every acknowledged batch, so exiting at any moment is
             # safe: this only bounds how long a send stuck on a dead collector may take.
-            timer = threading.Timer(stop_timeout, os._exit, args=(0,))
+            timer = threading.Timer(stop_timeout, give_up)
             timer.daemon = True
             timer.start()
 
