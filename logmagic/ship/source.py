@@ -26,7 +26,7 @@ import stat
 import tempfile
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from logmagic.ship import rotated, svlogd
 from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_svlogd_prefix
@@ -93,6 +93,13 @@ def default_category(path: str, directory: bool) -> str:
     return os.path.splitext(parts[-1])[0] if parts else "default"
 
 
+class _Opened(NamedTuple):
+    """A descriptor to read, and the device and inode of the gzip file it is a copy of, if so."""
+
+    fd: int
+    copy_of: tuple[int, int] | None
+
+
 class Source:
     """Follow ``path`` (a file or an svlogd directory) and cut it into batches of lines.
 
@@ -128,7 +135,6 @@ class Source:
         self._older: set[tuple[int, int]] = set()
         self._read: list[FileId] = []
         self._resume_at: Position | None = None
-        self._copy_of: tuple[int, int] | None = None  # the compressed file _open_fd just copied
         self._reading_copy = False  # the open file is a decompressed copy (see _open_fd)
         self._warned = ""  # the last warning given, not repeated until another one
         self._kind()
@@ -175,14 +181,10 @@ class Source:
             return found
         since = pos.after if pos.name == "current" else pos.name
         later = [p for p in listing if p.name > since]
-        if pos.name == "current" and later and later[0].name.endswith(".s") and svlogd_processor(self.path):
-            # Processed while the shipper was down: the output (a new inode) holds its lines.
-            fd = self._open_fd(later[0])
-            if fd is not None and pos.file.matches(fd):
-                self._use(fd, later[0], pos.offset)
-                return True
-            if fd is not None:
-                os.close(fd)
+        # Processed while the shipper was down: the output (a new inode) holds its lines.
+        processed = pos.name == "current" and later and later[0].name.endswith(".s")
+        if processed and svlogd_processor(self.path) and self._open_at(pos, later[0]):
+            return True
         if not later or not self._open(later[0], 0):
             return False
         self._gap(
@@ -233,15 +235,20 @@ class Source:
         bytes. None when it is not there; False when it is but cannot be opened yet."""
         mine = (pos.file.dev, pos.file.ino)
         for file in files:
-            if ident(file.path) != mine:
-                continue
-            fd = self._open_fd(file)
-            if fd is None:
-                return False
-            if pos.file.matches(fd):
-                self._use(fd, file, pos.offset)
-                return True
-            os.close(fd)  # the inode was reused by another file
+            if ident(file.path) == mine and (found := self._open_at(pos, file)) is not None:
+                return found
+        return None  # not there, or its inode was reused by another file
+
+    def _open_at(self, pos: Position, file: File) -> bool | None:
+        """Read ``file`` from ``pos`` when it starts with the bytes of ``pos``'s file; None when
+        it does not, False when it cannot be opened."""
+        opened = self._open_fd(file)
+        if opened is None:
+            return False
+        if pos.file.matches(opened.fd):
+            self._use(opened, file, pos.offset)
+            return True
+        os.close(opened.fd)
         return None
 
     # -- reading -----------------------------------------------------------------------------
@@ -345,17 +352,17 @@ class Source:
         return [File(self.path, self.path)] if os.path.isfile(self.path) else []
 
     def _open(self, file: File, offset: int) -> bool:
-        fd = self._open_fd(file)
-        if fd is None:
+        opened = self._open_fd(file)
+        if opened is None:
             return False
-        self._use(fd, file, offset)
+        self._use(opened, file, offset)
         return True
 
-    def _open_fd(self, file: File) -> int | None:
+    def _open_fd(self, file: File) -> _Opened | None:
         """A descriptor on ``file``; None when it is gone, or cannot be read (warned once).
 
-        A rotated svlogd file that its processor compressed is read from a decompressed copy;
-        its id keeps the device and inode of the file on disk (see ``_use``).
+        A rotated svlogd file that its processor compressed is read from a decompressed copy,
+        which ``_use`` knows by the device and inode of the file on disk.
         """
         try:
             fd = os.open(file.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -364,12 +371,10 @@ class Source:
                 self._warn(f"{file.path}: cannot open: {exc.strerror or exc}")
             return None
         self._warned = ""
-        self._copy_of = None
         if self.svlogd and file.name != "current" and os.pread(fd, 2, 0) == GZIP_MAGIC:
             st = os.fstat(fd)
-            self._copy_of = (st.st_dev, st.st_ino)
-            fd = self._decompressed(fd, file)
-        return fd
+            return _Opened(self._decompressed(fd, file), (st.st_dev, st.st_ino))
+        return _Opened(fd, None)
 
     def _decompressed(self, fd: int, file: File) -> int:
         """A descriptor on an unnamed file holding what ``fd`` (gzip) decompresses to; ``fd``
@@ -403,8 +408,9 @@ class Source:
         finally:
             copy.close()
 
-    def _use(self, fd: int, file: File, offset: int) -> None:
-        """Read ``file`` (open on ``fd``) from ``offset`` on, instead of the file open until now."""
+    def _use(self, opened: _Opened, file: File, offset: int) -> None:
+        """Read ``file`` (``opened``) from ``offset`` on, instead of the file open until now."""
+        fd = opened.fd
         if self._id is not None and not self.svlogd:
             self._read = [*self._read[-(_READ_KEPT - 1) :], self._id]
         self._close_fd()
@@ -415,9 +421,9 @@ class Source:
         os.lseek(fd, offset, os.SEEK_SET)
         self._fd, self._pos, self._done = fd, offset, False
         self._id = FileId.of_fd(fd)
-        if self._copy_of is not None:  # a decompressed copy: known by the file on disk
-            self._id = dataclasses.replace(self._id, dev=self._copy_of[0], ino=self._copy_of[1])
-        self._reading_copy, self._copy_of = self._copy_of is not None, None
+        if opened.copy_of is not None:  # a decompressed copy: known by the file on disk
+            self._id = dataclasses.replace(self._id, dev=opened.copy_of[0], ino=opened.copy_of[1])
+        self._reading_copy = opened.copy_of is not None
         self._name = file.name
         if not self.svlogd:
             if file.path == self.path:  # the file itself: every generation beside it is older
