@@ -186,9 +186,7 @@ def rotate(app: Path, how: str, writer: subprocess.Popen[bytes]) -> None:
 @pytest.mark.parametrize("how", ["copytruncate", "create"])
 def test_logrotate_of_a_file_being_written_loses_no_line(lab: Lab, how: str) -> None:
     n, rate = 60_000, 20_000  # the writer runs about 3 s
-    logs = lab.directory / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "logs")
     _, url, received = lab.watched("scribe")
     reopen = ["--reopen-on-hup"] if how == "create" else []
     writer = lab.writer("--count", str(n), "--rate", str(rate), "--block", "100", "--out", str(app), *reopen)
@@ -212,6 +210,13 @@ def test_logrotate_of_a_file_being_written_loses_no_line(lab: Lab, how: str) -> 
         assert status["sources"][0]["truncations"] == 2
 
 
+def app_log(lab: Lab, folder: str) -> Path:
+    """``app.log`` in a new directory ``folder`` of the lab (the file itself is not made)."""
+    logs = lab.directory / folder
+    logs.mkdir()
+    return logs / "app.log"
+
+
 def append(path: Path, seqs: range) -> int:
     """Append lines ``seqs`` to ``path`` in one write; the bytes written."""
     data = b"".join(line(s) for s in seqs)
@@ -224,9 +229,8 @@ def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> N
     # logrotate `dateext`: app.log-DATE sorts oldest first. After a quiet spell the shipper
     # opens the truncated app.log while it is still empty; at the next copytruncate it must
     # take the lines written just before from the new copy, not from the older, longer one.
-    logs = lab.directory / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "logs")
+    logs = app.parent
     _, url, received = lab.watched("scribe")
     append(app, range(0, 5000))
     shipper = lab.shipper(*fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s")))
@@ -250,9 +254,7 @@ def test_copytruncate_with_date_names_reads_the_copy_of_this_file(lab: Lab) -> N
 
 
 def test_a_file_unreadable_at_restart_is_read_on_from_its_position_once_readable(lab: Lab) -> None:
-    logs = lab.directory / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "logs")
     append(app, range(0, 1000))
     _, url, received = lab.watched("scribe")
     args = fast("--from", str(app), "--to", url, "--state", str(lab.directory / "s"))
@@ -342,9 +344,7 @@ def test_a_glob_leaves_out_temporary_state_files_left_by_a_crash(lab: Lab) -> No
 
 def test_sigterm_mid_stream_exits_0_with_a_state_that_resends_nothing(lab: Lab) -> None:
     n, batch = 100_000, 1000
-    logs = lab.directory / "svc"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "svc")
     size = append(app, range(n))
     _, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
@@ -370,9 +370,7 @@ def test_sigterm_mid_stream_exits_0_with_a_state_that_resends_nothing(lab: Lab) 
 
 
 def test_sigterm_with_a_collector_that_never_answers_exits_0_within_stop_timeout(lab: Lab) -> None:
-    logs = lab.directory / "svc"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "svc")
     append(app, range(1000))
     state = lab.directory / "ship.state"
     with socket.socket() as silent:  # accepts connections (the kernel does), never answers
@@ -478,9 +476,7 @@ def status_row(state: Path, source: Path) -> tuple[list[str], str]:
 
 
 def test_status_shows_exactly_what_is_unsent_while_the_collector_is_down(lab: Lab) -> None:
-    logs = lab.directory / "svc"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "svc")
     append(app, range(0, 5000))
     collector, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"
@@ -577,9 +573,7 @@ def test_a_usage_error_is_one_line_on_stderr_and_exit_2(
 
 @pytest.mark.slow
 def test_memory_stays_flat_while_the_collector_is_down_and_the_source_grows_50_mb(lab: Lab) -> None:
-    logs = lab.directory / "svc"
-    logs.mkdir()
-    app = logs / "app.log"
+    app = app_log(lab, "svc")
     append(app, range(0, 1000))
     collector, url, received = lab.watched("scribe")
     state = lab.directory / "ship.state"

@@ -31,6 +31,16 @@ def drain(source: Source, max_lines: int = 1000, max_bytes: int = 1 << 20) -> tu
     raise AssertionError(f"still reading after 100,000 batches: {lines[:10]!r}...")
 
 
+def create_rotation(log: Path, text: bytes) -> None:
+    """logrotate ``create``: ``app.log.1`` (if any) becomes ``app.log.2``, ``app.log`` becomes
+    ``app.log.1``, and a new ``app.log`` holds ``text``."""
+    first = log.with_name(log.name + ".1")
+    if first.exists():
+        first.rename(log.with_name(log.name + ".2"))
+    log.rename(first)
+    log.write_bytes(text)
+
+
 def rotated(n: int) -> str:
     return f"@4000000069{n:014x}.s"
 
@@ -220,8 +230,7 @@ def test_plain_file_renamed_by_logrotate_is_drained_then_the_new_file_read(tmp_p
     assert drain(source)[0] == [b"1\n"]
     with open(log, "ab") as f:
         f.write(b"2\n")
-    log.rename(tmp_path / "app.log.1")
-    log.write_bytes(b"3\n")
+    create_rotation(log, b"3\n")
     assert drain(source)[0] == [b"2\n", b"3\n"]
 
 
@@ -313,8 +322,7 @@ def test_a_rotated_file_without_a_final_newline_keeps_its_last_line_apart(tmp_pa
     log.write_bytes(b"1\n2-cut")
     source = Source(str(log), "app")
     assert drain(source)[0] == [b"1\n"]
-    log.rename(tmp_path / "app.log.1")
-    log.write_bytes(b"3\n")
+    create_rotation(log, b"3\n")
     lines, end = drain(source)
     assert lines == [b"2-cut\n", b"3\n"]
     assert source.counters.unterminated == 1
@@ -404,11 +412,8 @@ def test_two_create_rotations_while_behind_read_the_generation_in_between_once(
     assert drain(source)[0] == [b"a1\n"]
     with open(log, "ab") as f:
         f.write(b"a2\n")
-    log.rename(tmp_path / "app.log.1")
-    log.write_bytes(b"b1\n")
-    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
-    log.rename(tmp_path / "app.log.1")
-    log.write_bytes(b"c1\n")
+    create_rotation(log, b"b1\n")
+    create_rotation(log, b"c1\n")
     os.utime(tmp_path / "app.log.2", ns=(times[0], times[0]))
     os.utime(tmp_path / "app.log.1", ns=(times[1], times[1]))
     assert drain(source)[0] == [b"a2\n", b"b1\n", b"c1\n"]
@@ -423,8 +428,7 @@ def test_a_generation_written_after_a_quiet_new_file_was_made_is_not_read_again(
     log.write_bytes(b"a1\n")
     source = Source(str(log), "app")
     assert drain(source)[0] == [b"a1\n"]
-    log.rename(tmp_path / "app.log.1")
-    log.write_bytes(b"")
+    create_rotation(log, b"")
     assert drain(source)[0] == []  # the old file drained, the new (empty) one open
     os.utime(log, ns=(10**18, 10**18))
     os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))  # written to after the new one
@@ -435,8 +439,7 @@ def test_a_generation_written_after_a_quiet_new_file_was_made_is_not_read_again(
             f.write(old.read_bytes())
         os.utime(tmp_path / "app.log.2.gz", ns=(2 * 10**18, 2 * 10**18))  # gzip keeps the time
         old.unlink()
-    log.rename(tmp_path / "app.log.1")
-    log.write_bytes(b"c1\n")
+    create_rotation(log, b"c1\n")
     assert drain(source)[0] == [b"c1\n"]
     assert (source.counters.gaps, source.counters.losses) == (0, [])
 
