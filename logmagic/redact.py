@@ -116,16 +116,18 @@ class Redactor:
             return "<unreadable value>"
         if fields is None and not is_map and not is_seq:
             return value
+        if id(value) in active:
+            # A cycle, marked as the encoders mark it. Not the object itself: below the
+            # redacted copy the encoders would write the original, secrets and all.
+            return "<cycle>"
         if depth >= MAX_DEPTH:
             return "<max depth>"  # what the encoders write there too: nothing deeper is shown
-        if fields is not None:
-            # Always the dict of its fields, never the object: orjson would write the object's
-            # ``__dict__``, with attributes that are not fields (a cached token, say).
-            return self._mapping(fields, depth, active)
-        if id(value) in active:
-            return value  # a cycle: the encoders mark it; nothing new to mask here
         active.add(id(value))
         try:
+            if fields is not None:
+                # Always the dict of its fields, never the object: orjson would write the
+                # object's ``__dict__``, with attributes that are not fields (a cached token).
+                return self._mapping(fields, depth, active)
             if is_map:
                 return self._mapping(value, depth, active)
             return self._sequence(value, depth, active)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -80,16 +81,23 @@ def _nested(levels: int, inner: Any) -> Any:
     return inner
 
 
+def _cyclic() -> dict[str, Any]:
+    inner: dict[str, Any] = {"password": "hunter2"}
+    inner["self"] = inner
+    return inner
+
+
 @pytest.mark.parametrize(
     "value",
     [
+        _cyclic(),
         Credentials("bob", "hunter2"),
         [Credentials("bob", "hunter2")],
         _nested(17, {"password": "hunter2"}),
         _nested(40, {"password": "hunter2"}),
         _nested(40, [("authorization", "Bearer hunter2")]),
     ],
-    ids=["dataclass", "dataclass-in-a-list", "17-deep", "40-deep", "40-deep-header-pair"],
+    ids=["cycle", "dataclass", "dataclass-in-a-list", "17-deep", "40-deep", "40-deep-header-pair"],
 )
 def test_dataclasses_and_deep_nesting_are_masked_in_every_format(tmp_path: Path, value: Any) -> None:
     logmagic.configure(
@@ -148,6 +156,33 @@ def test_what_a_dataclass_holds_beyond_its_fields_or_inside_a_set_is_not_written
     logmagic.local("x").info("m", {"v": make()})
     for fmt in ("gelf", "json", "console"):
         assert "hunter2" not in (tmp_path / f"{fmt}.log").read_text(), fmt
+
+
+@dataclasses.dataclass(eq=False)
+class Node:
+    name: str
+    password: str = "hunter2"
+    prev: Node | None = None
+    next: Node | None = None
+
+
+def test_dataclasses_linked_both_ways_are_written_once_each_with_their_cycles_marked(tmp_path: Path) -> None:
+    """Each visit to a dataclass makes a new dict of its fields: the cycle is known by the
+    object itself, or every prev/next path would be walked down to the depth limit."""
+    nodes = [Node(f"n{i}") for i in range(6)]
+    for a, b in itertools.pairwise(nodes):
+        a.next, b.prev = b, a
+    logmagic.configure(
+        sinks={f: f"file://{tmp_path}/{f}.log?format={f}" for f in ("gelf", "json", "console")},
+        routes="__root__=INFO:gelf,json,console",
+        env=False,
+    )
+    logmagic.local("x").info("m", {"v": nodes[0]})
+    for fmt in ("gelf", "json", "console"):
+        text = (tmp_path / f"{fmt}.log").read_text()
+        assert "hunter2" not in text, fmt
+        assert text.count("n5") == 1 and "<cycle>" in text, fmt  # each node once, back links cut
+        assert len(text) < 4096, fmt
 
 
 def test_a_dataclass_is_flattened_in_gelf_like_a_mapping(tmp_path: Path) -> None:

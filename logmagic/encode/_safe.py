@@ -125,6 +125,7 @@ def _convert_value(obj: Any, limit: int, depth: int, active: set[int]) -> Any:
     if isinstance(obj, str):
         return cap(clean(str.__str__(obj)), limit)
     is_map = isinstance(obj, Mapping)
+    key = id(obj)  # a dataclass is known by itself, not by the dict of its fields made below
     if not is_map and not isinstance(obj, (list, tuple, set, frozenset)):
         try:
             fields = dataclass_fields(obj)
@@ -132,12 +133,12 @@ def _convert_value(obj: Any, limit: int, depth: int, active: set[int]) -> Any:
             return f"<unreadable {t.__name__}: {describe_exception(exc)}>"
         if fields is None:
             return scalar_text(obj)
-        obj, is_map = fields, True  # a cycle through dataclasses ends at MAX_DEPTH
-    if id(obj) in active:
+        obj, is_map = fields, True
+    if key in active:
         return "<cycle>"
     if depth >= MAX_DEPTH:
         return "<max depth>"
-    active.add(id(obj))
+    active.add(key)
     try:
         if is_map:
             return _convert_mapping(obj, limit, depth, active)
@@ -151,7 +152,7 @@ def _convert_value(obj: Any, limit: int, depth: int, active: set[int]) -> Any:
     except Exception as exc:  # a container whose iteration raises
         return f"<unreadable {t.__name__}: {describe_exception(exc)}>"
     finally:
-        active.discard(id(obj))
+        active.discard(key)
 
 
 def _convert_mapping(obj: Mapping[Any, Any], limit: int, depth: int, active: set[int]) -> dict[str, Any]:

@@ -219,8 +219,14 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
             return
         if fields is None:
             d[name] = scalar_text(value)
+        elif id(value) in active:  # known by itself: its dict of fields is new at each visit
+            d[name] = "<cycle>"
         else:  # flattened like a mapping, so a secret field in it is masked (never its repr)
-            _add_value(d, name, fields, depth, active)
+            active.add(id(value))
+            try:
+                _add_value(d, name, fields, depth, active)
+            finally:
+                active.discard(id(value))
 
 
 def _json_text(value: Any) -> str:
