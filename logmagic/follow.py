@@ -17,6 +17,7 @@ from logmagic.tail import (
     Report,
     Stream,
     blocks,
+    ident,
     is_gzip,
     read_whole,
     rotated_files,
@@ -140,7 +141,7 @@ class Follower:
             return b""
         unseen = [p for p in rotated if p.name not in self.seen]
         if old is not None and svlogd_processor(self.directory):
-            found = [p for p in unseen if p.name.endswith(".u") and _ident(p) == old]
+            found = [p for p in unseen if p.name.endswith(".u") and ident(p) == old]
             if found:
                 self.stamps.add(found[0].name[:-2])
             else:  # processed already: its output is the first new one
@@ -163,6 +164,7 @@ class Follower:
                 self.report(f"{path}: {why_unreadable(exc)}")
                 self.rest, self.skip = b"", False  # the line that ran into it cannot be completed
         self.seen = {p.name for p in rotated}
+        self.stamps &= {name[:-2] for name in self.seen}  # a stamp leaves with its last file
         return out
 
     def _lines(self, block: bytes) -> bytes:
@@ -238,12 +240,3 @@ def _compressed(path: Path) -> bool:
         return is_gzip(path)
     except OSError:
         return False
-
-
-def _ident(path: Path) -> tuple[int, int] | None:
-    """The device and inode of ``path``; None when it is gone."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)

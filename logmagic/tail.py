@@ -37,7 +37,7 @@ _TAI64N = re.compile(rb"^@(4[0-9a-f]{15})([0-9a-f]{8}) ")
 #: ``-tt`` (``_``) and ``-ttt`` (``T``); an ISO 8601 zone is accepted too (other writers add one).
 _HUMAN = re.compile(rb"^(\d{4})-(\d\d)-(\d\d)[_T](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|([+-])(\d\d):?(\d\d))? ")
 #: TAI64 labels are 2**62 + seconds; TAI runs 10 s ahead of UTC at the 1972 epoch of svlogd's clock.
-_TAI_OFFSET = 2**62 + 10
+TAI_OFFSET = 2**62 + 10
 #: ``-tt`` / ``-ttt`` prefix (date and time to the second) -> unix seconds, or None when invalid.
 #: svlogd's lines come in time order, so a small cache turns one date parse per line into one
 #: per second of log.
@@ -64,7 +64,7 @@ def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
     if first == b"@":
         m = _TAI64N.match(line)
         if m:
-            return line[m.end() :], int(m[1], 16) - _TAI_OFFSET + int(m[2], 16) / 1e9
+            return line[m.end() :], int(m[1], 16) - TAI_OFFSET + int(m[2], 16) / 1e9
     elif first.isdigit():
         m = _HUMAN.match(line)
         if m:
@@ -271,6 +271,15 @@ def read_whole(path: Path) -> bytes:
 
         return gzip.decompress(data)
     return data
+
+
+def ident(path: str | Path) -> tuple[int, int] | None:
+    """The device and inode of ``path``, None when it does not exist (or cannot be looked at)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def why_unreadable(exc: BaseException) -> str:

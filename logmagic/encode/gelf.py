@@ -132,7 +132,7 @@ def _careful(rec: Record) -> bytes:
         d: dict[str, Any] = {
             "version": "1.1",
             "host": IDENTITY.host,
-            "short_message": msg if 0 < len(msg) <= MAX_STRING and not msg.isspace() else _short(msg),
+            "short_message": _short(msg),
             "timestamp": int(rec.timestamp * 1000) / 1000,
             "level": level if level <= 7 else 7,
             "_facility": rec.facility,

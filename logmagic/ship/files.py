@@ -37,15 +37,6 @@ class File(NamedTuple):
     name: str
 
 
-def ident(path: str) -> tuple[int, int] | None:
-    """The device and inode of ``path``, None when it does not exist (or cannot be looked at)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 

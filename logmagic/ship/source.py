@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
 from logmagic.ship import rotated, svlogd
-from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, ident, strip_svlogd_prefix
-from logmagic.tail import GZIP_MAGIC, svlogd_processor
+from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, strip_svlogd_prefix
+from logmagic.tail import GZIP_MAGIC, ident, svlogd_processor
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
@@ -176,7 +176,8 @@ class Source:
     def _resume_in_directory(self, pos: Position) -> bool:
         listing = self._listing()
         by_name = [p for p in listing if p.name == pos.name]
-        found = self._reopen(pos, by_name + [p for p in listing if p.name > pos.after] + listing)
+        candidates = by_name + [p for p in listing if p.name > pos.after] + listing
+        found = self._reopen(pos, list(dict.fromkeys(candidates)))  # each file looked at once
         if found is not None:
             return found
         since = pos.after if pos.name == "current" else pos.name
@@ -429,7 +430,7 @@ class Source:
             if file.path == self.path:  # the file itself: every generation beside it is older
                 self._older = {s.ident for s in rotated.siblings(self.path)}
             self._older.add((self._id.dev, self._id.ino))
-        if self.svlogd:
+        else:
             if not self._cached or self._cached[-1].name != "current" or file.name == "current":
                 self._cached = self._listing()
             rotated_names = [p.name for p in self._cached if p.name != "current"]

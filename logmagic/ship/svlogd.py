@@ -17,11 +17,8 @@ import bisect
 import os
 import time
 
-from logmagic.ship.files import File, ident
-from logmagic.tail import ROTATED_NAME, svlogd_processor
-
-#: The TAI64 label of the Unix epoch (2**62, plus the 10 s svlogd counts from TAI to UTC).
-TAI_EPOCH = 2**62 + 10
+from logmagic.ship.files import File
+from logmagic.tail import ROTATED_NAME, TAI_OFFSET, ident, svlogd_processor
 
 
 def listing(directory: str, whole: bool = True) -> list[File]:
@@ -60,7 +57,7 @@ def _originals_first(rotated: list[str]) -> list[str]:
 def rotated_at(name: str) -> str:
     """When svlogd rotated the file ``name`` (UTC, to the second), read from the name."""
     try:
-        return _utc(int(name[1:17], 16) - TAI_EPOCH)
+        return _utc(int(name[1:17], 16) - TAI_OFFSET)
     except ValueError:
         return "at an unknown time"
 

@@ -181,12 +181,12 @@ class QueuedSink(Sink):
     # -- the caller's side -------------------------------------------------------------------
 
     def emit(self, record: Record) -> None:
-        line = self._encode(record)
         if _exited and self._late_failed:  # after the exit flush, with the destination down
             self.dropped += 1
             REPORTER.lost(self.name, "logged after the exit flush, the destination being down")
             REPORTER.report_now()
             return
+        line = self._encode(record)
         queue = self._queue
         if len(queue) >= self.queue_size and not self._wait_for_room():
             self.dropped += 1
