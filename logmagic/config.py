@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from logmagic import logger, methods, redact, request, rewriters
 from logmagic._identity import IDENTITY
-from logmagic._report import forget_warnings, warn
+from logmagic._report import forget_warnings, warn_once
 from logmagic.encode.gelf import forget_names
 from logmagic.levels import INFO, parse_level
 from logmagic.redact import Redactor, set_active
@@ -205,17 +205,6 @@ def close_made(made: Mapping[str, Sink], specs: Mapping[str, SinkSpec]) -> None:
             sink.close(0.0)
 
 
-#: Environment warnings already printed.
-_env_warned: set[str] = set()
-
-
-def _warn_env(line: str) -> None:
-    """Warn about a bad environment value once, not again on every ``configure()``."""
-    if line not in _env_warned:
-        _env_warned.add(line)
-        warn(line)
-
-
 def _env(name: str, parse: Callable[[str], Any]) -> Any:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -223,7 +212,7 @@ def _env(name: str, parse: Callable[[str], Any]) -> Any:
     try:
         return parse(value)
     except ValueError as exc:
-        _warn_env(f"ignoring {name}: {exc}")
+        warn_once(f"env:{name}:{exc}", f"ignoring {name}: {exc}")  # not again on every configure()
         return None
 
 
@@ -244,7 +233,7 @@ def _apply_env() -> None:
         try:
             _commit(routes, {}, replace=False)
         except ValueError as exc:
-            _warn_env(f"ignoring LOGMAGIC_ROUTES: {exc}")
+            warn_once(f"env:LOGMAGIC_ROUTES:{exc}", f"ignoring LOGMAGIC_ROUTES: {exc}")
 
 
 def configure(
