@@ -20,6 +20,7 @@ import logmagic
 from logmagic import methods as methods_mod
 from logmagic.record import Record
 from logmagic.sinks import FdSink, FileSink
+from logmagic.sinks.queued import QueuedSink
 
 from .conftest import open_here
 
@@ -392,3 +393,50 @@ def test_a_bad_format_leaves_no_file_open(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown format"):
         FileSink(str(tmp_path / "a.log"), "yaml")
     assert not open_here(tmp_path / "a.log")
+
+
+class _Held(QueuedSink):
+    """A network sink whose deliveries wait until the test lets each one go."""
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=3, batch_age=0.01)
+        self.started: list[threading.Event] = [threading.Event(), threading.Event()]
+        self.release: list[threading.Event] = [threading.Event(), threading.Event()]
+        self.calls = 0
+
+    def deliver(self, batch: list[bytes]) -> None:
+        call, self.calls = self.calls, self.calls + 1
+        self.started[call].set()
+        self.release[call].wait(10)
+
+
+def _until(condition: Callable[[], bool]) -> bool:
+    for _ in range(2000):
+        if condition():
+            return True
+        threading.Event().wait(0.005)
+    return False
+
+
+def test_a_batch_of_the_worker_started_during_close_is_not_counted_by_that_close() -> None:
+    """Close gives up on a worker stuck in a send; meanwhile a record starts a new worker, which
+    takes a batch of its own. Close counts the stuck worker's batch, not the new one's: every
+    record is counted once, as sent or dropped."""
+    sink = _Held()
+    record = Record("x", logmagic.INFO, "m", {}, 0.0)
+    sink.emit(record)  # the first worker takes it and is stuck sending it
+    assert sink.started[0].wait(10)
+    closer = threading.Thread(target=sink.close, args=(0.0,))
+    closer.start()  # waits half a second for the stuck worker
+    assert _until(lambda: sink._worker is None)
+    for _ in range(3):
+        sink.emit(record)  # a second worker, with a batch of three
+    assert sink.started[1].wait(10)
+    closer.join(10)
+    assert sink.stats()["pending"] == 3, "the new worker's batch is still in flight"
+    sink.release[1].set()
+    assert _until(lambda: sink.stats()["pending"] == 0)
+    sink.release[0].set()
+    stats = sink.stats()
+    assert (stats["queued"], stats["sent"], stats["dropped"]) == (4, 3, 1)
+    sink.close(1.0)

@@ -98,11 +98,8 @@ class _Control:
         #: Close gave up waiting for this worker (stuck in a send): its batch was counted as
         #: dropped, so whatever it does afterwards must count nothing.
         self.abandoned = False
-        #: Held to take a batch from the queue, to count the batch in flight (as sent or
-        #: dropped), and by close to count what is left: each record is counted once.
-        #: Taken only by the worker and by close (reentrant, for a signal handler that calls
-        #: ``shutdown()``).
-        self.claim = threading.RLock()
+        #: Records this worker took from the queue and has not counted yet (sent or dropped).
+        self.inflight = 0
 
     def nudge(self) -> None:
         """A full batch is queued: wake the worker, unless a token is waiting already."""
@@ -171,7 +168,11 @@ class QueuedSink(Sink):
         self._start_lock = threading.RLock()
         self._starting = False
         self._worker: threading.Thread | None = None
-        self._inflight = 0
+        #: Held to take a batch from the queue, to count a batch in flight (as sent or dropped),
+        #: and by close to count what is left: each record is counted once, whichever worker
+        #: (one stuck in a send, and the one started after a close) holds it. Taken only by
+        #: workers and by close (reentrant, for a signal handler that calls ``shutdown()``).
+        self._claim = threading.RLock()
         self.queued = 0
         self.sent = 0
         self.retried = 0
@@ -262,9 +263,9 @@ class QueuedSink(Sink):
                 first_seen = None
                 wait = IDLE_POLL
             ctl.sleep(min(wait, IDLE_POLL))
-        with ctl.claim:
+        with self._claim:
             size = min(len(queue), self.batch_size)
-            self._inflight = size  # before popping, so a flush never sees "nothing pending" between the two
+            ctl.inflight = size  # before popping, so a flush never sees "nothing pending" between the two
             return [queue.popleft() for _ in range(size)]
 
     def _deliver_with_retry(self, batch: list[bytes], ctl: _Control) -> None:
@@ -296,14 +297,14 @@ class QueuedSink(Sink):
 
         False, counting nothing, when close has counted it already (it gave up on this worker).
         """
-        with ctl.claim:
+        with self._claim:
             if ctl.abandoned:
                 return False
             if dropped is None:
                 self.sent += len(batch)
             else:
                 self._drop_batch(batch, dropped)
-            self._inflight = 0
+            ctl.inflight = 0
         return True
 
     def _drop_batch(self, batch: list[bytes], reason: str) -> None:
@@ -334,7 +335,7 @@ class QueuedSink(Sink):
         """Wait until the queue is empty and nothing is in flight, or ``timeout`` passes."""
         deadline = time.monotonic() + (timeout if timeout is not None else 5.0)
         poked: _Control | None = None
-        while self._queue or self._inflight:
+        while self._queue or self._ctl.inflight:
             if self._worker is None or not self._worker.is_alive():
                 self._start()
             ctl = self._ctl
@@ -357,15 +358,14 @@ class QueuedSink(Sink):
         ctl.poke()
         if worker is not None:
             worker.join(0.5)
-        with ctl.claim:
+        with self._claim:
             left = len(self._queue)
             self._queue.clear()
-            if worker is not None and worker.is_alive() and self._inflight:
+            if worker is not None and worker.is_alive() and ctl.inflight:
                 # Stuck in a send (a collector that accepts and never answers). It is a daemon
                 # thread and ends with the process; its batch is lost and counted here, once.
                 ctl.abandoned = True
-                left += self._inflight
-            self._inflight = 0
+                left += ctl.inflight
         if left:
             self.dropped += left
             REPORTER.lost(self.name, "undelivered at close", left)
@@ -392,5 +392,5 @@ class QueuedSink(Sink):
             "sent": self.sent,
             "retried": self.retried,
             "dropped": self.dropped,
-            "pending": len(self._queue) + self._inflight,
+            "pending": len(self._queue) + self._ctl.inflight,
         }
