@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml hatch_build.py logmagic/encode/_speedups.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check logmagic tests benchmarks examples
-	$(BIN)/ruff format --check logmagic tests benchmarks examples
+	$(BIN)/ruff check logmagic tests benchmarks examples hatch_build.py
+	$(BIN)/ruff format --check logmagic tests benchmarks examples hatch_build.py
 	$(BIN)/mypy logmagic
 
 test: lint
@@ -27,4 +27,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_logging.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis logmagic/encode/_speedups*.so

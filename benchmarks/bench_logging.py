@@ -57,6 +57,8 @@ from loguru import logger as loguru_logger
 
 import logmagic
 from logmagic import config as logmagic_config
+from logmagic import methods
+from logmagic.encode import _plain
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.record import Record
 
@@ -165,6 +167,18 @@ def logmagic_stderr_pipe() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def logmagic_python_loop() -> Iterator[None]:
+    """The file row again, with the field loop in Python: logmagic installed without a compiler."""
+    saved = methods._copy_plain
+    methods._copy_plain = _plain.copy_plain_py
+    try:
+        with logmagic_file():
+            yield
+    finally:
+        methods._copy_plain = saved
+
+
+@contextlib.contextmanager
 def logmagic_in_transaction() -> Iterator[None]:
     """The file row again, but the txnId comes from the current transaction, not the call."""
     with logmagic_file(), logmagic.transaction(TXN):
@@ -232,6 +246,13 @@ def make_rows() -> list[Row]:
             gelf,
             logmagic_in_transaction,
             goal=GOAL_IN_TRANSACTION,
+        ),
+        Row(
+            "logmagic info, to file:///dev/null, field loop in Python (no C accelerator)",
+            CALL_KW.format(method="info"),
+            lm_log,
+            gelf,
+            logmagic_python_loop,
         ),
         Row(gelf_pipe, CALL_FN, gelf_baseline_fd2, prepare=stderr_on_a_pipe),
         Row(
@@ -383,7 +404,9 @@ def main() -> None:
         f"structlog {info['structlog']}, python-json-logger {info['python-json-logger']}, "
         f"loguru {info['loguru']}, orjson {info['orjson']}"
     )
-    print(f"{repeats} repeats of {n:,} calls ({n * DISABLED_SCALE:,} for disabled levels), rows interleaved\n")
+    print(f"{repeats} repeats of {n:,} calls ({n * DISABLED_SCALE:,} for disabled levels), rows interleaved")
+    loop = "the C accelerator" if _plain.ACCELERATED else "Python (the C accelerator is not built or is turned off)"
+    print(f"logmagic's field loop: {loop}\n")
 
     started = time.perf_counter()
     for _ in range(repeats):
@@ -417,6 +440,7 @@ def main() -> None:
         result = {
             "machine": {"cpus": cpus, "platform": platform.platform(), "machine": platform.machine()},
             "versions": info,
+            "c_accelerator": _plain.ACCELERATED,
             "calls_per_repeat": n,
             "repeats": repeats,
             "disabled_scale": DISABLED_SCALE,

@@ -33,6 +33,7 @@ import orjson
 from logmagic import redact, rewriters, txn
 from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
+from logmagic.encode import _plain
 from logmagic.encode._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
 from logmagic.record import Record
@@ -47,6 +48,8 @@ _txn_get = txn.get_current
 _dumps = orjson.dumps
 _write = os.write
 _next = next
+#: The fast path's field loop: C when it was built (see ``logmagic.encode._plain``).
+_copy_plain = _plain.copy_plain
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 
@@ -239,18 +242,18 @@ def make_gelf_line(
     """``make_plain`` for a route to one GELF line sink, building and writing the line itself.
 
     Only for levels 0..7 and for chains of logmagic's own rewriters (``trigger`` known): user
-    rewriters run on every record and get ``make_plain``.
+    rewriters run on every record and get ``make_plain``. Those built-in rewriters leave a
+    ``request`` that is a plain value (text, a number) alone, so the trigger is looked for
+    only when ``copy_plain`` has found a value that is not plain; the context's txnId is put
+    into the line, not into the fields, so that the rewriters on that path see the fields as
+    the caller gave them. The closure holds as few cells as it can: CPython copies every
+    cell into the frame at each call.
     """
     if level > 7 or (rewrite is not None and trigger is None):
         raise ValueError("make_gelf_line: trace levels and user rewriters take the general path")
     when: object = trigger if rewrite is not None else _NEVER
-    emit = sink.emit
-    emits = (emit,)
-    write_line = sink.write_line
     written = sink.written_counter
     fd = sink.fd  # never changes while the sink lives (see FdSink)
-    identity = IDENTITY
-    names = NAMES
 
     def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
         try:
@@ -258,30 +261,21 @@ def make_gelf_line(
             f = kw if fields is None and not bound else merge(bound, fields, kw)
             if type(msg) is not str:
                 msg = safe_str(msg)
-            if when in f:
-                f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
             t = _txn_get()
-            if t is not None and "txnId" not in f:
-                f["txnId"] = t
             ts = _now()
             # The start of GelfEncoder.encode, for plain values under cached names only.
             d = {
                 "version": "1.1",
-                "host": identity.host,
+                "host": IDENTITY.host,
                 "short_message": msg if not msg.isspace() and msg else EMPTY_MESSAGE,
                 "timestamp": int(ts * 1000) / 1000,
                 "level": level,
                 "_facility": facility,
             }
             try:
-                for k in f:  # faster than f.items() for a few fields
-                    v = f[k]
-                    kind = type(v)
-                    if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
-                        d[names[k]] = v  # KeyError: a name not seen yet, or a secret one
-                    else:
-                        break
-                else:
+                if _copy_plain(d, f, NAMES):  # False: a value or a name the encoder must look at
+                    if t is not None and "txnId" not in f:
+                        d[NAMES["txnId"]] = t  # KeyError until the encoder has cached the name
                     line = _dumps(d, option=_NEWLINE)  # TypeError: an int beyond 64 bits, a lone surrogate
                     n = len(line)
                     # No string in a line this short can be over the encoder's cap.
@@ -295,13 +289,18 @@ def make_gelf_line(
                             if done == n or sink.finish(line, done):
                                 _next(written)
                         else:
-                            write_line(line, ts)  # under the sink's lock
+                            sink.write_line(line, ts)  # under the sink's lock
                         return
-            except Exception:  # KeyError, TypeError, or a hostile key's __eq__: the encoder copes
+            except Exception:  # KeyError or TypeError from above: the encoder copes
                 pass
-            emit(Record(facility, level, msg, f, ts, None))  # the encoder handles what is left
+            # The general path's steps, for what the line above could not hold.
+            if when in f:
+                f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
+            if t is not None and "txnId" not in f:
+                f["txnId"] = t
+            sink.emit(Record(facility, level, msg, f, ts, None))
         except Exception as exc:
-            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, emits)
+            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, (sink.emit,))
 
     return method
 
