@@ -168,14 +168,14 @@ def logmagic_stderr_pipe() -> Iterator[None]:
 
 @contextlib.contextmanager
 def logmagic_python_loop() -> Iterator[None]:
-    """The file row again, with the field loop in Python: logmagic installed without a compiler."""
-    saved = methods._copy_plain
-    methods._copy_plain = _plain.copy_plain_py
+    """The file row again, with the GELF dict made in Python: logmagic installed without a compiler."""
+    saved = methods._plain_gelf_dict
+    methods._plain_gelf_dict = _plain.plain_gelf_dict_py
     try:
         with logmagic_file():
             yield
     finally:
-        methods._copy_plain = saved
+        methods._plain_gelf_dict = saved
 
 
 @contextlib.contextmanager
@@ -248,7 +248,7 @@ def make_rows() -> list[Row]:
             goal=GOAL_IN_TRANSACTION,
         ),
         Row(
-            "logmagic info, to file:///dev/null, field loop in Python (no C accelerator)",
+            "logmagic info, to file:///dev/null, in pure Python (no C accelerator)",
             CALL_KW.format(method="info"),
             lm_log,
             gelf,
@@ -405,8 +405,8 @@ def main() -> None:
         f"loguru {info['loguru']}, orjson {info['orjson']}"
     )
     print(f"{repeats} repeats of {n:,} calls ({n * DISABLED_SCALE:,} for disabled levels), rows interleaved")
-    loop = "the C accelerator" if _plain.ACCELERATED else "Python (the C accelerator is not built or is turned off)"
-    print(f"logmagic's field loop: {loop}\n")
+    made = "the C accelerator" if _plain.ACCELERATED else "Python (the C accelerator is not built or is turned off)"
+    print(f"logmagic's GELF dict made by: {made}\n")
 
     started = time.perf_counter()
     for _ in range(repeats):

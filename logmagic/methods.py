@@ -7,8 +7,9 @@ facility, level, sinks and rewriters, so nothing is decided per call. Three kind
 * ``make_plain``: the general path. Merge the fields, run the rewriters, add the current
   txnId, build a ``Record`` and hand it to each sink.
 * ``make_gelf_line``: the same call when the route has exactly one sink and it is one of
-  logmagic's own GELF line sinks (stderr or a file). It builds the GELF line itself, with no
-  ``Record`` and no sink call, when every field is a plain value under a known name; anything
+  logmagic's own GELF line sinks (stderr or a file). It builds the GELF line itself
+  (``logmagic.encode._plain``, in C where it was built), with no ``Record`` and no sink
+  call, when every field is a plain value under a known name; anything
   else (a nested mapping, a NaN, a name never seen or a secret one, a line long enough for the
   encoder to cut) goes through the sink's encoder exactly as ``make_plain`` would send it. Its
   output must stay byte-for-byte what ``GelfEncoder`` writes for the same record;
@@ -48,8 +49,8 @@ _txn_get = txn.get_current
 _dumps = orjson.dumps
 _write = os.write
 _next = next
-#: The fast path's field loop: C when it was built (see ``logmagic.encode._plain``).
-_copy_plain = _plain.copy_plain
+#: The fast path's GELF dict: made in C when that was built (see ``logmagic.encode._plain``).
+_plain_gelf_dict = _plain.plain_gelf_dict
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 
@@ -244,9 +245,9 @@ def make_gelf_line(
     Only for levels 0..7 and for chains of logmagic's own rewriters (``trigger`` known): user
     rewriters run on every record and get ``make_plain``. Those built-in rewriters leave a
     ``request`` that is a plain value (text, a number) alone, so the trigger is looked for
-    only when ``copy_plain`` has found a value that is not plain; the context's txnId is put
-    into the line, not into the fields, so that the rewriters on that path see the fields as
-    the caller gave them. The closure holds as few cells as it can: CPython copies every
+    only when ``plain_gelf_dict`` has found a value that is not plain; the context's txnId
+    goes into the line, not into the fields, so that the rewriters on that path see the
+    fields as the caller gave them. The closure holds as few cells as it can: CPython copies every
     cell into the frame at each call.
     """
     if level > 7 or (rewrite is not None and trigger is None):
@@ -263,19 +264,10 @@ def make_gelf_line(
                 msg = safe_str(msg)
             t = _txn_get()
             ts = _now()
-            # The start of GelfEncoder.encode, for plain values under cached names only.
-            d = {
-                "version": "1.1",
-                "host": IDENTITY.host,
-                "short_message": msg if not msg.isspace() and msg else EMPTY_MESSAGE,
-                "timestamp": int(ts * 1000) / 1000,
-                "level": level,
-                "_facility": facility,
-            }
+            # As GelfEncoder.encode starts; None: a value or a name the encoder must look at.
+            d = _plain_gelf_dict(IDENTITY.host, msg, ts, level, facility, f, NAMES, t, EMPTY_MESSAGE)
             try:
-                if _copy_plain(d, f, NAMES):  # False: a value or a name the encoder must look at
-                    if t is not None and "txnId" not in f:
-                        d[NAMES["txnId"]] = t  # KeyError until the encoder has cached the name
+                if d is not None:
                     line = _dumps(d, option=_NEWLINE)  # TypeError: an int beyond 64 bits, a lone surrogate
                     n = len(line)
                     # No string in a line this short can be over the encoder's cap.
@@ -291,7 +283,7 @@ def make_gelf_line(
                         else:
                             sink.write_line(line, ts)  # under the sink's lock
                         return
-            except Exception:  # KeyError or TypeError from above: the encoder copes
+            except Exception:  # TypeError from orjson: the encoder copes
                 pass
             # The general path's steps, for what the line above could not hold.
             if when in f:

@@ -1,12 +1,13 @@
-"""The field loop of the GELF fast path: copy plain fields into a GELF dict under cached names.
+"""The start of a GELF line for a plain record: the dict ``orjson.dumps`` turns into the line.
 
 Both the loggers' direct path (``logmagic.methods.make_gelf_line``) and ``GelfEncoder.encode``
-start a GELF line with this loop; when it answers False, the record takes the encoder's
-careful path, which copes with anything. The loop is most of what an enabled call costs
-beyond building a dict by hand, so it is also written in C (``_speedups.c``, built with the
-wheel when a C compiler is there). ``copy_plain`` is the C one when it was built and loads,
-else the Python one; both give the same lines (tests/test_plain.py compares them).
-``LOGMAGIC_PURE_PYTHON=1`` in the environment keeps the Python one.
+start here; when ``plain_gelf_dict`` answers None, the record takes the encoder's careful
+path, which copes with anything. This is most of what an enabled call costs beyond building
+the dict by hand, so it is also written in C (``_speedups.c``, compiled when logmagic is
+installed and a C compiler is there; see ``hatch_build.py``). ``plain_gelf_dict`` is the C one
+when it was built and loads, else the Python one; both make the same dicts
+(tests/encode/test_plain.py compares them). ``LOGMAGIC_PURE_PYTHON=1`` in the environment
+keeps the Python one.
 """
 
 from __future__ import annotations
@@ -15,39 +16,64 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-CopyPlain = Callable[[dict[str, Any], Mapping[Any, Any], Mapping[Any, str]], bool]
+PlainGelfDict = Callable[
+    [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], "str | None", str], "dict[str, Any] | None"
+]
 
 
-def copy_plain_py(d: dict[str, Any], fields: Mapping[Any, Any], names: Mapping[Any, str]) -> bool:
-    """Copy each field into ``d`` under ``names[key]``; False at the first that needs care.
+def plain_gelf_dict_py(
+    host: str,
+    msg: str,
+    ts: float,
+    level: int,
+    facility: str,
+    fields: Mapping[Any, Any],
+    names: Mapping[Any, str],
+    txn: str | None,
+    empty: str,
+) -> dict[str, Any] | None:
+    """The GELF dict of a record of plain fields under cached names, or None when it needs care.
 
     A field needs care when its value is not exactly ``str``, ``int``, ``bool``, ``None`` or a
-    finite ``float``, or when its name is not in ``names`` (not seen yet, or secret). ``d``
-    may then hold some fields already: the caller starts over. Never raises: a hostile key
-    whose ``__eq__`` raises answers False too.
+    finite ``float``, or when its name is not in ``names`` (not seen yet, or secret). A blank
+    message is sent as ``empty`` (Graylog refuses a blank ``short_message``). ``txn`` is added
+    as the txnId unless the fields hold one. Never raises: a message that is not text, or a
+    hostile key whose ``__eq__`` raises, answers None too.
     """
     try:
+        d = {
+            "version": "1.1",
+            "host": host,
+            "short_message": msg if not msg.isspace() and msg else empty,
+            "timestamp": int(ts * 1000) / 1000,
+            "level": level,
+            "_facility": facility,
+        }
         for k in fields:  # faster than items() for a few fields
             v = fields[k]
             kind = type(v)
             if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
                 d[names[k]] = v
             else:
-                return False
+                return None
+        if txn is not None and "txnId" not in fields:
+            if type(txn) is not str:
+                return None
+            d[names["txnId"]] = txn
     except Exception:
-        return False
-    return True
+        return None
+    return d
 
 
-def _load() -> tuple[CopyPlain, bool]:
+def _load() -> tuple[PlainGelfDict, bool]:
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
-        return copy_plain_py, False
+        return plain_gelf_dict_py, False
     try:
-        from logmagic.encode._speedups import copy_plain as fast
+        from logmagic.encode._speedups import plain_gelf_dict as fast
     except ImportError:
-        return copy_plain_py, False
+        return plain_gelf_dict_py, False
     return fast, True
 
 
-#: The loop in use, and whether it is the C one.
-copy_plain, ACCELERATED = _load()
+#: The implementation in use, and whether it is the C one.
+plain_gelf_dict, ACCELERATED = _load()

@@ -1,19 +1,22 @@
 /*
- * logmagic.encode._speedups: the field loop of the GELF fast path, in C.
+ * logmagic.encode._speedups: the start of a GELF line for a plain record, in C.
  *
- * copy_plain(d, fields, names) does what logmagic.encode._plain.copy_plain_py does: copy
- * every field into the GELF dict ``d`` under its cached GELF name, as long as every value is
- * a plain value (exactly str, int, bool, None, or a finite float) and every name is in
- * ``names``. It returns True when all fields were copied, False as soon as one needs the
- * encoder's careful path; ``d`` may then hold some of the fields, which the caller discards.
+ * plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) does what
+ * logmagic.encode._plain.plain_gelf_dict_py does: build the GELF dict of a record whose fields
+ * are all plain values (exactly str, int, bool, None, or a finite float) under names cached in
+ * ``names``, and add ``txn`` as the txnId unless the fields hold one. It returns None as soon
+ * as anything needs the encoder's careful path: a value or name like the above, a message
+ * that is not exactly str, a timestamp that is not a finite float.
  *
- * It never runs Python code: keys must be exactly str (their hash and comparison are C), and
- * values are only looked at by type, so nothing can change ``fields`` while it is read. It
- * never raises for bad data: anything it does not know answers False.
+ * It never runs Python code while it reads ``fields``: keys must be exactly str (their hash and
+ * comparison are C), values are only looked at by type, and the one allocation that may start
+ * the garbage collector (the new dict) comes before the loop. It never raises for bad data.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+
+static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId;
 
 static int
 is_plain(PyObject *v)
@@ -22,47 +25,110 @@ is_plain(PyObject *v)
            (PyFloat_CheckExact(v) && isfinite(PyFloat_AS_DOUBLE(v)));
 }
 
+/* Empty or whitespace only, as ``not msg or msg.isspace()``. */
+static int
+is_blank(PyObject *msg)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(msg);
+    int kind = PyUnicode_KIND(msg);
+    const void *data = PyUnicode_DATA(msg);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *
-copy_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "copy_plain(d, fields, names) takes exactly 3 arguments");
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError,
+                        "plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) "
+                        "takes exactly 9 arguments");
         return NULL;
     }
-    PyObject *d = args[0], *fields = args[1], *names = args[2];
-    if (!PyDict_CheckExact(d) || !PyDict_CheckExact(fields) || !PyDict_CheckExact(names)) {
-        Py_RETURN_FALSE;
+    PyObject *host = args[0], *msg = args[1], *ts = args[2], *level = args[3], *facility = args[4];
+    PyObject *fields = args[5], *names = args[6], *txn = args[7], *empty = args[8];
+    if (!PyUnicode_CheckExact(msg) || !PyFloat_CheckExact(ts) || !PyDict_CheckExact(fields) ||
+        !PyDict_CheckExact(names)) {
+        Py_RETURN_NONE;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(msg) < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+#endif
+    /* int(ts * 1000) / 1000: truncate toward zero, then one correctly rounded division, as
+     * Python does for integers of this size. Adding 0.0 turns -0.0 into 0.0, as int() does. */
+    double ms = PyFloat_AS_DOUBLE(ts) * 1000.0;
+    if (!isfinite(ms)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *d = PyDict_New();
+    if (d == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *stamp = PyFloat_FromDouble((trunc(ms) + 0.0) / 1000.0);
+    if (stamp == NULL) {
+        goto fail;
+    }
+    int bad = PyDict_SetItem(d, s_version, s_1_1) < 0 || PyDict_SetItem(d, s_host, host) < 0 ||
+              PyDict_SetItem(d, s_short_message, is_blank(msg) ? empty : msg) < 0 ||
+              PyDict_SetItem(d, s_timestamp, stamp) < 0 || PyDict_SetItem(d, s_level, level) < 0 ||
+              PyDict_SetItem(d, s_facility, facility) < 0;
+    Py_DECREF(stamp);
+    if (bad) {
+        goto fail;
     }
     Py_ssize_t pos = 0;
-    PyObject *key, *value;
+    PyObject *key, *value, *name;
     while (PyDict_Next(fields, &pos, &key, &value)) {
         if (!PyUnicode_CheckExact(key) || !is_plain(value)) {
-            Py_RETURN_FALSE;
+            goto careful;
         }
-        PyObject *name = PyDict_GetItemWithError(names, key); /* borrowed */
-        if (name == NULL) {
-            PyErr_Clear(); /* a name not cached yet, or a secret one: no error is possible here */
-            Py_RETURN_FALSE;
-        }
-        if (PyDict_SetItem(d, name, value) < 0) {
-            PyErr_Clear(); /* out of memory: the careful path will say what it can */
-            Py_RETURN_FALSE;
+        name = PyDict_GetItemWithError(names, key); /* borrowed; NULL: not cached, or secret */
+        if (name == NULL || PyDict_SetItem(d, name, value) < 0) {
+            goto fail;
         }
     }
-    Py_RETURN_TRUE;
+    if (txn != Py_None) {
+        /* Every key of ``fields`` is exactly str by now, so this lookup runs no Python code. */
+        if (PyDict_GetItemWithError(fields, s_txnId) == NULL) {
+            if (PyErr_Occurred()) {
+                goto fail;
+            }
+            if (!PyUnicode_CheckExact(txn)) {
+                goto careful;
+            }
+            name = PyDict_GetItemWithError(names, s_txnId);
+            if (name == NULL || PyDict_SetItem(d, name, txn) < 0) {
+                goto fail;
+            }
+        }
+    }
+    return d;
+fail:
+    PyErr_Clear(); /* out of memory, or a name not cached: the careful path copes */
+careful:
+    Py_DECREF(d);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef speedups_methods[] = {
-    {"copy_plain", (PyCFunction)(void (*)(void))copy_plain, METH_FASTCALL,
-     "copy_plain(d, fields, names) -> bool: copy plain fields into a GELF dict under cached names."},
+    {"plain_gelf_dict", (PyCFunction)(void (*)(void))plain_gelf_dict, METH_FASTCALL,
+     "plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) -> dict | None"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     "logmagic.encode._speedups",
-    "The GELF fast path's field loop in C (optional; logmagic.encode._plain falls back to Python).",
+    "The start of a plain record's GELF line in C (optional: logmagic.encode._plain falls back to Python).",
     -1,
     speedups_methods,
     NULL,
@@ -71,8 +137,21 @@ static struct PyModuleDef speedups_module = {
     NULL,
 };
 
+static int
+intern(PyObject **slot, const char *text)
+{
+    *slot = PyUnicode_InternFromString(text);
+    return *slot == NULL ? -1 : 0;
+}
+
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
+    if (intern(&s_version, "version") < 0 || intern(&s_host, "host") < 0 ||
+        intern(&s_short_message, "short_message") < 0 || intern(&s_timestamp, "timestamp") < 0 ||
+        intern(&s_level, "level") < 0 || intern(&s_facility, "_facility") < 0 || intern(&s_1_1, "1.1") < 0 ||
+        intern(&s_txnId, "txnId") < 0) {
+        return NULL;
+    }
     return PyModule_Create(&speedups_module);
 }

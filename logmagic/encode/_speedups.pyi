@@ -1,4 +1,15 @@
 from collections.abc import Mapping
 from typing import Any
 
-def copy_plain(d: dict[str, Any], fields: Mapping[Any, Any], names: Mapping[Any, str], /) -> bool: ...
+def plain_gelf_dict(
+    host: str,
+    msg: str,
+    ts: float,
+    level: int,
+    facility: str,
+    fields: Mapping[Any, Any],
+    names: Mapping[Any, str],
+    txn: str | None,
+    empty: str,
+    /,
+) -> dict[str, Any] | None: ...

@@ -91,28 +91,21 @@ class GelfEncoder:
         """The record as a GELF line. Never raises.
 
         Most records hold only plain values (text, numbers, booleans, None) under names seen
-        before: they take a short loop (``_plain.copy_plain``), the same one the loggers'
-        direct path runs (``logmagic.methods.make_gelf_line``). Anything else starts over on
+        before: their dict is made by ``_plain.plain_gelf_dict``, as on the loggers'
+        direct path (``logmagic.methods.make_gelf_line``). Anything else starts over on
         the careful path.
         """
         try:
             level = rec.level
             if level <= 7 and rec.full_message is None:
-                ts = rec.timestamp
-                msg = rec.msg
-                d = {
-                    "version": "1.1",
-                    "host": IDENTITY.host,
-                    "short_message": msg if not msg.isspace() and msg else EMPTY_MESSAGE,
-                    "timestamp": int(ts * 1000) / 1000,
-                    "level": level,
-                    "_facility": rec.facility,
-                }
-                if _plain.copy_plain(d, rec.fields, NAMES):
+                d = _plain.plain_gelf_dict(
+                    IDENTITY.host, rec.msg, rec.timestamp, level, rec.facility, rec.fields, NAMES, None, EMPTY_MESSAGE
+                )
+                if d is not None:
                     line = orjson.dumps(d, option=_NEWLINE)  # TypeError: a big int, a lone surrogate
                     if len(line) <= MAX_STRING:  # then no string in it can be over the cap
                         return line
-        except Exception:  # KeyError, TypeError, or a hostile key or record: the careful path copes
+        except Exception:  # TypeError from orjson, or a hostile record: the careful path copes
             pass
         return _careful(rec)
 

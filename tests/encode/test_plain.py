@@ -1,8 +1,9 @@
-"""The GELF fast path's field loop: the C accelerator, its Python twin, and the build of the C one.
+"""The start of a plain record's GELF line: the C accelerator, its Python twin, and the C build.
 
-Both loops must give the same GELF lines. The C one may send more records to the careful
-path than the Python one (a key that is a subclass of ``str``, a mapping that is not a
-``dict``), never fewer, and it must never run the code of a key or a value.
+Both must make the same dicts, hence the same lines. The C one may send more records to the
+careful path than the Python one (a key that is a subclass of ``str``, a mapping that is not
+a ``dict``, a timestamp that is not a ``float``), never fewer, and it must never run the code
+of a key or a value.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import sysconfig
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -22,30 +24,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logmagic.encode import _plain
-from logmagic.encode.gelf import GelfEncoder
+from logmagic.encode.gelf import EMPTY_MESSAGE, GelfEncoder
 from logmagic.record import Record
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_ALL = os.environ.get("LOGMAGIC_REQUIRE_ALL") == "1"
 
 try:
-    from logmagic.encode._speedups import copy_plain as copy_plain_c
+    from logmagic.encode._speedups import plain_gelf_dict as plain_gelf_dict_c
 except ImportError:
-    copy_plain_c = None  # type: ignore[assignment]
+    plain_gelf_dict_c = None  # type: ignore[assignment]
+
+Make = Callable[..., "dict[str, Any] | None"]
 
 
 @pytest.fixture(scope="module")
-def c_loop() -> Callable[..., bool]:
-    """The C loop; skipped when it was not built, a failure under LOGMAGIC_REQUIRE_ALL=1."""
-    if copy_plain_c is None:
+def c_make() -> Make:
+    """The C function; skipped when it was not built, a failure under LOGMAGIC_REQUIRE_ALL=1."""
+    if plain_gelf_dict_c is None:
         if REQUIRE_ALL:
             pytest.fail("the C accelerator logmagic.encode._speedups was not built (see hatch_build.py)")
         pytest.skip("the C accelerator was not built (no C compiler when logmagic was installed?)")
-    return copy_plain_c
+    return plain_gelf_dict_c
 
 
 class StrKey(str):
-    """A ``str`` subclass whose comparisons are counted: the C loop must never make one."""
+    """A ``str`` subclass whose hashing and comparisons are counted: C must make none."""
 
     compared = 0
 
@@ -62,8 +66,31 @@ class IntLike(int):
     """An ``int`` subclass (``IntEnum`` is one): not a plain value."""
 
 
-NAMES = {"a": "_a", "b": "_b", "status": "_status"}
-keys = st.sampled_from(["a", "b", "status", "unknown", "id"])
+NAMES = {"a": "_a", "b": "_b", "status": "_status", "txnId": "_txnId"}
+HOST, FACILITY, TS = "web1", "svc.api", 1_700_000_000.1234
+
+
+def make(impl: Make, fields: Any, msg: str = "m", ts: Any = TS, txn: Any = None, names: Any = NAMES) -> Any:
+    return impl(HOST, msg, ts, 6, FACILITY, fields, names, txn, EMPTY_MESSAGE)
+
+
+def expected(fields: dict[str, Any], msg: str, ts: float, txn: str | None) -> dict[str, Any]:
+    """What the dict must be, written out from the GELF rules (docs/gelf.md)."""
+    d: dict[str, Any] = {
+        "version": "1.1",
+        "host": HOST,
+        "short_message": msg if msg and not msg.isspace() else EMPTY_MESSAGE,  # Python's own "blank"
+        "timestamp": math.trunc(ts * 1000) / 1000 + 0.0,
+        "level": 6,
+        "_facility": FACILITY,
+    }
+    d.update({NAMES[k]: v for k, v in fields.items()})
+    if txn is not None and "txnId" not in fields:
+        d["_txnId"] = txn
+    return d
+
+
+keys = st.sampled_from(["a", "b", "status", "txnId", "unknown", "id"])
 values = st.one_of(
     st.text(max_size=8),
     st.integers(-(2**70), 2**70),
@@ -72,24 +99,29 @@ values = st.one_of(
     st.floats(),
     st.sampled_from([IntLike(3), b"x", [1], {"n": 1}, (1,), 1.5j]),
 )
+messages = st.one_of(st.text(max_size=12), st.sampled_from(["", " ", "\t\n", "\u3000", "\x1c", " x ", "\x00"]))
+stamps = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([-0.0, -0.0004, 0.0009, 1e300, math.nan, math.inf, TS]),
+)
 
 
-@settings(max_examples=500, deadline=None)
-@given(fields=st.dictionaries(keys, values, max_size=5))
-def test_both_loops_agree(c_loop: Callable[..., bool], fields: dict[str, Any]) -> None:
-    d_c: dict[str, Any] = {"version": "1.1"}
-    d_py: dict[str, Any] = {"version": "1.1"}
-    ok_c = c_loop(d_c, fields, NAMES)
-    ok_py = _plain.copy_plain_py(d_py, fields, NAMES)
-    assert ok_c is ok_py
-    plain_names = all(k in NAMES for k in fields)
-    plain_values = all(
+@settings(max_examples=600, deadline=None)
+@given(fields=st.dictionaries(keys, values, max_size=5), msg=messages, ts=stamps, txn=st.sampled_from([None, ".t1"]))
+def test_c_and_python_make_the_same_dict(
+    c_make: Make, fields: dict[str, Any], msg: str, ts: float, txn: str | None
+) -> None:
+    made_c = make(c_make, fields, msg, ts, txn)
+    made_py = make(_plain.plain_gelf_dict_py, fields, msg, ts, txn)
+    plain = all(k in NAMES for k in fields) and all(
         type(v) in (str, int, bool, type(None)) or (type(v) is float and math.isfinite(v)) for v in fields.values()
     )
-    assert ok_c is (plain_names and plain_values)
-    if ok_c:
-        assert d_c == d_py == {"version": "1.1", **{NAMES[k]: v for k, v in fields.items()}}
-        assert list(d_c) == list(d_py)  # the same order: the line's bytes depend on it
+    if not plain or not math.isfinite(ts * 1000):
+        assert made_c is None and made_py is None
+        return
+    assert made_c == made_py == expected(fields, msg, ts, txn)
+    assert list(made_c) == list(made_py)  # the same order: the line's bytes depend on it
+    assert math.copysign(1, made_c["timestamp"]) == math.copysign(1, made_py["timestamp"])  # no -0.0
 
 
 @pytest.mark.parametrize(
@@ -97,32 +129,37 @@ def test_both_loops_agree(c_loop: Callable[..., bool], fields: dict[str, Any]) -
     [math.nan, math.inf, -math.inf, IntLike(1), b"x", {"a": 1}, [1], object()],
     ids=["nan", "inf", "-inf", "int-subclass", "bytes", "mapping", "list", "object"],
 )
-def test_a_value_that_is_not_plain_sends_the_record_to_the_careful_path(
-    c_loop: Callable[..., bool], value: object
-) -> None:
-    for loop in (c_loop, _plain.copy_plain_py):
-        assert loop({}, {"a": "fine", "b": value}, NAMES) is False
+def test_a_value_that_is_not_plain_sends_the_record_to_the_careful_path(c_make: Make, value: object) -> None:
+    for impl in (c_make, _plain.plain_gelf_dict_py):
+        assert make(impl, {"a": "fine", "b": value}) is None
 
 
-def test_the_c_loop_never_runs_the_code_of_a_key(c_loop: Callable[..., bool]) -> None:
+def test_a_name_not_cached_sends_the_record_to_the_careful_path(c_make: Make) -> None:
+    for impl in (c_make, _plain.plain_gelf_dict_py):
+        assert make(impl, {"a": 1, "new": 2}) is None
+        assert make(impl, {"a": 1}, txn=".t", names={"a": "_a"}) is None  # txnId not cached: maybe secret
+        assert make(impl, {"a": 1, "txnId": ".own"}, txn=".t")["_txnId"] == ".own"
+        assert make(impl, {"a": 1}, txn=7) is None  # a txnId that is not text
+
+
+def test_c_never_runs_the_code_of_a_key(c_make: Make) -> None:
     fields = {StrKey("a"): 1}
     StrKey.compared = 0
-    assert c_loop({}, fields, NAMES) is False
+    assert make(c_make, fields) is None
     assert StrKey.compared == 0
 
 
-def test_the_c_loop_reads_only_plain_dicts(c_loop: Callable[..., bool]) -> None:
-    from types import MappingProxyType
+def test_c_reads_only_plain_dicts_str_messages_and_float_stamps(c_make: Make) -> None:
+    assert make(c_make, MappingProxyType({"a": 1})) is None
+    assert make(c_make, {"a": 1}, names=MappingProxyType(NAMES)) is None
+    assert make(c_make, {"a": 1}, msg=StrKey("m")) is None
+    assert make(c_make, {"a": 1}, ts=1_700_000_000) is None
+    assert make(c_make, {"a": 1, "status": 200}) == expected({"a": 1, "status": 200}, "m", TS, None)
+    with pytest.raises(TypeError, match="exactly 9 arguments"):
+        c_make({}, {})
 
-    assert c_loop({}, MappingProxyType({"a": 1}), NAMES) is False
-    assert c_loop({}, {"a": 1}, MappingProxyType(NAMES)) is False
-    d: dict[str, Any] = {}
-    assert c_loop(d, {"a": 1, "status": 200}, NAMES) is True and d == {"_a": 1, "_status": 200}
-    with pytest.raises(TypeError, match="exactly 3 arguments"):
-        c_loop({}, {})
 
-
-def test_a_key_whose_comparison_raises_answers_false_in_python() -> None:
+def test_python_answers_none_for_a_key_whose_comparison_raises() -> None:
     class Hostile:
         """Hashes like the cached name ``a``, so the lookup must compare, and comparing raises."""
 
@@ -132,26 +169,29 @@ def test_a_key_whose_comparison_raises_answers_false_in_python() -> None:
         def __eq__(self, other: object) -> bool:
             raise RuntimeError("no comparing")
 
-    assert _plain.copy_plain_py({}, {Hostile(): 1}, NAMES) is False
+    assert make(_plain.plain_gelf_dict_py, {Hostile(): 1}) is None
 
 
 @pytest.mark.parametrize("accelerated", [True, False], ids=["c", "python"])
-def test_the_encoder_writes_the_same_line_with_either_loop(
-    monkeypatch: pytest.MonkeyPatch, c_loop: Callable[..., bool], accelerated: bool
+@pytest.mark.parametrize("ts", [TS, 1_700_000_000, -0.0], ids=["float", "int", "negative-zero"])
+def test_the_encoder_writes_the_same_line_either_way(
+    monkeypatch: pytest.MonkeyPatch, c_make: Make, accelerated: bool, ts: float
 ) -> None:
-    monkeypatch.setattr(_plain, "copy_plain", c_loop if accelerated else _plain.copy_plain_py)
+    monkeypatch.setattr(_plain, "plain_gelf_dict", c_make if accelerated else _plain.plain_gelf_dict_py)
     fields = {"accountId": "ac42", "status": 200, "ratio": 0.5, "ok": True, "gone": None, "bad": math.nan}
-    rec = Record("svc.api", 6, "Something is wrong", fields, 1_700_000_000.25)
+    rec = Record("svc.api", 6, "Something is wrong", fields, ts)
     encoder = GelfEncoder()
     line = encoder.encode(rec)  # ``bad`` sends it to the careful path, which caches the names
     assert encoder.encode(rec) == line
     del fields["bad"]
-    fast = encoder.encode(rec)
-    assert fast == line.replace(b',"_bad":"nan"', b"")
+    assert encoder.encode(rec) == line.replace(b',"_bad":"nan"', b"")
 
 
-def test_logmagic_pure_python_keeps_the_python_loop() -> None:
-    code = "from logmagic.encode import _plain; print(_plain.ACCELERATED, _plain.copy_plain is _plain.copy_plain_py)"
+def test_logmagic_pure_python_keeps_the_python_twin() -> None:
+    code = (
+        "from logmagic.encode import _plain;"
+        "print(_plain.ACCELERATED, _plain.plain_gelf_dict is _plain.plain_gelf_dict_py)"
+    )
     env = {**os.environ, "LOGMAGIC_PURE_PYTHON": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
@@ -172,8 +212,7 @@ def test_the_build_hook_compiles_a_module_that_loads(tmp_path: Path) -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    d: dict[str, Any] = {}
-    assert module.copy_plain(d, {"a": "x"}, NAMES) is True and d == {"_a": "x"}
+    assert make(module.plain_gelf_dict, {"a": "x"}) == expected({"a": "x"}, "m", TS, None)
 
 
 def test_the_build_hook_reports_a_compiler_error(tmp_path: Path) -> None:
