@@ -39,6 +39,7 @@ _MAKE = "d = _plain_gelf_dict("
 STEPS: dict[str, list[tuple[str, str]]] = {
     "bound fields": [("f = kw if fields is None and not bound else merge(bound, fields, kw)", "f = kw")],
     "non-text message check": [("if type(msg) is not str:", "if False:")],
+    "request rewriter trigger": [("if when in f:", "if False:")],
     "transaction id lookup": [("t = _txn_get()", "t = None")],
     "line length check": [("if n <= MAX_STRING:", "if True:")],
     "lock-free window check": [("if sink.look_from <= ts < sink.free_until:", "if True:")],

@@ -243,12 +243,9 @@ def make_gelf_line(
     """``make_plain`` for a route to one GELF line sink, building and writing the line itself.
 
     Only for levels 0..7 and for chains of logmagic's own rewriters (``trigger`` known): user
-    rewriters run on every record and get ``make_plain``. Those built-in rewriters leave a
-    ``request`` that is a plain value (text, a number) alone, so the trigger is looked for
-    only when ``plain_gelf_dict`` has found a value that is not plain; the context's txnId
-    goes into the line, not into the fields, so that the rewriters on that path see the
-    fields as the caller gave them. The closure holds as few cells as it can: CPython copies every
-    cell into the frame at each call.
+    rewriters run on every record and get ``make_plain``. The context's txnId goes straight
+    into the line; only a record the line cannot hold gets it in its fields. The closure holds
+    as few cells as it can: CPython copies every cell into the frame at each call.
     """
     if level > 7 or (rewrite is not None and trigger is None):
         raise ValueError("make_gelf_line: trace levels and user rewriters take the general path")
@@ -262,6 +259,8 @@ def make_gelf_line(
             f = kw if fields is None and not bound else merge(bound, fields, kw)
             if type(msg) is not str:
                 msg = safe_str(msg)
+            if when in f:
+                f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
             t = _txn_get()
             ts = _now()
             # As GelfEncoder.encode starts; None: a value or a name the encoder must look at.
@@ -285,9 +284,7 @@ def make_gelf_line(
                         return
             except Exception:  # TypeError from orjson: the encoder copes
                 pass
-            # The general path's steps, for what the line above could not hold.
-            if when in f:
-                f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
+            # The general path's last step, for what the line above could not hold.
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
             sink.emit(Record(facility, level, msg, f, ts, None))
