@@ -3,7 +3,7 @@
 The extension is one small C file with no dependency beyond the Python headers, so it is
 compiled directly with the interpreter's own compiler settings (``sysconfig``'s ``LDSHARED``)
 rather than through setuptools. When that fails (no compiler, no headers) the build goes on
-without it and logmagic uses the same loop in Python (``logmagic/encode/_plain.py``); the
+without it and logmagic runs the same code in Python (``logmagic/encode/_plain.py``); the
 build output says so. ``LOGMAGIC_NO_SPEEDUPS=1`` skips it on purpose.
 
 An editable install (``pip install -e .``) imports logmagic from the source tree, so there the
@@ -58,7 +58,7 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling 
             output = os.path.join(tempfile.mkdtemp(prefix="logmagic-build-"), name)
         error = _compile(source, output)
         if error is not None:
-            self.app.display_warning(f"logmagic: C accelerator not built, using the Python field loop ({error})")
+            self.app.display_warning(f"logmagic: C accelerator not built, using its Python twin ({error})")
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
