@@ -159,6 +159,21 @@ def test_c_reads_only_plain_dicts_str_messages_and_float_stamps(c_make: Make) ->
         c_make({}, {})
 
 
+def test_c_leaves_no_reference_behind(c_make: Make) -> None:
+    """Every way out (a dict, the careful path, a name not cached) gives back what it took."""
+    msg, value, txn, host = ("".join(["m", str(i)]) for i in range(4))  # objects of their own
+    tracked = [msg, value, txn, host]
+    before = [sys.getrefcount(o) for o in tracked]
+    for _ in range(1000):
+        made = c_make(host, msg, TS, 6, FACILITY, {"a": value}, NAMES, txn, EMPTY_MESSAGE)
+        assert made is not None and made["_a"] is value and made["_txnId"] is txn
+        del made
+        assert c_make(host, msg, TS, 6, FACILITY, {"a": value, "b": [1]}, NAMES, txn, EMPTY_MESSAGE) is None
+        assert c_make(host, msg, TS, 6, FACILITY, {"a": value, "new": 1}, NAMES, txn, EMPTY_MESSAGE) is None
+        assert c_make(host, msg, TS, 6, FACILITY, {"a": value}, {"a": "_a"}, txn, EMPTY_MESSAGE) is None
+    assert [sys.getrefcount(o) for o in tracked] == before
+
+
 def test_python_answers_none_for_a_key_whose_comparison_raises() -> None:
     class Hostile:
         """Hashes like the cached name ``a``, so the lookup must compare, and comparing raises."""
