@@ -12,8 +12,10 @@ extension is built next to its source; a wheel gets it as a file of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -54,8 +56,11 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling 
         source = os.path.join(self.root, SOURCE)
         if version == "editable":
             output = os.path.join(self.root, relative)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(output)  # an older build must not be loaded if this one fails
         else:
-            output = os.path.join(tempfile.mkdtemp(prefix="logmagic-build-"), name)
+            self._scratch = tempfile.mkdtemp(prefix="logmagic-build-")
+            output = os.path.join(self._scratch, name)
         error = _compile(source, output)
         if error is not None:
             self.app.display_warning(f"logmagic: C accelerator not built, using its Python twin ({error})")
@@ -65,3 +70,9 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling 
         if version != "editable":
             build_data["force_include"][output] = relative
         self.app.display_info(f"logmagic: C accelerator built for Python {sys.version.split()[0]}")
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        """The wheel holds its copy of the module now: remove the scratch directory."""
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
