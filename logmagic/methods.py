@@ -36,8 +36,9 @@ from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
 from logmagic.encode import _plain
 from logmagic.encode._safe import MAX_STRING, describe_exception, safe_key, safe_str
-from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
+from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES, GelfEncoder
 from logmagic.record import Record
+from logmagic.sinks.queued import QueuedSink
 from logmagic.sinks.stream import FdSink
 
 #: What a level method is, as stored on the logger class: ``fn(logger, msg, fields=None, **kw)``.
@@ -221,13 +222,22 @@ def make_plain(
     return method
 
 
-def direct_gelf(sink: object) -> FdSink | None:
-    """``sink`` when ``make_gelf_line`` may write its lines directly (logmagic's own GELF sink)."""
+def direct_gelf(sink: object) -> FdSink | QueuedSink | None:
+    """``sink`` when ``make_gelf_line`` may hand it lines it made itself: one of logmagic's own
+    GELF line sinks (stderr, a file), or a network sink that sends GELF lines, none of them
+    with an ``emit`` of a subclass's own."""
     if (
         isinstance(sink, FdSink)
         and sink.format == "gelf"
         and type(sink).emit is FdSink.emit
         and type(sink).write_line is FdSink.write_line
+    ):
+        return sink
+    if (
+        isinstance(sink, QueuedSink)
+        and type(sink).emit is QueuedSink.emit
+        and type(sink).enqueue is QueuedSink.enqueue
+        and type(getattr(sink._encode, "__self__", None)) is GelfEncoder
     ):
         return sink
     return None
@@ -238,20 +248,29 @@ def make_gelf_line(
     level: int,
     rewrite: rewriters.Runner | None,
     trigger: str | None,
-    sink: FdSink,
+    sink: FdSink | QueuedSink,
 ) -> Method:
     """``make_plain`` for a route to one GELF line sink, building and writing the line itself.
 
-    Only for levels 0..7 and for chains of logmagic's own rewriters (``trigger`` known): user
-    rewriters run on every record and get ``make_plain``. The context's txnId goes straight
+    A file or stderr sink gets the line written to its descriptor here; a network sink gets it
+    queued for its worker (``QueuedSink.enqueue``). Only for levels 0..7 and for chains of
+    logmagic's own rewriters (``trigger`` known): user rewriters run on every record and get
+    ``make_plain``. The context's txnId goes straight
     into the line; only a record the line cannot hold gets it in its fields. The closure holds
     as few cells as it can: CPython copies every cell into the frame at each call.
     """
     if level > 7 or (rewrite is not None and trigger is None):
         raise ValueError("make_gelf_line: trace levels and user rewriters take the general path")
     when: object = trigger if rewrite is not None else _NEVER
-    written = sink.written_counter
-    fd = sink.fd  # never changes while the sink lives (see FdSink)
+    out: Any = sink  # the method reads only what the kind of sink it was made for has
+    enqueue: Any = None
+    written: Any = None
+    fd = -1
+    if isinstance(sink, FdSink):
+        written = sink.written_counter
+        fd = sink.fd  # never changes while the sink lives (see FdSink)
+    else:
+        enqueue = sink.enqueue
 
     def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
         try:
@@ -271,25 +290,27 @@ def make_gelf_line(
                     n = len(line)
                     # No string in a line this short can be over the encoder's cap.
                     if n <= MAX_STRING:
-                        if sink.look_from <= ts < sink.free_until:
+                        if enqueue is not None:
+                            enqueue(line)
+                        elif out.look_from <= ts < out.free_until:
                             try:
                                 done = _write(fd, line)
                             except OSError as exc:
-                                sink.lost(exc)
+                                out.lost(exc)
                                 return
-                            if done == n or sink.finish(line, done):
+                            if done == n or out.finish(line, done):
                                 _next(written)
                         else:
-                            sink.write_line(line, ts)  # under the sink's lock
+                            out.write_line(line, ts)  # under the sink's lock
                         return
             except Exception:  # TypeError from orjson: the encoder copes
                 pass
             # The general path's last step, for what the line above could not hold.
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
-            sink.emit(Record(facility, level, msg, f, ts, None))
+            out.emit(Record(facility, level, msg, f, ts, None))
         except Exception as exc:
-            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, (sink.emit,))
+            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, (out.emit,))
 
     return method
 

@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 
 import logmagic
 from logmagic import logger as logger_mod
-from logmagic import methods
+from logmagic import methods, rewriters
+from logmagic.encode import JsonEncoder
 from logmagic.encode._safe import safe_str
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.record import Record
 from logmagic.sinks import FileSink
+from logmagic.sinks.queued import QueuedSink
 
 from .conftest import ListSink, open_here
 
@@ -398,3 +400,78 @@ def test_a_disabled_level_is_the_empty_method_on_the_class() -> None:
     assert methods.is_noop(type(log).debug) and not methods.is_noop(type(log).info)
     logmagic.route("svc.quiet", logmagic.DEBUG, "graylog2-stderr")
     assert not methods.is_noop(type(log).debug)
+
+
+class Collected(QueuedSink):
+    """A network sink whose destination is a list: what ``deliver`` got, line by line."""
+
+    def __init__(self, encoder: Any = None) -> None:
+        super().__init__(batch_size=10, batch_age=0.01, encoder=encoder)
+        self.lines: list[bytes] = []
+
+    def deliver(self, batch: list[bytes]) -> None:
+        self.lines.extend(batch)
+
+
+def lab_logger(facility: str, info: methods.Method) -> Any:
+    """A logger of ``facility``'s class, with ``info`` as its INFO method."""
+    log = logmagic.local(facility)
+    lab_class = type("Lab", (type(log),), {"info": info})
+    lab = object.__new__(lab_class)
+    lab._bound = {}
+    return lab
+
+
+def test_a_network_sink_gets_the_lines_the_general_path_sends(frozen: float, records_made: type[Counting]) -> None:
+    logmagic.route("__root__", logmagic.INFO, "console")  # any route: the test makes its own methods
+    rewrite = type(logmagic.local("svc.api"))._plan[2]
+    trigger = rewriters.trigger_of(rewriters.chain())
+    direct, general = Collected(), Collected()
+    assert methods.direct_gelf(direct) is direct
+    logs = {
+        "direct": lab_logger("svc.api", methods.make_gelf_line("svc.api", logmagic.INFO, rewrite, trigger, direct)),
+        "general": lab_logger(
+            "svc.api", methods.make_plain("svc.api", logmagic.INFO, rewrite, trigger, (general.emit,))
+        ),
+    }
+    fields = {"accountId": "ac42", "status": 200, "ratio": 0.5, "ok": True, "gone": None}
+    made = {}
+    for name, log in logs.items():
+        with logmagic.transaction(".t"):
+            log.info("warm", fields)  # the first sighting of the names goes through the encoder
+            records_made.made = 0
+            log.info("Something is wrong", fields)
+            log.info("Something is wrong", fields, nested={"a": 1})  # not plain: the encoder's path
+        made[name] = records_made.made
+    assert made == {"direct": 1, "general": 2}  # the direct path made a Record for the nested one only
+    assert direct.flush(5.0) and general.flush(5.0)
+    assert direct.lines == general.lines and len(direct.lines) == 3
+    assert direct.stats()["sent"] == 3
+    line = json.loads(direct.lines[1])
+    assert line["_txnId"] == ".t" and line["_accountId"] == "ac42" and line["timestamp"] == int(frozen * 1000) / 1000
+
+
+def test_a_route_to_one_network_sink_queues_its_lines_without_a_record(records_made: type[Counting]) -> None:
+    logmagic.register_sink("net", "http://127.0.0.1:9/ingest")  # nothing listens: the lines stay queued
+    logmagic.route("__root__", logmagic.INFO, "net")
+    log = logmagic.local("svc.api")
+    log.info("warm", status=1)
+    records_made.made = 0
+    log.info("m", status=2)
+    log.info("m", status=3)
+    assert records_made.made == 0
+    assert logmagic.stats()["net"]["queued"] == 3
+
+
+def test_a_network_sink_with_its_own_emit_or_another_encoder_takes_the_general_path() -> None:
+    class OwnEmit(Collected):
+        def emit(self, record: Record) -> None:
+            super().emit(record)
+
+    assert methods.direct_gelf(OwnEmit()) is None
+    assert methods.direct_gelf(Collected(encoder=JsonEncoder())) is None
+
+    class LoudGelf(GelfEncoder):
+        __slots__ = ()
+
+    assert methods.direct_gelf(Collected(encoder=LoudGelf())) is None

@@ -183,12 +183,26 @@ class QueuedSink(Sink):
     # -- the caller's side -------------------------------------------------------------------
 
     def emit(self, record: Record) -> None:
-        if _exited and self._late_failed:  # after the exit flush, with the destination down
-            self.dropped += 1
-            REPORTER.lost(self.name, "logged after the exit flush, the destination being down")
-            REPORTER.report_now()
+        if not (_exited and self._refuse_late()):  # a late record is dropped before it is encoded
+            self.enqueue(self._encode(record))
+
+    def _refuse_late(self) -> bool:
+        """After the exit flush, when a late delivery failed: count and report the drop (True)."""
+        if not self._late_failed:
+            return False
+        self.dropped += 1
+        REPORTER.lost(self.name, "logged after the exit flush, the destination being down")
+        REPORTER.report_now()
+        return True
+
+    def enqueue(self, line: bytes) -> None:
+        """Queue one encoded line for the worker. Never raises.
+
+        ``emit`` encodes its record and comes here; the loggers' direct GELF path
+        (``logmagic.methods.make_gelf_line``) comes here with the line it made itself.
+        """
+        if _exited and self._refuse_late():
             return
-        line = self._encode(record)
         queue = self._queue
         if len(queue) >= self.queue_size and not self._wait_for_room():
             self.dropped += 1
