@@ -7,11 +7,12 @@ facility, level, sinks and rewriters, so nothing is decided per call. Three kind
 * ``make_plain``: the general path. Merge the fields, run the rewriters, add the current
   txnId, build a ``Record`` and hand it to each sink.
 * ``make_gelf_line``: the same call when the route has exactly one sink and it is one of
-  logmagic's own GELF line sinks (stderr or a file). It builds the GELF line itself
-  (``logmagic.encode._plain``, in C where it was built), with no ``Record`` and no sink
-  call, when every field is a plain value under a known name; anything
-  else (a nested mapping, a NaN, a name never seen or a secret one, a line long enough for the
-  encoder to cut) goes through the sink's encoder exactly as ``make_plain`` would send it. Its
+  logmagic's own sinks of GELF lines (stderr, a file, or a network sink). It builds the GELF
+  line itself (``logmagic.encode._plain``, in C where it was built) and writes or queues it,
+  with no ``Record`` and no sink call, when every field is a plain value under a known name;
+  anything else (a nested mapping, a NaN, a name never seen or a secret one, a line long
+  enough for the encoder to cut) goes through the sink's encoder exactly as ``make_plain``
+  would send it. Its
   output must stay byte-for-byte what ``GelfEncoder`` writes for the same record;
   tests/test_methods.py checks that over generated records.
 * ``make_rich``: the ``f`` variants (``${name}`` interpolation), trace levels (a call stack)
