@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 ROOT = "__root__"
-_COMPONENT = re.compile(r"^[^.*\s]+$")
+_COMPONENT = re.compile(r"[^.*\s]+")  # fullmatch: ``$`` would accept a trailing newline
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def check_pattern(pattern: object) -> str:
     if pattern == ROOT:
         return pattern
     body = pattern[:-2] if pattern.endswith(".*") else pattern
-    if not body or not all(_COMPONENT.match(part) for part in body.split(".")):
+    if not body or not all(_COMPONENT.fullmatch(part) for part in body.split(".")):
         raise ValueError(f"invalid route pattern {pattern!r}: expected __root__, a facility like 'a.b', or 'a.b.*'")
     return pattern
 

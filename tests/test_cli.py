@@ -106,3 +106,19 @@ def test_an_id_with_a_hostile_host_is_refused_in_one_plain_line(host: bytes) -> 
 def test_an_underscore_in_the_host_is_read() -> None:
     proc = run("txn", "--json", ".rh-a.h-build_box.r-b.c-1.ts-1.v-1")
     assert json.loads(proc.stdout)["host"] == "build_box"
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+@pytest.mark.parametrize(
+    "txn_id",
+    [
+        ".rh-g2Tm.h-api0.r-axAIO3bO.c-" + "9" * 30 + ".ts-1324830675.v-1",
+        ".rh-g2Tm.h-api0.r-axAIO3bO.c-\u0661\u0662.ts-1324830675.v-1",
+        ".rh-g2Tm.h-api0.r-axAIO3bO.c-1.ts-\uff11\uff12\uff13.v-1",
+    ],
+    ids=["30-digit-counter", "arabic-indic-counter", "fullwidth-time"],
+)
+def test_an_impossible_counter_or_foreign_digits_are_one_line_and_exit_2(txn_id: str, as_json: bool) -> None:
+    proc = run("txn", *(["--json"] if as_json else []), txn_id)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr

@@ -98,3 +98,9 @@ def test_bad_routes_raise_and_change_nothing(sink: ListSink, args: tuple[object,
     assert logmagic.config.routes() == before
     logmagic.local("x").info("still routed")
     assert len(sink.records) == 1
+
+
+@pytest.mark.parametrize("pattern", ["app\n", "app.api\n", "app\n.*"])
+def test_a_route_pattern_with_a_trailing_newline_is_refused(pattern: str) -> None:
+    with pytest.raises(ValueError, match="invalid route pattern"):
+        check_pattern(pattern)

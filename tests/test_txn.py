@@ -207,3 +207,35 @@ raise SystemExit(os.waitstatus_to_exitcode(status))
 def test_a_forked_child_gets_its_own_process_tag_and_counter() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOGMAGIC_")}
     assert subprocess.run([sys.executable, "-c", FORK], env=env, timeout=60).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "digits",
+    ["\u0661\u0662\u0663", "\uff11\uff12\uff13", "\u0967\u0968"],  # Arabic-Indic, fullwidth, Devanagari
+    ids=["arabic-indic", "fullwidth", "devanagari"],
+)
+@pytest.mark.parametrize("where", ["c", "ts"])
+def test_only_ascii_digits_are_read_in_the_counter_and_the_time(digits: str, where: str) -> None:
+    parts = {"c": "0", "ts": "1324936588828"}
+    parts[where] = digits  # int() would read these
+    with pytest.raises(ValueError, match="not a logmagic transaction id"):
+        logmagic.parse_txn_id(f".rh-3dT5.h-api0.r-pVDF7IRM.c-{parts['c']}.ts-{parts['ts']}.v-1")
+
+
+@pytest.mark.parametrize(
+    ("part", "what"),
+    [("c-" + "9" * 30, "counter"), ("c-" + "1" * 5000, "counter"), ("c-9223372036854775808", "counter")],
+)
+def test_a_counter_no_process_can_reach_is_refused(part: str, what: str) -> None:
+    with pytest.raises(ValueError, match=f"impossible {what}"):
+        logmagic.parse_txn_id(f".rh-3dT5.h-api0.r-pVDF7IRM.{part}.ts-1324936588828.v-1")
+
+
+def test_a_time_of_thousands_of_digits_is_an_impossible_time() -> None:
+    with pytest.raises(ValueError, match="impossible time"):
+        logmagic.parse_txn_id(".rh-3dT5.h-api0.r-pVDF7IRM.c-0.ts-" + "1" * 5000 + ".v-1")
+
+
+def test_the_largest_counter_a_process_can_reach_parses() -> None:
+    info = logmagic.parse_txn_id(f".rh-3dT5.h-api0.r-pVDF7IRM.c-{2**63 - 1}.ts-1324936588828.v-1")
+    assert info.counter == 2**63 - 1

@@ -262,3 +262,47 @@ def test_requests_adapter_adds_the_header() -> None:
     with logmagic.transaction("out-2"):
         adapter.add_headers(prepared)
     assert prepared.headers["X-Txn-Id"] == "out-2"
+
+
+TRAILING_AND_CONTROL = ["abc\n", "abc\r", "abc\r\n", "abc\x00", "\nabc", "x" * 201]
+
+
+@pytest.mark.parametrize("bad", TRAILING_AND_CONTROL, ids=["lf", "cr", "crlf", "nul", "leading-lf", "201-chars"])
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_a_trailing_newline_or_control_character_in_an_inbound_id_is_replaced(
+    sink: ListSink, kind: str, bad: str
+) -> None:
+    seen: list[str] = []
+    if kind == "wsgi":
+
+        def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            seen.append(environ["logmagic.txn_id"])
+            start_response("200 OK", [])
+            return [b""]
+
+        headers: list[tuple[str, str]] = []
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_X_TXN_ID": bad}
+        b"".join(logmagic.web.WSGIMiddleware(wsgi_app)(environ, lambda status, h, *exc: headers.extend(h)))
+        response_id = dict(headers)["X-Response-Id"]
+    else:
+
+        async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["state"]["txn_id"])
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        sent = run_asgi(logmagic.web.ASGIMiddleware(asgi_app), http_scope(headers=[(b"x-txn-id", bad.encode())]))
+        response_id = header(sent[0], b"x-response-id") or ""
+    assert response_id != bad and response_id.strip() != bad.strip()
+    assert logmagic.parse_txn_id(response_id), "a fresh id, not the inbound value"
+    assert seen == [response_id]
+    (warning,) = [r for r in sink.records if r.msg == "replaced an invalid inbound transaction id"]
+    assert warning.fields["txnId"] == response_id and warning.fields["header"] == "X-Txn-Id"
+
+
+@pytest.mark.parametrize("value", ["abc\n", "abc\r", "abc\x00", "x" * 201])
+def test_valid_inbound_refuses_control_characters_at_either_end_and_overlong_ids(value: str) -> None:
+    from logmagic.web._common import valid_inbound
+
+    assert not valid_inbound(value)
+    assert valid_inbound("x" * 200) and valid_inbound(".rh-3dT5.h-api0.r-pVDF7IRM.c-0.ts-1.v-1")

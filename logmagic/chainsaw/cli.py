@@ -49,7 +49,7 @@ exit status: 0 when something matched, 1 when nothing did, 2 on errors.
 
 #: What ``--count --by`` shows for records without the field (``-`` may be a value: nginx's).
 _MISSING_LABEL = "(missing)"
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+_RELATIVE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhdw])")  # fullmatch: ``$`` accepts a trailing newline
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 Renderer = Callable[[dict[str, Any], bytes, bytes, float | None], bytes]
 
@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 def parse_time(text: str, now: float | None = None) -> float:
     """``--since``/``--until``: ISO 8601 (UTC when no zone), unix seconds, or ``15m`` ago."""
     text = text.strip()
-    m = _RELATIVE.match(text)
+    m = _RELATIVE.fullmatch(text)
     if m:
         return (time.time() if now is None else now) - float(m[1]) * _UNITS[m[2]]
     try:

@@ -30,8 +30,9 @@ import orjson
 
 from logmagic.levels import LEVELS_BY_NAME
 
-_TERM = re.compile(r"^([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)(!=|>=|<=|=|~|>|<)(.*)$", re.DOTALL)
-_PRESENT = re.compile(r"^([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)\?$")
+# Both matched with ``fullmatch``: ``$`` would also accept a trailing newline.
+_TERM = re.compile(r"([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)(!=|>=|<=|=|~|>|<)(.*)", re.DOTALL)
+_PRESENT = re.compile(r"([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)\?")
 _NUMERIC_OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
 #: A value written as a JSON number: ``=`` then compares numbers with numbers.
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -213,10 +214,10 @@ def _equality(name: str, value: str) -> Callable[[Any], bool]:
 
 def parse_term(text: str) -> Term:
     """One command-line term; ``QueryError`` says what is wrong with a bad one."""
-    m = _PRESENT.match(text)
+    m = _PRESENT.fullmatch(text)
     if m:
         return Term(m[1], "?", "", lambda v: True)
-    m = _TERM.match(text)
+    m = _TERM.fullmatch(text)
     if not m:
         raise QueryError(
             f"bad query term {text!r}: expected field=value, field!=value, field~regex, field>N, field? ..."

@@ -13,7 +13,9 @@ from logmagic.encode._safe import safe_str
 
 #: Inbound ids longer than this, or with other characters, are replaced by a fresh id.
 MAX_INBOUND_LENGTH = 200
-_VALID = re.compile(r"^[A-Za-z0-9._:/+=-]+$")
+#: Matched with ``fullmatch``: ``$`` would also accept a trailing newline, which would then go
+#: back out in the response header.
+_VALID = re.compile(r"[A-Za-z0-9._:/+=-]+")
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class Options:
 
 
 def valid_inbound(value: str) -> bool:
-    """Whether an inbound id may be used as is."""
-    return len(value) <= MAX_INBOUND_LENGTH and _VALID.match(value) is not None
+    """Whether an inbound id may be used as is: at most 200 characters, all of ``[A-Za-z0-9._:/+=-]``."""
+    return len(value) <= MAX_INBOUND_LENGTH and _VALID.fullmatch(value) is not None
 
 
 def shown(value: str | bytes) -> str:

@@ -440,3 +440,8 @@ def test_a_prefix_with_an_impossible_date_is_left_in_place() -> None:
         assert strip_prefix(b"2026-13-45_06:28:03.46035 {}") == (b"2026-13-45_06:28:03.46035 {}", None)
     body, when = strip_prefix(b"2026-11-22_06:28:03.5 {}")  # same second as above, another fraction
     assert (body, when) == (b"{}", pytest.approx(utc(2026, 11, 22, 6, 28, 3) + 0.5))
+
+
+def test_a_presence_term_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(QueryError, match="bad query term"):
+        parse_term("txnId?\n")
