@@ -28,6 +28,7 @@ from logmagic.levels import INFO, parse_level
 from logmagic.redact import Redactor, set_active
 from logmagic.routing import ROOT, Route, RouteTable, check_pattern
 from logmagic.sinks import FdSink, GuardedSink, Sink
+from logmagic.sinks.queued import QueuedSink
 from logmagic.specs import BUILTIN, sink_from_spec
 
 SinkSpec = Union[str, Sink, Callable[[str, int, str, dict[str, Any]], Any]]  # noqa: UP007 (runtime alias on 3.10)
@@ -106,10 +107,18 @@ def _commit(routes: Iterable[Route] | None, new_sinks: Mapping[str, Sink], repla
 
 
 def _close_unused(sinks: Iterable[Sink]) -> None:
-    """Close the sinks no name refers to any more (after loggers stopped using them)."""
+    """Close the sinks no name refers to any more (after loggers stopped using them).
+
+    A network sink made here from a spec string is closed for good (``QueuedSink.discard``):
+    a level method taken before the change may still reach it, and must not start its worker
+    again. A sink object the caller passed in is theirs, and is only closed.
+    """
     current = {id(s) for s in _sinks.values()}
     for sink in {id(s): s for s in sinks if id(s) not in current}.values():
-        sink.close(1.0)
+        if isinstance(sink, QueuedSink):
+            sink.discard(1.0)
+        else:
+            sink.close(1.0)
 
 
 def route(pattern: str, level: int | str, sinks: str | Iterable[str]) -> None:

@@ -10,8 +10,8 @@
 * ``http://host/path`` / ``https://…`` (``?format=gelf``, ``gzip=1``, ``ca=/path``, ``verify=0``).
 * ``gelf+udp://host:12201``, ``gelf+tcp://host:12201``, ``gelf+tls://host:12201?ca=/path``.
 
-Network sinks also take ``queue_size``, ``batch_size``, ``batch_age``, ``block_ms`` and
-``max_backoff`` in the query string.
+Network sinks also take ``queue_size`` (records), ``queue_bytes``, ``batch_size``,
+``batch_age``, ``block_ms`` and ``max_backoff`` in the query string.
 """
 
 from __future__ import annotations
@@ -72,7 +72,14 @@ def _format(opts: dict[str, str], spec: str) -> str:
     return fmt
 
 
-_QUEUE_OPTIONS = {"queue_size": int, "batch_size": int, "batch_age": float, "block_ms": float, "max_backoff": float}
+_QUEUE_OPTIONS = {
+    "queue_size": int,
+    "queue_bytes": int,
+    "batch_size": int,
+    "batch_age": float,
+    "block_ms": float,
+    "max_backoff": float,
+}
 
 
 def _queue_options(opts: dict[str, str], spec: str) -> dict[str, Any]:

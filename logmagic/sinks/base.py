@@ -36,7 +36,11 @@ class Sink:
         return True
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush and release resources. A closed sink may be used again (it reopens lazily)."""
+        """Flush and release resources. A closed sink may be used again (it reopens lazily):
+        ``shutdown()`` and the exit flush close sinks that are still configured.
+
+        A network sink that the configuration dropped is discarded instead, for good
+        (``QueuedSink.discard``)."""
         self.flush(timeout)
 
     def reopen(self) -> None:

@@ -4,13 +4,19 @@ A log call never waits for the network: the record is encoded in the caller's th
 line is a snapshot of the fields as they were) and appended to a bounded queue. One worker
 thread per sink — started on the first record, never one per call or per client — takes
 batches by size or age, delivers them, and retries with exponential backoff and jitter while
-the destination is down. The queue bounds what is kept meanwhile: when it is full the newest
-record is dropped and counted (or the caller waits up to ``block_ms``).
+the destination is down. The queue bounds what is kept meanwhile, in records (``queue_size``)
+and in bytes of encoded lines (``queue_bytes``): when either is reached the newest record is
+dropped and counted (or the caller waits up to ``block_ms``).
 
 ``flush(timeout)`` waits until everything queued is delivered or the timeout passes; at exit
 logmagic flushes with a timeout, so a dead collector never hangs a process. After ``fork()``
 the child starts with an empty queue and its own worker. Counters — queued, sent, retried,
 dropped — are in ``logmagic.stats()``; drops are reported as a record once delivery recovers.
+
+``close`` stops the worker and the next record starts another (after ``shutdown()``, and for
+records logged after the exit flush). ``discard`` is the close of a sink the configuration
+dropped (``reset()``, a name registered again): it never starts a worker again, and a record
+that still reaches it through a level method taken before the change is counted as dropped.
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ from logmagic.sinks.base import Sink
 IDLE_POLL = 0.05
 #: Seconds a record logged after the exit flush may wait for its delivery (see ``after_exit``).
 LATE_TIMEOUT = 1.0
+#: The default bounds of a sink's queue. The bytes are the real limit (an encoded GELF line is
+#: 100 bytes at least, so a million lines never fit in 32 MiB); the record count caps the
+#: bookkeeping per line (some 40 bytes each: the bytes object and its slot in the deque).
+QUEUE_SIZE = 1_000_000
+QUEUE_BYTES = 32 * 1024 * 1024
+#: Why a record given to a sink the configuration dropped is lost (see ``QueuedSink.discard``).
+DISCARDED = "the configuration dropped this sink"
 
 _exited = False
 
@@ -145,25 +158,36 @@ class QueuedSink(Sink):
     def __init__(
         self,
         *,
-        queue_size: int = 10_000,
+        queue_size: int = QUEUE_SIZE,
+        queue_bytes: int = QUEUE_BYTES,
         batch_size: int = 500,
         batch_age: float = 0.2,
         block_ms: float = 0.0,
         max_backoff: float = 30.0,
         encoder: Any = None,
     ) -> None:
-        if queue_size < 1 or batch_size < 1 or batch_age <= 0 or block_ms < 0 or max_backoff <= 0:
-            raise ValueError("queue_size and batch_size must be >= 1, batch_age and max_backoff > 0, block_ms >= 0")
+        if min(queue_size, queue_bytes, batch_size) < 1 or batch_age <= 0 or block_ms < 0 or max_backoff <= 0:
+            raise ValueError(
+                "queue_size, queue_bytes and batch_size must be >= 1, batch_age and max_backoff > 0, block_ms >= 0"
+            )
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
         self.batch_size = batch_size
         self.batch_age = batch_age
         self.block_ms = block_ms
         self.max_backoff = max_backoff
         self._encode = (encoder or GelfEncoder()).encode
+        #: Set by ``discard``, under ``_start_lock``; never cleared, not even after fork.
+        self._discarded = False
         self._fresh_state()
 
     def _fresh_state(self) -> None:
         self._queue: collections.deque[bytes] = collections.deque()
+        #: Bytes of the lines in ``_queue``, and of lines a caller is about to append: a caller
+        #: adds its line's length before it appends, the worker (and close) subtract what they
+        #: take, under ``_claim``. No lock, like the other counters: CPython switches threads
+        #: and runs signal handlers at calls and backward jumps, never inside ``x += n`` on ints.
+        self._queued_bytes = 0
         self._ctl = _Control()
         self._start_lock = threading.RLock()
         self._starting = False
@@ -203,12 +227,22 @@ class QueuedSink(Sink):
         """
         if _exited and self._refuse_late():
             return
-        queue = self._queue
-        if len(queue) >= self.queue_size and not self._wait_for_room():
+        if self._discarded:
             self.dropped += 1
-            self._unreported_drops += 1
-            REPORTER.lost(self.name, "queue full")
+            REPORTER.lost(self.name, DISCARDED)
             return
+        queue = self._queue
+        size = len(line)
+        # The room is taken before it is checked: threads racing here may each be refused
+        # (and some count above the bound for an instant), but the queue never holds more.
+        self._queued_bytes += size
+        if self._queued_bytes > self.queue_bytes or len(queue) >= self.queue_size:
+            self._queued_bytes -= size
+            if not self._wait_for_room(size):
+                self.dropped += 1
+                self._unreported_drops += 1
+                REPORTER.lost(self.name, "queue full")
+                return
         queue.append(line)
         self.queued += 1
         if self._worker is None:
@@ -218,19 +252,28 @@ class QueuedSink(Sink):
         if _exited:
             self._deliver_late()
 
-    def _wait_for_room(self) -> bool:
+    def _wait_for_room(self, size: int) -> bool:
+        """With ``block_ms``: wait up to that long for room for ``size`` more bytes and one more
+        record. True: the room is taken (counted in ``_queued_bytes``); False: drop the record."""
         if self.block_ms <= 0:
             return False
         deadline = time.monotonic() + self.block_ms / 1000
         self._ctl.nudge()
-        while len(self._queue) >= self.queue_size:
+        while True:
+            self._queued_bytes += size
+            if self._queued_bytes <= self.queue_bytes and len(self._queue) < self.queue_size:
+                return True
+            self._queued_bytes -= size
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.001)
-        return True
 
     def _start(self) -> None:
         with self._start_lock:
+            if self._discarded:
+                # A record appended while ``discard`` ran: nobody will send it, now or later.
+                self._drop_queued(DISCARDED)
+                return
             # The lock is reentrant, so a signal handler that logs while this thread is starting
             # the worker gets here too: it must not start a second one (its record is queued).
             if self._starting or (self._worker is not None and self._worker.is_alive()):
@@ -280,7 +323,9 @@ class QueuedSink(Sink):
         with self._claim:
             size = min(len(queue), self.batch_size)
             ctl.inflight = size  # before popping, so a flush never sees "nothing pending" between the two
-            return [queue.popleft() for _ in range(size)]
+            batch = [queue.popleft() for _ in range(size)]
+            self._queued_bytes -= sum(map(len, batch))
+            return batch
 
     def _deliver_with_retry(self, batch: list[bytes], ctl: _Control) -> None:
         backoff = 0.0
@@ -363,18 +408,39 @@ class QueuedSink(Sink):
         return True
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush within ``timeout``, then stop the worker; what is left is dropped and counted."""
+        """Flush within ``timeout``, then stop the worker; what is left is dropped and counted.
+
+        The next record starts a new worker: ``shutdown()`` and the exit flush close the sinks
+        of the configuration, which may still be logged to afterwards.
+        """
         self.flush(timeout if timeout is not None else 5.0)
-        worker, ctl = self._worker, self._ctl
-        self._ctl = _Control()  # a worker started after this close obeys new events
-        self._worker = None
+        self._stop(for_good=False)
+
+    def discard(self, timeout: float | None = None) -> None:
+        """Close for good: the configuration dropped this sink (``reset()``, a replaced name).
+
+        What is queued is delivered within ``timeout``, as by ``close``. Afterwards no worker
+        starts again, whichever thread logs: a level method taken before the change still
+        reaches this sink, and its records are counted as dropped and reported.
+        """
+        self.flush(timeout if timeout is not None else 5.0)
+        self._stop(for_good=True)
+
+    def _stop(self, for_good: bool) -> None:
+        # Under the start lock: a worker being started meanwhile is the one stopped here, and
+        # once ``_discarded`` is set no thread starts another.
+        with self._start_lock:
+            if for_good:
+                self._discarded = True
+            worker, ctl = self._worker, self._ctl
+            self._ctl = _Control()  # a worker started after this close obeys new events
+            self._worker = None
         ctl.stop = ctl.give_up = True
         ctl.poke()
         if worker is not None:
             worker.join(0.5)
         with self._claim:
-            left = len(self._queue)
-            self._queue.clear()
+            left = self._take_all()
             if worker is not None and worker.is_alive() and ctl.inflight:
                 # Stuck in a send (a collector that accepts and never answers). It is a daemon
                 # thread and ends with the process; its batch is lost and counted here, once.
@@ -384,6 +450,23 @@ class QueuedSink(Sink):
             self.dropped += left
             REPORTER.lost(self.name, "undelivered at close", left)
         self.close_connection()
+
+    def _take_all(self) -> int:
+        """Empty the queue (the caller holds ``_claim``); how many lines it held."""
+        queue = self._queue
+        taken = 0
+        while queue:  # one by one: a caller may append meanwhile, and each line's bytes go with it
+            self._queued_bytes -= len(queue.popleft())
+            taken += 1
+        return taken
+
+    def _drop_queued(self, reason: str) -> None:
+        """Count and report what is queued as dropped, and empty the queue."""
+        with self._claim:
+            left = self._take_all()
+        if left:
+            self.dropped += left
+            REPORTER.lost(self.name, reason, left)
 
     def _deliver_late(self) -> None:
         """After the exit flush: deliver what is queued now, or count and report it as dropped."""
@@ -407,4 +490,5 @@ class QueuedSink(Sink):
             "retried": self.retried,
             "dropped": self.dropped,
             "pending": len(self._queue) + self._ctl.inflight,
+            "pending_bytes": self._queued_bytes,
         }
