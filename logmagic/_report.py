@@ -1,17 +1,38 @@
-"""Saying, on stderr, that records were lost: counted always, printed at most once per 10 s.
+"""logmagic's own diagnostics on stderr: lost records (counted, rate-limited) and warnings.
 
-A logging library cannot log its own failures through itself, so losses go to fd 2 directly,
-in one line, rate-limited so that a broken sink cannot flood the terminal or svlogd.
+A logging library cannot log its own failures through itself, so these lines go to fd 2
+directly. Three promises hold for each of them:
+
+* **Never waits.** stderr may be a pipe whose reader stopped (svlogd on a full disk). A
+  diagnostic is written only if stderr takes it at once (``logmagic._fdio.BoundedWriter``);
+  otherwise it is kept for the next report, and counted (``logmagic.stats()["logmagic"]``).
+  At exit (``report_now``) the last report may wait up to ``EXIT_WAIT`` seconds.
+* **One record, not a forgery.** The line is a GELF record of facility ``logmagic`` (level 4)
+  with the text as ``short_message``, so what it quotes (an exception text holding a newline
+  and a forged record) stays inside one JSON string. On a terminal it is a readable line with
+  control characters escaped instead.
+* **Redacted.** Text that looks like ``name=value`` or ``name: value`` with a secret name, and
+  ``Bearer``/``Basic`` credentials, are masked as fields are (``logmagic.redact``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
+import orjson
+
+from logmagic import _fdio, redact
+from logmagic._identity import IDENTITY
+
 #: Seconds between two loss reports.
 REPORT_INTERVAL = 10.0
+#: The GELF level of a diagnostic line: WARNING.
+LEVEL = 4
+#: Longest diagnostic text kept, in characters.
+MAX_TEXT = 4096
 
 
 class LossReporter:
@@ -26,29 +47,40 @@ class LossReporter:
     def lost(self, sink: str, reason: str, count: int = 1) -> None:
         """Count ``count`` records lost by ``sink`` and report if the interval has passed."""
         with self._lock:
-            entry = self._pending.setdefault(sink, [0, ""])
-            entry[0] = int(entry[0]) + count  # type: ignore[call-overload]
-            entry[1] = reason
+            self._add(sink, count, reason)
             now = time.monotonic()
             if now - self._last < self.interval:
                 return
             self._last = now
-            line = self._take()
-        _write_stderr(line)
+            taken = self._take()
+        self._say(taken, wait=False)
 
-    def report_now(self) -> None:
-        """Write whatever is still unreported (at exit and at shutdown)."""
+    def report_now(self, wait: bool = True) -> None:
+        """Write whatever is still unreported (at exit and at shutdown), waiting at most
+        ``EXIT_WAIT`` seconds for room on stderr when ``wait``."""
         with self._lock:
-            line = self._take()
-        if line:
-            _write_stderr(line)
+            taken = self._take()
+        if taken:
+            self._say(taken, wait)
 
-    def _take(self) -> str:
-        if not self._pending:
-            return ""
-        parts = [f"{sink}: {count} lost ({reason})" for sink, (count, reason) in self._pending.items()]
-        self._pending.clear()
-        return "logmagic: records lost: " + "; ".join(parts) + "\n"
+    def _add(self, sink: str, count: int, reason: str) -> None:
+        entry = self._pending.setdefault(sink, [0, ""])
+        entry[0] = int(entry[0]) + count  # type: ignore[call-overload]
+        entry[1] = reason
+
+    def _take(self) -> dict[str, list[object]]:
+        taken, self._pending = self._pending, {}
+        return taken
+
+    def _say(self, taken: dict[str, list[object]], wait: bool) -> None:
+        """Write one report of ``taken``; if stderr has no room, keep it for the next one."""
+        if not taken:
+            return
+        parts = [f"{sink}: {count} lost ({reason})" for sink, (count, reason) in taken.items()]
+        if not say("records lost: " + "; ".join(parts), wait):
+            with self._lock:
+                for sink, (count, reason) in taken.items():
+                    self._add(sink, int(count), str(reason))  # type: ignore[call-overload]
 
     def after_fork(self) -> None:
         """A child starts with no pending report and a fresh lock."""
@@ -56,16 +88,106 @@ class LossReporter:
         self._pending = {}
 
 
-def _write_stderr(line: str) -> None:
+class _Stderr:
+    """Where diagnostics go: fd 2 through a writer that never waits, and what it could not say."""
+
+    def __init__(self) -> None:
+        self.writer = _fdio.BoundedWriter(2)
+        self.lock = threading.RLock()  # reentrant: a signal handler may say something meanwhile
+        self.unwritten = 0
+
+
+_STDERR = _Stderr()
+
+
+def say(text: str, wait: bool = False) -> bool:
+    """Write one diagnostic line (``text``, redacted and escaped) to stderr. Never raises.
+
+    False when stderr did not take it (it was full, or gone): the line is counted in
+    ``unwritten()``. ``wait`` lets it wait up to ``EXIT_WAIT`` seconds for room.
+    """
     try:
-        os.write(2, line.encode("utf-8", "backslashreplace"))
-    except OSError:
-        pass  # stderr itself is gone; the counters in logmagic.stats() still hold the loss
+        line = _line(text, os.isatty(2))
+    except Exception:
+        line = b'{"version":"1.1","short_message":"logmagic: an unprintable diagnostic","_facility":"logmagic"}\n'
+    out = _STDERR
+    with out.lock:
+        try:
+            deadline = time.monotonic() + _fdio.EXIT_WAIT if wait else time.monotonic()
+            if out.writer.write(line, deadline) == len(line):
+                return True
+        except OSError:
+            pass
+        out.unwritten += 1
+    return False
+
+
+def _line(text: str, terminal: bool) -> bytes:
+    """The bytes of one diagnostic: a readable escaped line on a terminal, else a GELF record."""
+    text = mask(text)
+    if len(text) > MAX_TEXT:
+        text = f"{text[:MAX_TEXT]}…[truncated {len(text) - MAX_TEXT} chars]"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if terminal:
+        return f"logmagic: {escape(text)}\n".encode()
+    record = {
+        "version": "1.1",
+        "host": IDENTITY.host,
+        "short_message": f"logmagic: {text}",
+        "timestamp": int(time.time() * 1000) / 1000,
+        "level": LEVEL,
+        "_facility": "logmagic",
+    }
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(text: str) -> str:
+    """Control characters as visible escapes (``\\n``, ``\\x1b``): one line a terminal shows as is."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+#: ``name=value``, ``name: value``, ``"name": "value"``: the value (quoted, or up to a separator)
+#: is only looked at, so that a name inside it (``body: password=x``) is found too.
+_ASSIGNED = re.compile(
+    r"""(?P<name>[\w.-]+)(?P<sep>["']?\s*[:=]\s*)(?=(?P<value>"[^"]*"|'[^']*'|[^\s,;&'"()\[\]{}]+))"""
+)
+_CREDENTIAL = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+[\w.~+/=-]{4,}")
+
+
+def mask(text: str) -> str:
+    """``text`` with the values of secret-named assignments and of credentials masked.
+
+    Uses the configured redactor (``logmagic.configure(redact=...)``); with redaction off the
+    text is returned as it is.
+    """
+    red = redact.ACTIVE
+    if red is None:
+        return text
+    text = _CREDENTIAL.sub(lambda m: f"{m.group('scheme')} {redact.MASK}", text)
+    out: list[str] = []
+    done = 0
+    for m in _ASSIGNED.finditer(text):
+        if m.start() < done or not red.is_secret(m.group("name")):
+            continue
+        value = m.group("value")
+        quote = value[0] if value[0] in "'\"" else ""
+        out += (text[done : m.end()], quote, redact.MASK, quote)
+        done = m.end() + len(value)
+    out.append(text[done:])
+    return "".join(out)
+
+
+def unwritten() -> int:
+    """Diagnostic lines stderr did not take (it was full or gone)."""
+    return _STDERR.unwritten
 
 
 def warn(line: str) -> None:
     """One line on stderr about configuration (a malformed env var, a rewriter that raised)."""
-    _write_stderr(f"logmagic: {line}\n")
+    say(line)
 
 
 #: Kinds of trouble already said by ``warn_once`` (bounded: a few hundred lines at most).
@@ -82,8 +204,15 @@ def warn_once(kind: str, line: str) -> None:
 
 
 def forget_warnings() -> None:
-    """Say every kind of trouble again (``logmagic.reset()``)."""
+    """Say every kind of trouble again (``logmagic.reset()``), and count unwritten lines from zero."""
     _said.clear()
+    _STDERR.unwritten = 0
+
+
+def after_fork() -> None:
+    """In a child after ``fork()``: fresh locks (another thread may have held one), nothing pending."""
+    REPORTER.after_fork()
+    _STDERR.lock = threading.RLock()
 
 
 REPORTER = LossReporter()

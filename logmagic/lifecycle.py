@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 
-from logmagic import config, logger, methods
+from logmagic import _fdio, _report, config, logger, methods
 from logmagic._report import REPORTER
 from logmagic.sinks import Sink, queued
 
@@ -75,7 +75,8 @@ def stats() -> dict[str, dict[str, int]]:
     """Counters per sink name: at least ``written`` and ``dropped`` for logmagic's own sinks.
 
     Records lost before reaching any sink (an invalid level given to ``log()``) are counted
-    under ``logmagic``, once there are any.
+    under ``logmagic``, once there are any, and so are logmagic's own diagnostic lines that a
+    full stderr did not take (``diagnostics_unwritten``).
     """
     out: dict[str, dict[str, int]] = {}
     for name, sink in config.sinks().items():
@@ -84,7 +85,10 @@ def stats() -> dict[str, dict[str, int]]:
         except Exception:
             out[name] = {}
     internal = methods.internal_stats()
-    if internal["dropped"]:
+    unwritten = _report.unwritten()
+    if unwritten:
+        internal["diagnostics_unwritten"] = unwritten
+    if internal["dropped"] or unwritten:
         out["logmagic"] = internal
     return out
 
@@ -93,6 +97,8 @@ def _at_exit() -> None:
     # Flush within the timeout, then close: what a dead destination still holds is counted
     # and reported on stderr, and the process exits instead of waiting for it. Exit handlers
     # that run after this one may still log: network sinks then deliver each record at once.
+    # From here on no write to a full stderr waits more than _fdio.EXIT_WAIT.
+    _fdio.start_exit()
     shutdown(EXIT_TIMEOUT)
     queued.after_exit()
 
@@ -102,7 +108,7 @@ def _after_fork_in_child() -> None:
     config._lock = threading.RLock()
     logger._lock = threading.RLock()
     methods._internal_lock = threading.RLock()
-    REPORTER.after_fork()
+    _report.after_fork()
     for sink in _unique():
         try:
             sink.after_fork()

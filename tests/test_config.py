@@ -17,6 +17,7 @@ import logmagic
 from logmagic._identity import IDENTITY
 
 from .conftest import ListSink, open_here
+from .diagnostics import diagnostics, records
 
 CHILD = """
 import logmagic
@@ -93,11 +94,9 @@ def test_env_routes_and_sinks_configure_a_process_without_code(tmp_path: Path) -
 def test_a_malformed_env_value_is_one_line_and_the_defaults_apply(env: dict[str, str], complaint: str) -> None:
     proc = run_child(env)
     assert proc.returncode == 0
-    lines = proc.stderr.decode().splitlines()
-    complaints = [line for line in lines if line.startswith("logmagic:")]
+    complaints = diagnostics(proc.stderr)
     assert len(complaints) == 1 and complaint in complaints[0]
-    records = [json.loads(line) for line in lines if line.startswith("{")]
-    assert [r["short_message"] for r in records] == ["hello"]
+    assert [r["short_message"] for r in records(proc.stderr)] == ["hello"]
 
 
 def test_configure_sets_everything_in_one_call(sink: ListSink, tmp_path: Path) -> None:

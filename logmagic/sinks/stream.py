@@ -15,14 +15,16 @@ reported, never raised.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import math
 import os
-import stat
 import threading
 import time
 from typing import Protocol
 
+from logmagic import _fdio
+from logmagic._fdio import BoundedWriter, keeps_writes_whole
 from logmagic._report import REPORTER
 from logmagic.encode import ConsoleEncoder, GelfEncoder, JsonEncoder
 from logmagic.record import Record
@@ -31,31 +33,6 @@ from logmagic.sinks.base import Sink
 #: Seconds (of record time) between two looks at what the descriptor is (and, for the file
 #: sink, whether the path still names the open file).
 CHECK_INTERVAL = 1.0
-
-
-def _device_of(path: str) -> int | None:
-    try:
-        return os.stat(path).st_rdev
-    except OSError:
-        return None
-
-
-_DEV_NULL = _device_of(os.devnull)
-
-
-def keeps_writes_whole(fd: int) -> bool:
-    """Whether the kernel keeps each write to ``fd`` whole, whatever its size.
-
-    True for regular files (the write happens under the file's lock, also with ``O_APPEND``)
-    and /dev/null. False for pipes, FIFOs and sockets, which promise it only up to
-    ``PIPE_BUF`` bytes; for terminals, which end a write early when a signal arrives (another
-    thread's line would then land inside it); and when unsure.
-    """
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) or (stat.S_ISCHR(st.st_mode) and st.st_rdev == _DEV_NULL)
 
 
 class Encoder(Protocol):
@@ -91,19 +68,45 @@ class FdSink(Sink):
     The descriptor number never changes while the sink lives (the file sink swaps the file
     behind it with ``dup2``), so a writer that read it without the lock never writes to a
     descriptor that was closed and handed to someone else.
+
+    ``block`` is what a full pipe (svlogd stuck on a full disk, a reader that stopped) does to
+    the caller: None (the default) waits as long as it takes, letting the reader push back, as
+    svlogd is meant to; a number of milliseconds waits at most that long, then drops the line
+    and counts it. Once the exit flush has started, no write waits more than
+    ``logmagic._fdio.EXIT_WAIT`` seconds, and after one such wait has run out the rest drop
+    without waiting, so exit never hangs on stderr.
+
+    A line the descriptor took only part of (a full disk, a wait that ran out) cannot be
+    taken back; the next line then starts with a newline, so the torn line stands alone and
+    the next record is whole. The torn line is counted as dropped.
     """
 
-    def __init__(self, fd: int = 2, fmt: str = "gelf", color: bool | None = None) -> None:
+    def __init__(self, fd: int = 2, fmt: str = "gelf", color: bool | None = None, block: float | None = None) -> None:
+        if block is not None and not (block >= 0 and math.isfinite(block)):
+            raise ValueError(
+                f"block must be a number of milliseconds >= 0, or None to wait without limit, not {block!r}"
+            )
         self.fd = fd
         self.format = fmt
+        self.block = block
+        #: Seconds a writer waits for the lock (-1: without limit), so ``block`` bounds the
+        #: wait for another thread's write too.
+        self._lock_wait = -1.0 if block is None else block / 1000
+        self._count_lock = threading.Lock()  # for ``dropped``; never held across a write
         self._encode = make_encoder(fmt, wants_color(fd) if color is None else color).encode
         self._lock = threading.RLock()
+        self._writer = BoundedWriter(fd)
+        #: A line was cut short and not finished: the next write starts with a newline.
+        self._torn = False
+        #: At exit, a wait for room ran out: later lines drop without waiting.
+        self._given_up = False
         #: Records stamped from ``look_from`` up to ``next_check`` (unix seconds, a second
         #: either side of the last look) need no look at the descriptor; others look first.
         self.look_from = math.inf
         self.next_check = -math.inf
         #: Records stamped from ``look_from`` up to this time may be written without the lock:
-        #: ``next_check`` where writes stay whole, never on a pipe, socket or terminal.
+        #: ``next_check`` where writes stay whole, never on a pipe, socket or terminal, nor
+        #: while a torn line waits for its newline.
         self.free_until = -math.inf
         #: ``next()`` on it counts a written line: one C call, so threads count without a
         #: lock and lose nothing.
@@ -126,18 +129,69 @@ class FdSink(Sink):
                 next(self.written_counter)
             return
         lock = self._lock
-        lock.acquire()
+        if not lock.acquire(True, self._lock_wait if not _fdio.exiting() else _fdio.EXIT_WAIT):
+            self.lost(BlockingIOError(errno.EAGAIN, "another writer held the sink longer than the wait allowed"))
+            return
         try:
             if not self.look_from <= timestamp < self.next_check:
                 self._look(timestamp)
-            n = os.write(self.fd, line)
-            if n != len(line):
-                _write_rest(self.fd, line, n)
+            self._put(line)
             next(self.written_counter)
         except OSError as exc:
             self.lost(exc)
         finally:
             lock.release()
+
+    def _put(self, line: bytes) -> None:
+        """Under the lock: write ``line`` whole, after the newline a torn line is owed.
+
+        Raises ``OSError`` when the line did not go out whole (it is then dropped); a part
+        that did go out leaves the line torn.
+        """
+        data = b"\n" + line if self._torn else line
+        wait = self._wait()
+        done = 0
+        if wait is None:  # a blocking descriptor blocks here, as the policy says
+            try:
+                done = os.write(self.fd, data)
+            except BlockingIOError:  # O_NONBLOCK set by whoever shares it: wait for room below
+                pass
+            if done == len(data):
+                self._torn = False
+                return
+        self._rest(data, done, None if wait is None else time.monotonic() + wait)
+
+    def _wait(self) -> float | None:
+        """Seconds a write may wait for room: None without limit (see ``block``)."""
+        limit = None if self.block is None else self.block / 1000
+        if _fdio.exiting():
+            if self._given_up:
+                return 0.0
+            return _fdio.EXIT_WAIT if limit is None else min(limit, _fdio.EXIT_WAIT)
+        return limit
+
+    def _rest(self, data: bytes, done: int, deadline: float | None) -> None:
+        """Under the lock: write ``data`` from byte ``done`` on, waiting up to ``deadline``."""
+        try:
+            done += self._writer.write(memoryview(data)[done:], deadline)
+        except OSError:
+            self._tear(done)
+            raise
+        if done < len(data):
+            self._tear(done)
+            if _fdio.exiting():
+                self._given_up = True
+            raise self._writer.last_error or BlockingIOError(errno.EAGAIN, f"no room within {self._wait_text()}")
+        self._torn = False
+
+    def _tear(self, done: int) -> None:
+        """A line went out in part (``done`` bytes of it): the next one must start afresh."""
+        if done:
+            self._torn = True
+            self.free_until = -math.inf  # writers without the lock would not add the newline
+
+    def _wait_text(self) -> str:
+        return "the exit wait" if _fdio.exiting() or self.block is None else f"{self.block:g} ms"
 
     def _look(self, now: float) -> None:
         """Under the lock, when a look is due: do writes to the descriptor stay whole?
@@ -150,36 +204,42 @@ class FdSink(Sink):
         at = now if -math.inf < now <= clock else clock
         self.look_from = at - CHECK_INTERVAL
         self.next_check = at + CHECK_INTERVAL
-        self.free_until = self.next_check if keeps_writes_whole(self.fd) else -math.inf
+        whole = not self._torn and keeps_writes_whole(self.fd)
+        self.free_until = self.next_check if whole else -math.inf
 
     def reopen(self) -> None:
-        """Look at the descriptor again with the next record (after fd 2 was pointed elsewhere)."""
-        with self._lock:
-            self.next_check = self.free_until = -math.inf
+        """Look at the descriptor again with the next record (after fd 2 was pointed elsewhere).
+
+        Without the lock: a writer stuck on a full pipe holds it, and a SIGHUP handler calling
+        this must not wait for it.
+        """
+        self.next_check = self.free_until = -math.inf
 
     def finish(self, line: bytes, done: int) -> bool:
-        """Write the rest of a line the kernel cut short (a signal, a full disk). Never raises.
+        """Write the rest of a line the kernel cut short (a full disk). Never raises.
 
-        False when that failed: the line is then counted as dropped, not written.
+        Called by writers that took no lock. False when that failed: the line is then counted
+        as dropped, and the next line starts with a newline.
         """
         with self._lock:
             try:
-                _write_rest(self.fd, line, done)
+                self._rest(line, done, time.monotonic() + (self._wait() or 0.0))
             except OSError as exc:
                 self.lost(exc)
                 return False
         return True
 
     def lost(self, exc: OSError) -> None:
-        """Count and report a line that could not be written."""
-        with self._lock:
+        """Count and report a line that could not be written (without the sink's lock, which a
+        stuck writer may hold)."""
+        with self._count_lock:
             self.dropped += 1
         REPORTER.lost(self.name, f"{exc.strerror or exc}")
 
     @property
     def written(self) -> int:
         """Lines written so far."""
-        with self._lock:
+        with self._count_lock:
             value = next(self.written_counter) - self._reads
             self._reads += 1
         return value
@@ -189,24 +249,18 @@ class FdSink(Sink):
 
     def after_fork(self) -> None:
         self._lock = threading.RLock()
-
-
-def _write_rest(fd: int, line: bytes, done: int) -> None:
-    """Finish a short write (a signal, a full pipe): the line must go out whole."""
-    view = memoryview(line)
-    while done < len(line):
-        done += os.write(fd, view[done:])
+        self._count_lock = threading.Lock()
 
 
 class StderrSink(FdSink):
     """GELF (or another format) on fd 2: the production path under runit/svlogd."""
 
-    def __init__(self, fmt: str = "gelf", color: bool | None = None) -> None:
-        super().__init__(2, fmt, color)
+    def __init__(self, fmt: str = "gelf", color: bool | None = None, block: float | None = None) -> None:
+        super().__init__(2, fmt, color, block)
 
 
 class ConsoleSink(FdSink):
     """Readable lines on fd 2, colored by level on a terminal unless NO_COLOR is set."""
 
-    def __init__(self, color: bool | None = None) -> None:
-        super().__init__(2, "console", color)
+    def __init__(self, color: bool | None = None, block: float | None = None) -> None:
+        super().__init__(2, "console", color, block)

@@ -34,6 +34,7 @@ from logmagic import config
 from logmagic.sinks import queued
 from logmagic.sinks.gelf_net import GelfTcpSink, GelfUdpSink
 
+from ..diagnostics import diagnostics
 from .peers import Peer, start_peer
 
 StartPeer = Callable[..., Peer]
@@ -138,7 +139,7 @@ def run_child(code: str, timeout: float = CHILD_TIMEOUT) -> subprocess.Completed
 def losses(stderr: str) -> Counter[str]:
     """Records lost per sink, summed over logmagic's 'records lost' lines on stderr."""
     total: Counter[str] = Counter()
-    for line in stderr.splitlines():
+    for line in diagnostics(stderr):
         if line.startswith("logmagic: records lost: "):
             for sink, count in re.findall(r"([^\s;:]+): (\d+) lost \(", line):
                 total[sink] += int(count)
