@@ -19,6 +19,7 @@ from logmagic.tail import (
     blocks,
     ident,
     is_gzip,
+    open_regular,
     read_whole,
     rotated_files,
     svlogd_processor,
@@ -70,8 +71,16 @@ class Follower:
         self._open()
 
     def _open(self) -> BinaryIO | None:
+        """The followed file, open; None when it cannot be (reported once until that changes).
+
+        An svlogd directory's ``current`` must be a regular file: a FIFO there would block
+        the open for ever. A file the user named is opened whatever it is.
+        """
         try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
+            if self.directory is not None:
+                handle = open(open_regular(self.path, follow_links=True), "rb")  # noqa: SIM115 - kept open
+            else:
+                handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
         except OSError as exc:
             self.handle = None
             failure = "" if isinstance(exc, FileNotFoundError) else f"{self.path}: {why_unreadable(exc)}"

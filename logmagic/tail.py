@@ -14,8 +14,10 @@ svlogd's timestamp prefixes (``-t`` TAI64N ``@4000…``, ``-tt`` ``2026-11-22_06
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -243,29 +245,73 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
+def open_regular(path: str | Path, follow_links: bool = False) -> int:
+    """A read-only descriptor on the regular file at ``path``.
+
+    The file is opened without blocking (opening a FIFO for reading waits for a writer, for
+    ever if none comes) and, unless ``follow_links``, never through a symbolic link (``ELOOP``);
+    anything but a regular file (a FIFO, a device, a socket) is closed again unread:
+    ``OSError`` (``EINVAL``, "not a regular file"). Files in directories that other users
+    write are opened this way, as if an attacker had prepared them.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow_links else flags | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def svlogd_processor(directory: str | Path) -> bool:
     """Whether the svlogd ``directory`` has a processor (a ``!`` line in its ``config``): then a
-    ``@<stamp>.s`` file is the processor's output, a new file, not ``current`` renamed."""
+    ``@<stamp>.s`` file is the processor's output, a new file, not ``current`` renamed.
+
+    A ``config`` that is not a regular file (a FIFO, a link) is no configuration."""
     try:
-        with open(os.path.join(directory, "config"), "rb") as f:
+        with open(open_regular(os.path.join(directory, "config")), "rb") as f:
             config = f.read(1 << 16)
     except OSError:
         return False
     return any(line.startswith(b"!") for line in config.splitlines())
 
 
-def _open(path: Path) -> _Reader:
-    if is_gzip(path):
-        import gzip  # only when a compressed file is read
+def _open(path: Path, listed: bool) -> _Reader:
+    """``path`` open for reading, decompressed when it is gzip.
 
-        return gzip.GzipFile(path, "rb")
-    return open(path, "rb", buffering=0)  # reads go straight into the caller's buffer
+    A file found by listing a directory (``listed``) must be a regular file: a FIFO there
+    would block the open for ever. A path the user named is read whatever it is, as ``grep``
+    would read it.
+    """
+    if not listed:
+        if is_gzip(path):
+            import gzip  # only when a compressed file is read
+
+            return gzip.GzipFile(path, "rb")
+        return open(path, "rb", buffering=0)  # reads go straight into the caller's buffer
+    raw = open(open_regular(path, follow_links=True), "rb", buffering=0)  # noqa: SIM115 - returned open
+    try:
+        gzipped = os.pread(raw.fileno(), 2, 0) == GZIP_MAGIC
+    except OSError:
+        raw.close()
+        raise
+    if not gzipped:
+        return raw
+    import gzip
+
+    unpacked = gzip.GzipFile(fileobj=raw, mode="rb")
+    unpacked.myfileobj = raw  # closed with it, as when GzipFile opens the file itself
+    return unpacked
 
 
 def read_whole(path: Path) -> bytes:
-    """The bytes of the file at ``path``, decompressed when it is gzip (``OSError``,
-    ``EOFError`` or ``zlib.error`` when it cannot be read to its end)."""
-    data = path.read_bytes()
+    """The bytes of the regular file at ``path`` (a file found in a directory: never a FIFO),
+    decompressed when it is gzip (``OSError``, ``EOFError`` or ``zlib.error`` when it cannot
+    be read to its end)."""
+    with open(open_regular(path, follow_links=True), "rb") as f:
+        data = f.read()
     if data.startswith(GZIP_MAGIC):
         import gzip
 
@@ -306,7 +352,7 @@ def _handles(stream: Stream, report: Report) -> Iterator[tuple[str, _Reader | No
         return
     for path in stream.files:
         try:
-            handle = _open(path)
+            handle = _open(path, listed=stream.directory is not None)
         except FileNotFoundError:
             if stream.directory is not None:
                 continue  # svlogd removed a rotated file since the directory was listed

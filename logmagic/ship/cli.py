@@ -8,11 +8,10 @@ import os
 import sys
 from typing import Any
 
-import orjson
-
+from logmagic.ship.files import Trust
 from logmagic.ship.shipper import Options, Shipper, source_specs
 from logmagic.ship.source import Source
-from logmagic.ship.state import StateError, StateFile
+from logmagic.ship.state import StateError, StateFile, read_json
 
 EPILOG = """examples:
   logmagic ship --from /var/log/api --to scribe://scribe1:1463 --state /var/lib/ship/api.state
@@ -58,6 +57,16 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     p.add_argument("--poll", type=_seconds, default=0.2, metavar="S", help="seconds between looks at idle files (0.2)")
     p.add_argument("--rescan", type=_seconds, default=10.0, metavar="S", help="seconds between glob rescans (10)")
     p.add_argument("--max-backoff", type=_seconds, default=30.0, metavar="S", help="longest wait between retries (30)")
+    p.add_argument(
+        "--allow-foreign-owner",
+        action="store_true",
+        help="also ship files not owned by the owner of their directory (refused by default)",
+    )
+    p.add_argument(
+        "--allow-hard-links",
+        action="store_true",
+        help="also ship files with more than one hard link (refused by default)",
+    )
     p.add_argument(
         "--stop-timeout",
         type=_seconds,
@@ -123,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         poll=args.poll,
         rescan=args.rescan,
         max_backoff=args.max_backoff,
+        trust=Trust(foreign_owner=args.allow_foreign_owner, hard_links=args.allow_hard_links),
     )
     shipper = Shipper(args.sources, destination, state, status_path, options)
     shipper.install_signals(args.stop_timeout)
@@ -132,10 +142,11 @@ def run(args: argparse.Namespace) -> int:
 def _print_status(state: StateFile, status_path: str) -> int:
     positions = state.load()
     try:
-        with open(status_path, "rb") as f:
-            running: Any = orjson.loads(f.read())
-    except (OSError, orjson.JSONDecodeError):
-        running = {}
+        running: Any = read_json(status_path, "status file") or {}
+    except StateError:
+        if os.path.islink(status_path):
+            raise
+        running = {}  # being replaced, or garbled: the saved positions are shown all the same
     if not _is_status(running):
         raise StateError(f"status file {status_path}: not a logmagic ship status")
     alive = _alive(running.get("pid"))
@@ -173,7 +184,30 @@ def _is_status(running: Any) -> bool:
     if not isinstance(running, dict):
         return False
     sources = running.get("sources", [])
-    return isinstance(sources, list) and all(isinstance(s, dict) and "source" in s for s in sources)
+    return (
+        isinstance(sources, list)
+        and all(_is_source_status(s) for s in sources)
+        and all(_is_number(running.get(k, 0)) for k in _STATUS_NUMBERS)
+        and isinstance(running.get("destination", ""), str)
+    )
+
+
+#: The counters of a status file, and of each of its sources: numbers, shown as they are.
+_STATUS_NUMBERS = ("pid", "lines_sent", "lines_per_s", "retries", "dropped", "collector_down_s")
+_SOURCE_NUMBERS = ("offset", "bytes_behind", "gaps", "oversized", "unterminated", "truncations")
+
+
+def _is_source_status(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("source"), str)
+        and "\0" not in entry["source"]
+        and all(_is_number(entry.get(k, 0)) for k in _SOURCE_NUMBERS)
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _alive(pid: Any) -> bool:

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId
+from logmagic.tail import open_regular
 
 #: Compressed rotations: recognized, never read (only their first bytes, to tell them apart).
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
-_OPENERS: dict[str, Callable[[str, str], Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_OPENERS: dict[str, Callable[[Any, str], Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 #: A numeric suffix, ``.1`` or ``.12``: logrotate's count, the higher the older.
 _COUNT = re.compile(r"\.([0-9]+)$")
 #: What logrotate puts after the name: ``.1``, ``-20261122``, ``.2026-11-22``, ``-2026112206``.
@@ -42,8 +43,9 @@ class Sibling:
     compressed: bool
 
 
-def siblings(path: str) -> list[Sibling]:
-    """The rotated generations of ``path`` in its directory, compressed ones included."""
+def siblings(path: str, accept: Callable[[str, os.stat_result], bool] = lambda path, st: True) -> list[Sibling]:
+    """The rotated generations of ``path`` in its directory, compressed ones included: regular
+    files (a symbolic link is not one) that ``accept`` takes."""
     directory, base = os.path.split(path)
     try:
         names = os.listdir(directory)
@@ -59,10 +61,10 @@ def siblings(path: str) -> list[Sibling]:
             continue
         full = os.path.join(directory, name)
         try:
-            st = os.stat(full)
+            st = os.lstat(full)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode):
+        if stat.S_ISREG(st.st_mode) and accept(full, st):
             found.append(Sibling(File(full, full), (st.st_dev, st.st_ino), st.st_size, st.st_mtime_ns, compressed))
     return found
 
@@ -87,7 +89,7 @@ def compressed_head(sibling: Sibling) -> bytes | None:
     if opener is None:
         return None
     try:
-        with opener(sibling.file.path, "rb") as f:
+        with open(open_regular(sibling.file.path), "rb") as raw, opener(raw, "rb") as f:
             head: bytes = f.read(FINGERPRINT_BYTES)
     except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError):
         return None

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import glob
 import os
+import resource
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -31,15 +33,31 @@ import orjson
 import logmagic
 from logmagic.encode._safe import describe_exception
 from logmagic.ship.destination import Destination, Reject
+from logmagic.ship.files import Trust
 from logmagic.ship.source import Batch, Position, Source
 from logmagic.ship.state import StateFile, write_atomically
 from logmagic.sinks.queued import retry_delay
 
 log = logmagic.local("logmagic.ship")
 
+#: Seconds at most between two writes of the state while batches are being acknowledged.
+SAVE_EVERY = 1.0
+#: Descriptors kept for what is not a followed file: the collector's socket, the state and
+#: status files, decompressed copies, the interpreter's own.
+RESERVED_FDS = 64
+
 #: HTTP refusals that split the batch to find the line at fault; others wait like an outage.
 LINE_FAULTS = frozenset((400, 413, 422))
 _GLOB_CHARS = frozenset("*?[")
+
+
+def descriptor_budget() -> int:
+    """How many followed files may be open at once: the limit on open files (``ulimit -n``)
+    less what the shipper needs besides them."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 16
+    return max(1, soft - min(RESERVED_FDS, soft // 2))
 
 
 @dataclass
@@ -54,6 +72,8 @@ class Options:
     rescan: float = 10.0
     max_backoff: float = 30.0
     status_interval: float = 1.0
+    trust: Trust = field(default_factory=Trust)
+    max_open: int = field(default_factory=descriptor_budget)
 
 
 @dataclass
@@ -95,6 +115,9 @@ class Shipper:
         self._down_since: float | None = None
         self._rate: tuple[float, int] = (time.monotonic(), 0)
         self._lines_per_s = 0.0
+        self._unsaved = False  # positions acknowledged since the state was last written
+        self._saved_at = 0.0
+        self._open: OrderedDict[str, None] = OrderedDict()  # sources holding a file open, least recent first
 
     # -- control -----------------------------------------------------------------------------
 
@@ -142,23 +165,7 @@ class Shipper:
             while not self._stop.is_set():
                 if self._rescan_now.is_set() or time.monotonic() - self._last_rescan >= self.options.rescan:
                     self._scan()
-                moved = False
-                for source in list(self.sources.values()):
-                    if self._stop.is_set():
-                        break
-                    batch = source.read_batch(self.options.batch_lines, self.options.batch_bytes)
-                    self._take_notes(source)
-                    if batch is None:
-                        if source.finished:
-                            self._retire(source)
-                        continue
-                    if not self._deliver(source, batch):
-                        break  # stopping, the batch unsent: it is sent again after the restart
-                    self.positions[source.path] = batch.end
-                    self._save()
-                    moved = True
-                    if source.finished:
-                        self._retire(source)
+                moved = self._round()
                 self._write_status()
                 if not moved:
                     self._stop.wait(self.options.poll)
@@ -171,9 +178,63 @@ class Shipper:
             logmagic.flush(2.0)
         return 0
 
+    def _round(self) -> bool:
+        """Read each source in turn and send what it has; whether a batch was sent.
+
+        The positions acknowledged in the round are saved at its end (and every
+        ``SAVE_EVERY`` seconds during a long one): with one source, after every batch.
+        """
+        moved = False
+        try:
+            for source in list(self.sources.values()):
+                if self._stop.is_set():
+                    break
+                sent = self._ship(source)
+                if sent is None:
+                    break  # stopping, the batch unsent: it is sent again after the restart
+                moved = moved or sent
+        finally:
+            if self._unsaved:
+                self._save()
+        return moved
+
+    def _ship(self, source: Source) -> bool | None:
+        """Read a batch of ``source`` and send it: whether there was one; None when asked to stop first."""
+        held = source.holds_descriptor
+        batch = source.read_batch(self.options.batch_lines, self.options.batch_bytes)
+        self._take_notes(source)
+        self._budget(source, held, batch is not None)
+        if batch is not None:
+            if not self._deliver(source, batch):
+                return None
+            self.positions[source.path] = batch.end
+            self._unsaved = True
+            if time.monotonic() - self._saved_at >= SAVE_EVERY:
+                self._save()
+        if source.finished:
+            self._retire(source)
+        return batch is not None
+
+    def _budget(self, source: Source, held: bool, read: bool) -> None:
+        """Keep at most ``max_open`` files open: the sources that read nothing for longest let
+        theirs go (they open it again, by identity, when it has something new)."""
+        key = source.path
+        if not source.holds_descriptor:
+            self._open.pop(key, None)
+            return
+        if read or key not in self._open:
+            self._open[key] = None
+            self._open.move_to_end(key, last=read)  # opened to find nothing: the first to go
+        while len(self._open) > self.options.max_open:
+            oldest = next(iter(self._open))
+            del self._open[oldest]
+            if oldest in self.sources:
+                self.sources[oldest].park()
+
     def _scan(self) -> None:
         """Add the sources named (or matched by a glob) that are not followed yet."""
         self._rescan_now.clear()
+        announce = bool(self._last_rescan)  # a new source, not one of those there at the start
         self._last_rescan = time.monotonic()
         for pattern, category in self.specs:
             paths = sorted(glob.glob(pattern)) if _GLOB_CHARS & set(pattern) else [pattern]
@@ -184,10 +245,16 @@ class Shipper:
                 if self._own_file(key):
                     continue
                 chosen = category or self.destination.category or None
-                source = Source(key, chosen, keep_prefix=self.options.keep_prefix, max_line=self.options.max_line)
+                source = Source(
+                    key,
+                    chosen,
+                    keep_prefix=self.options.keep_prefix,
+                    max_line=self.options.max_line,
+                    trust=self.options.trust,
+                )
                 source.resume(self.positions.get(key))
                 self.sources[key] = source
-                if self._last_rescan and len(self.sources) > 1:
+                if announce:
                     log.info("following a new source", source=key, category=source.category or None)
 
     def _own_file(self, path: str) -> bool:
@@ -203,6 +270,7 @@ class Shipper:
         """
         source.close()
         del self.sources[source.path]
+        self._open.pop(source.path, None)
         if self.positions.pop(source.path, None) is not None:
             self._save()
         log.info("file deleted and shipped to its end; no longer followed", source=source.path)
@@ -268,6 +336,7 @@ class Shipper:
             log.warning(counters.warnings.pop(0), source=source.path)
 
     def _save(self) -> None:
+        self._unsaved, self._saved_at = False, time.monotonic()
         try:
             self.state.save(self.positions)
         except OSError as exc:

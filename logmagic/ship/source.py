@@ -29,13 +29,16 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
 from logmagic.ship import rotated, svlogd
-from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, strip_svlogd_prefix
-from logmagic.tail import GZIP_MAGIC, ident, svlogd_processor
+from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId, Refused, Trust, strip_svlogd_prefix
+from logmagic.tail import GZIP_MAGIC, ident, open_regular, svlogd_processor
 
 #: Bytes asked for per read.
 CHUNK = 1 << 20
 #: Files read lately whose ids a source keeps, to know their compressed generations.
 _READ_KEPT = 16
+#: Refused files a source remembers, so as to log each refusal once (an attacker making new
+#: ones costs a repeated warning, never memory).
+_REFUSED_KEPT = 1024
 
 
 @dataclass
@@ -109,9 +112,16 @@ class Source:
     """
 
     def __init__(
-        self, path: str, category: str | None = None, *, keep_prefix: bool = False, max_line: int = 1 << 20
+        self,
+        path: str,
+        category: str | None = None,
+        *,
+        keep_prefix: bool = False,
+        max_line: int = 1 << 20,
+        trust: Trust = Trust(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         self.path = os.path.abspath(path)
+        self.trust = trust
         self.category = category or ""
         self.keep_prefix = keep_prefix
         self.max_line = max_line
@@ -137,6 +147,8 @@ class Source:
         self._resume_at: Position | None = None
         self._reading_copy = False  # the open file is a decompressed copy (see _open_fd)
         self._warned = ""  # the last warning given, not repeated until another one
+        self._refused: dict[tuple[int, int], str] = {}  # files not read, by device and inode: why
+        self._parked = False  # the open file's descriptor was let go (see park)
         self._kind()
 
     def _kind(self) -> bool:
@@ -196,7 +208,7 @@ class Source:
 
     def _resume_file(self, pos: Position) -> bool:
         here = File(self.path, self.path)
-        beside = rotated.siblings(self.path)
+        beside = self._siblings()
         # The file itself, else the generation it became (logrotate `create`): by inode first.
         found = self._reopen(pos, [here, *(s.file for s in beside if not s.compressed)])
         if found is not None:
@@ -259,7 +271,7 @@ class Source:
         lines: list[bytes] = []
         size = 0
         while len(lines) < max_lines and (size < max_bytes or not lines):
-            if self._fd < 0 and not self._start():
+            if self._fd < 0 and not (self._unpark(lines) if self._parked else self._start()):
                 break
             if b"\n" in self._pending:  # whole lines left over from a batch that was full
                 self._cut(b"", lines, max_lines - len(lines))
@@ -349,8 +361,33 @@ class Source:
     def _listing(self, whole: bool = True) -> list[File]:
         """The files of the source in reading order (``whole``: see ``svlogd.listing``)."""
         if self.svlogd:
-            return svlogd.listing(self.path, whole)
-        return [File(self.path, self.path)] if os.path.isfile(self.path) else []
+            return [f for f in svlogd.listing(self.path, whole) if self._accepts(f.path)]
+        return [File(self.path, self.path)] if self._accepts(self.path) else []
+
+    def _siblings(self) -> list[rotated.Sibling]:
+        """The rotated generations beside a followed file that may be read (see ``Trust``)."""
+        return rotated.siblings(self.path, self._accepts)
+
+    def _accepts(self, path: str, st: os.stat_result | None = None) -> bool:
+        """Whether the file at ``path`` (``st``: its ``lstat``) is there and may be read; a
+        refusal is logged once per file."""
+        try:
+            self.trust.check(path, os.lstat(path) if st is None else st)
+        except Refused as refused:
+            self._refuse(refused)
+            return False
+        except OSError:
+            return False
+        return True
+
+    def _refuse(self, refused: Refused) -> None:
+        """Log ``refused`` once: not again while the same file stays refused for the same reason."""
+        note = str(refused)
+        if self._refused.get(refused.ident) != note:
+            if len(self._refused) >= _REFUSED_KEPT:
+                self._refused.clear()
+            self._refused[refused.ident] = note
+            self.counters.warnings.append(note)
 
     def _open(self, file: File, offset: int) -> bool:
         opened = self._open_fd(file)
@@ -366,7 +403,10 @@ class Source:
         which ``_use`` knows by the device and inode of the file on disk.
         """
         try:
-            fd = os.open(file.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = self.trust.open(file.path)
+        except Refused as refused:
+            self._refuse(refused)
+            return None
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 self._warn(f"{file.path}: cannot open: {exc.strerror or exc}")
@@ -428,7 +468,7 @@ class Source:
         self._name = file.name
         if not self.svlogd:
             if file.path == self.path:  # the file itself: every generation beside it is older
-                self._older = {s.ident for s in rotated.siblings(self.path)}
+                self._older = {s.ident for s in self._siblings()}
             self._older.add((self._id.dev, self._id.ino))
         else:
             if not self._cached or self._cached[-1].name != "current" or file.name == "current":
@@ -490,7 +530,7 @@ class Source:
         """copytruncate: read what was written since the last read from the copy, then the file from 0."""
         assert self._id is not None
         self.counters.truncations += 1
-        copy = rotated.copy_of(self._id, self._pos, rotated.siblings(self.path))
+        copy = rotated.copy_of(self._id, self._pos, self._siblings())
         pending = self._pending
         if copy is not None and self._open(copy.file, self._pos):
             self._pending, self._done = pending, True
@@ -520,7 +560,7 @@ class Source:
             return False
         st = os.fstat(self._fd)
         read = [*self._read, *([self._id] if self._id is not None else [])]
-        found = [s for s in rotated.siblings(self.path) if not (s.compressed and _one_of(read, s))]
+        found = [s for s in self._siblings() if not (s.compressed and _one_of(read, s))]
         lost, between = rotated.rotated_after(found, st.st_mtime_ns, {now, *self._older})
         if not self._open(between or File(self.path, self.path), 0):
             return False
@@ -623,9 +663,76 @@ class Source:
     def close(self) -> None:
         self._close_fd()
 
+    # -- descriptors -------------------------------------------------------------------------
+
+    @property
+    def holds_descriptor(self) -> bool:
+        """Whether the source keeps a file open now."""
+        return self._fd >= 0
+
+    def park(self) -> bool:
+        """Let the open file's descriptor go (the shipper holds as many as it may); False when
+        it cannot be let go (a decompressed copy has no name to be opened again by).
+
+        The file is opened again by its name, and known by its device and inode, once it has
+        something new; renamed meanwhile, it is found as after a restart; deleted meanwhile,
+        it counts as read to its end.
+        """
+        if self._fd < 0 or self._reading_copy:
+            return False
+        self._close_fd()
+        self._parked = True
+        return True
+
+    def _unpark(self, lines: list[bytes]) -> bool:
+        """Open the parked file again; False when it has nothing new to read yet."""
+        assert self._id is not None
+        mine = (self._id.dev, self._id.ino)
+        path = os.path.join(self.path, self._name) if self.svlogd else self._name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return self._found_again(lines)
+        if (st.st_dev, st.st_ino) != mine:
+            return self._found_again(lines)
+        if st.st_size == self._pos and not self._done:
+            return False  # nothing new: no descriptor needed yet
+        opened = self._open_fd(File(path, self._name))
+        if opened is None:
+            return False
+        if opened.copy_of is not None or ident_of_fd(opened.fd) != mine:
+            os.close(opened.fd)  # replaced between the two looks: found as after a restart
+            return self._found_again(lines)
+        os.lseek(opened.fd, self._pos, os.SEEK_SET)
+        self._fd, self._parked = opened.fd, False
+        return True
+
+    def _found_again(self, lines: list[bytes]) -> bool:
+        """The parked file is no longer at its name: look for it as for the file read last after
+        a restart. A plain file that is nowhere was deleted: it was read to its end."""
+        self._parked = False
+        saved = self._pos
+        assert self._id is not None
+        self._resume_at = Position(self._id, self._name, saved, self._after)
+        if self._start():
+            if self._pos != saved and self._pending:  # another file, from its start: no continuation
+                self.counters.unterminated += 1
+                self._pending += b"\n"
+            return True
+        if not self.svlogd and ident(self.path) is None:
+            self._resume_at = None
+            self._close_deleted(lines)
+        return False
+
     def __repr__(self) -> str:
         kind = {None: "not there yet", True: "svlogd", False: "file"}[self.svlogd]
         return f"<Source {self.path} {kind} category={self.category}>"
+
+
+def ident_of_fd(fd: int) -> tuple[int, int]:
+    """The device and inode of the open file ``fd``."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
 
 
 def _size(file: File) -> int:
@@ -638,7 +745,7 @@ def _size(file: File) -> int:
 def _count_newlines(path: str, offset: int) -> int:
     """Lines from ``offset`` (in the lines, for a gzip file) to the end of the file at ``path``."""
     try:
-        with open(path, "rb") as raw:
+        with open(open_regular(path), "rb") as raw:
             if raw.read(2) != GZIP_MAGIC:
                 return _newlines(raw, offset)
             raw.seek(0)
