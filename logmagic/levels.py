@@ -66,24 +66,36 @@ def parse_level(value: object) -> int:
     """Return the level number for ``value``: an int, a numeric string or a name.
 
     Names are case-insensitive and include the aliases (``warn``, ``error``, ``dbg``, ``msg``,
-    ``trace``). Anything else raises ``ValueError`` naming the accepted forms.
+    ``trace``). Anything else raises ``ValueError`` naming the accepted forms; a value whose
+    own methods raise (``__repr__``, a ``str`` subclass's ``strip``) gets that ``ValueError``
+    too, never its own exception.
     """
     if isinstance(value, bool):
         raise ValueError(f"invalid log level {value!r}: expected a number 0..15 or a level name")
     if isinstance(value, int):
-        if MIN_LEVEL <= value <= MAX_LEVEL:
-            return value
-        raise ValueError(f"invalid log level {value}: numbers must be in 0..15")
+        number = int.__index__(value)
+        if MIN_LEVEL <= number <= MAX_LEVEL:
+            return number
+        raise ValueError(f"invalid log level {_shown(value)}: numbers must be in 0..15")
     if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
+        text = str.strip(str.__str__(value))
+        if text.isascii() and text.isdigit():
             return parse_level(int(text))
         num = LEVELS_BY_NAME.get(text.upper())
         if num is not None:
             return num
         names = ", ".join(LEVEL_NAMES.values())
-        raise ValueError(f"unknown log level {value!r}: expected 0..15 or one of {names} (or an alias)")
-    raise ValueError(f"invalid log level {value!r}: expected a number 0..15 or a level name")
+        raise ValueError(f"unknown log level {text[:64]!r}: expected 0..15 or one of {names} (or an alias)")
+    raise ValueError(f"invalid log level {_shown(value)}: expected a number 0..15 or a level name")
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message, cut to 64 characters; the type's name if ``repr`` raises."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"of type {type(value).__name__}"
+    return text if len(text) <= 64 else text[:61] + "..."
 
 
 def level_name(level: int) -> str:

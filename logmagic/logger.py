@@ -102,7 +102,7 @@ class LocalLogger:
         ``cls`` may be a subclass of ``LocalLogger`` with methods of its own: the facility's
         class then derives from it.
         """
-        self = object.__new__(_class_for(cls.__dict__.get("_origin", cls), facility))
+        self = object.__new__(_class_for(cls.__dict__.get("_origin", cls), _facility_name(facility)))
         self._bound = dict(bound) if bound else {}
         return self
 
@@ -113,14 +113,28 @@ class LocalLogger:
         """A logger for the same facility that adds ``fields`` to every record."""
         return type(self)(self.facility, {**self._bound, **fields})
 
-    def log(self, level: int | str, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
-        """Log at a level given as a number or name (for bridges; the named methods are faster)."""
+    def log(
+        self,
+        level: int | str,
+        msg: object = methods.NO_MESSAGE,
+        fields: Mapping[Any, Any] | None = None,
+        /,
+        *args: Any,
+        **kw: Any,
+    ) -> None:
+        """Log at a level given as a number or name (for bridges; the named methods are faster).
+
+        An invalid level is counted and reported as a lost record, never raised.
+        """
         try:
-            num = parse_level(level)
-        except ValueError as exc:
-            _internal_error(exc)
-            return
-        getattr(self, LEVEL_NAMES[num].lower())(msg, fields, **kw)
+            try:
+                num = parse_level(level)
+            except Exception as exc:
+                _internal_error(exc)
+                return
+            getattr(self, LEVEL_NAMES[num].lower())(msg, fields, *args, **kw)
+        except Exception:  # at the recursion limit even a call fails: count, call nothing
+            methods._internal["dropped"] += 1
 
     def forward(
         self,
@@ -140,8 +154,17 @@ class LocalLogger:
         ``timestamp`` that is not a number of seconds between 1970 and 9999 (NaN, infinity, a
         string) is replaced by the time of the call, and ``logmagic_error`` says so.
         """
+        try:
+            self._forward(level, msg, fields, timestamp, full_message)
+        except Exception:  # at the recursion limit even a call fails: count, call nothing
+            methods._internal["dropped"] += 1
+
+    def _forward(
+        self, level: int, msg: object, fields: Mapping[Any, Any] | None, timestamp: float | None, full: str | None
+    ) -> None:
         if type(level) is not int or not 0 <= level <= TRACE8:
-            _internal_error(ValueError(f"invalid log level {level!r} in forward(): numbers must be in 0..15"))
+            shown = safe_str(level, 64) if type(level) is int else f"of type {type(level).__name__}"
+            _internal_error(ValueError(f"invalid log level {shown} in forward(): numbers must be in 0..15"))
             return
         threshold, emits, rewrite = self._plan
         if level > threshold:
@@ -157,11 +180,11 @@ class LocalLogger:
             f = methods.finish_fields(self.facility, level, msg, merge(self._bound, fields, {}), rewrite)
             if bad_time is not None:
                 f.setdefault("logmagic_error", bad_time)
-            rec = Record(self.facility, level, msg, f, ts, full_message)
+            rec = Record(self.facility, level, msg, f, ts, full)
             for emit in emits:
                 emit(rec)
         except Exception as exc:
-            methods.salvage(exc, self.facility, level, msg, (self._bound, fields, {}), rewrite, emits, ts, full_message)
+            methods.salvage(exc, self.facility, level, msg, (self._bound, fields, {}, ()), rewrite, emits, ts, full)
 
     def enabled(self, level: int | str) -> bool:
         """Whether records at ``level`` go anywhere (to skip building costly fields).
@@ -171,7 +194,7 @@ class LocalLogger:
         """
         try:
             num = parse_level(level)
-        except ValueError:
+        except Exception:
             return False
         return not methods.is_noop(getattr(type(self), LEVEL_NAMES[num].lower()))
 
@@ -269,8 +292,14 @@ def rebuild_all() -> None:
             cls._install(*_resolve(facility), rewrite)
 
 
+def _facility_name(facility: object) -> str:
+    """``facility`` as an exact ``str``: a subclass's own ``__hash__``/``__eq__``/``__len__``
+    (which may raise) never run, and anything else is made text; empty: ``__unnamed__``."""
+    if type(facility) is not str:
+        facility = str.__str__(facility) if isinstance(facility, str) else safe_str(facility)
+    return facility or "__unnamed__"
+
+
 def local(facility: str) -> LocalLogger:
     """The logger for ``facility``, usually the module's dotted name."""
-    if not isinstance(facility, str) or not facility:
-        facility = safe_str(facility) or "__unnamed__"
     return LocalLogger(facility)

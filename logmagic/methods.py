@@ -38,6 +38,7 @@ from logmagic._report import REPORTER, warn_once
 from logmagic.encode import _plain
 from logmagic.encode._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES, GelfEncoder
+from logmagic.levels import LEVEL_NAMES
 from logmagic.record import Record
 from logmagic.sinks.queued import QueuedSink
 from logmagic.sinks.stream import FdSink
@@ -61,7 +62,25 @@ STACK, EXC = 1, 2
 _NEVER = object()
 
 
-def _noop(self: object, msg: object = None, fields: object = None, /, **kw: Any) -> None:
+class _NoMessage:
+    """The message of a log call that gave none: a wrong call, logged with ``logmagic_error``."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "<no message>"
+
+
+#: The default of every level method's ``msg``: enabled and disabled methods take the same
+#: arguments, so a call that is wrong (no message, extra positional arguments) is never a
+#: ``TypeError`` that appears only once an operator turns the level on.
+NO_MESSAGE: Any = _NoMessage()
+
+
+def _noop(self: object, msg: object = NO_MESSAGE, fields: object = None, /, *args: Any, **kw: Any) -> None:
     """A disabled level: costs one empty call."""
 
 
@@ -78,7 +97,19 @@ _internal_lock = threading.RLock()  # reentrant: a signal handler may log while 
 def _internal_error(exc: BaseException) -> None:
     with _internal_lock:
         _internal["dropped"] += 1
-    REPORTER.lost("logmagic", f"internal error: {describe_exception(exc)}")
+    try:
+        REPORTER.lost("logmagic", f"internal error: {describe_exception(exc)}")
+    except Exception:  # too near the recursion limit to say more: the count holds the loss
+        pass
+
+
+def wrong_call(level: int, msg: object, args: tuple[Any, ...]) -> TypeError:
+    """What a level method raises (and salvages) for a call without a message or with extra
+    positional arguments; the extra arguments are kept in the record as the field ``args``."""
+    name = LEVEL_NAMES.get(level, str(level)).lower()
+    if msg is NO_MESSAGE:
+        return TypeError(f"{name}() was called without a message")
+    return TypeError(f"{name}() takes a message and one mapping of fields; {len(args)} more positional argument(s)")
 
 
 def internal_stats() -> dict[str, int]:
@@ -92,7 +123,7 @@ def salvage(
     facility: str,
     level: int,
     msg: object,
-    parts: tuple[Any, Any, Any],
+    parts: tuple[Any, Any, Any, tuple[Any, ...]],
     rewrite: rewriters.Runner | None,
     emits: tuple[Emit, ...],
     ts: float | None = None,
@@ -101,7 +132,8 @@ def salvage(
     """Write a record its level method failed on, rather than lose it. Never raises.
 
     The usual cause is a field key whose ``__eq__`` raises: a lookup such as ``"txnId" in
-    fields`` then fails. ``parts`` are the call's (bound, fields, keywords); they are merged
+    fields`` then fails; another is a wrong call (``wrong_call``). ``parts`` are the call's
+    (bound, fields, keywords, extra positional arguments); they are merged
     again with every key made text, and the record goes through the rewriters again, with
     ``logmagic_error`` saying what went wrong. If that fails too, the message is written with
     ``logmagic_error`` alone: the fields are dropped, never written unredacted.
@@ -131,8 +163,8 @@ def _say_once(exc: Exception, facility: str) -> None:
     """Tell the developer once per kind of exception; the line itself holds ``logmagic_error``."""
     warn_once(
         f"salvaged:{type(exc).__qualname__}",
-        f"a record of {facility!r} failed on its fields ({describe_exception(exc)}); written with"
-        f" _logmagic_error instead (said once per kind of error)",
+        f"a record of {facility!r} could not be written as logged ({describe_exception(exc)}); written"
+        f" with _logmagic_error instead (said once per kind of error)",
     )
 
 
@@ -151,13 +183,24 @@ def finish_fields(
     return fields
 
 
-def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any]) -> dict[str, Any]:
-    """``merge(bound, fields, kw)`` with every key that is not exactly ``str`` made text."""
+def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any], args: tuple[Any, ...]) -> dict[str, Any]:
+    """``merge(bound, fields, kw)`` with every key that is not exactly ``str`` made text, and
+    extra positional arguments (a wrong call) as the field ``args``."""
 
     def text(part: Mapping[Any, Any]) -> dict[str, Any]:
         return {k if type(k) is str else safe_key(k): v for k, v in part.items()}
 
-    return merge(text(bound), text(fields) if isinstance(fields, Mapping) else fields, text(kw))
+    merged = merge(text(bound), text(fields) if isinstance(fields, Mapping) else fields, text(kw))
+    if args:
+        merged.setdefault("args", list(args))
+    return merged
+
+
+def message(msg: object, level: int) -> str:
+    """A message that is not exactly ``str`` as text; a missing one is a wrong call."""
+    if msg is NO_MESSAGE:
+        raise wrong_call(level, msg, ())
+    return safe_str(msg)
 
 
 def merge(bound: dict[str, Any], fields: Any, kw: dict[str, Any]) -> dict[str, Any]:
@@ -200,12 +243,16 @@ def make_plain(
     """The general method: no interpolation, no stack. Kept minimal: it is the hot path."""
     one = emits[0] if len(emits) == 1 else None
 
-    def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
+    def method(
+        self: Any, msg: object = NO_MESSAGE, fields: Mapping[Any, Any] | None = None, /, *args: Any, **kw: Any
+    ) -> None:
         try:
+            if args:
+                raise wrong_call(level, msg, args)
             bound = self._bound
             f = kw if fields is None and not bound else merge(bound, fields, kw)
             if type(msg) is not str:
-                msg = safe_str(msg)
+                msg = message(msg, level)
             if rewrite is not None and (trigger is None or trigger in f):
                 f = rewrite(facility, level, msg, f)
             t = _txn_get()
@@ -218,7 +265,10 @@ def make_plain(
                 for emit in emits:
                     emit(rec)
         except Exception as exc:
-            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, emits)
+            try:
+                salvage(exc, facility, level, msg, (self._bound, fields, kw, args), rewrite, emits)
+            except Exception:  # at the recursion limit even a call fails: count, call nothing
+                _internal["dropped"] += 1
 
     return method
 
@@ -273,12 +323,16 @@ def make_gelf_line(
     else:
         enqueue = sink.enqueue
 
-    def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
+    def method(
+        self: Any, msg: object = NO_MESSAGE, fields: Mapping[Any, Any] | None = None, /, *args: Any, **kw: Any
+    ) -> None:
         try:
+            if args:
+                raise wrong_call(level, msg, args)
             bound = self._bound
             f = kw if fields is None and not bound else merge(bound, fields, kw)
             if type(msg) is not str:
-                msg = safe_str(msg)
+                msg = message(msg, level)
             if when in f:
                 f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
             t = _txn_get()
@@ -311,7 +365,10 @@ def make_gelf_line(
                 f["txnId"] = t
             out.emit(Record(facility, level, msg, f, ts, None))
         except Exception as exc:
-            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, (out.emit,))
+            try:
+                salvage(exc, facility, level, msg, (self._bound, fields, kw, args), rewrite, (out.emit,))
+            except Exception:  # at the recursion limit even a call fails: count, call nothing
+                _internal["dropped"] += 1
 
     return method
 
@@ -327,16 +384,21 @@ def make_rich(
 ) -> Method:
     """Methods that interpolate ``${name}`` (the ``f`` variants), add a stack or a traceback."""
 
-    def method(self: Any, msg: object, fields: Mapping[Any, Any] | None = None, /, **kw: Any) -> None:
-        ts = _now()
+    def method(
+        self: Any, msg: object = NO_MESSAGE, fields: Mapping[Any, Any] | None = None, /, *args: Any, **kw: Any
+    ) -> None:
+        ts: float | None = None
         full = None
         try:
+            ts = _now()
+            if args:
+                raise wrong_call(level, msg, args)
             if extra == STACK:
                 full = "".join(traceback.format_stack(sys._getframe(1)))
             elif extra == EXC and sys.exc_info()[1] is not None:
                 full = traceback.format_exc()
             if type(msg) is not str:
-                msg = safe_str(msg)
+                msg = message(msg, level)
             f = finish_fields(facility, level, msg, merge(self._bound, fields, kw), rewrite)
             if template:
                 msg = interpolate(msg, f)
@@ -344,6 +406,9 @@ def make_rich(
             for emit in emits:
                 emit(rec)
         except Exception as exc:
-            salvage(exc, facility, level, msg, (self._bound, fields, kw), rewrite, emits, ts, full)
+            try:
+                salvage(exc, facility, level, msg, (self._bound, fields, kw, args), rewrite, emits, ts, full)
+            except Exception:  # at the recursion limit even a call fails: count, call nothing
+                _internal["dropped"] += 1
 
     return method

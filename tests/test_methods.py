@@ -242,7 +242,7 @@ def test_fields_that_cannot_be_read_give_the_message_and_the_reason(
     assert all("unreadable fields" in x["_logmagic_error"] for x in lines)
     assert "s3" not in json.dumps(lines)
     err = capfd.readouterr().err
-    assert err.count("failed on its fields (RuntimeError: unreadable fields)") == 1  # once, not per record
+    assert err.count("could not be written as logged (RuntimeError: unreadable fields)") == 1  # once, not per record
 
 
 def test_a_secret_name_is_masked_on_every_record(tmp_path: Path) -> None:
