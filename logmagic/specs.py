@@ -3,6 +3,9 @@
 * ``graylog2-stderr`` / ``gelf-stderr``: GELF lines on stderr (fd 2).
 * ``console``: readable lines on stderr, colored on a terminal unless NO_COLOR is set.
 * ``stderr://?format=json`` (or ``gelf``, ``console``): stderr in a chosen format.
+* ``graylog2-stderr?block=100``, ``console?block=100``, ``stderr://?block=100``: on a full
+  pipe, wait at most 100 ms, then drop the line and count it; ``block=wait`` (the default)
+  waits as long as the reader needs.
 * ``stdlib``: records handed to the standard library's ``logging`` (``StdlibSink``).
 * ``file:///var/log/app.jsonl?format=gelf`` (default) or ``format=json`` / ``console``.
 
@@ -38,6 +41,8 @@ BUILTIN: dict[str, Callable[[], Sink]] = {
     "console": ConsoleSink,
     "stdlib": _stdlib,
 }
+#: The built-in sinks that write to stderr, and their format.
+_STDERR_FORMATS = {"graylog2-stderr": "gelf", "gelf-stderr": "gelf", "console": "console"}
 
 
 def _options(query: str, spec: str, allowed: AbstractSet[str]) -> dict[str, str]:
@@ -61,8 +66,34 @@ def _file(spec: str) -> Sink:
 
 def _stderr(spec: str) -> Sink:
     parts = urlsplit(spec)
-    opts = _options(parts.query, spec, {"format"})
-    return FdSink(2, _format(opts, spec))
+    opts = _options(parts.query, spec, {"format", "block"})
+    return FdSink(2, _format(opts, spec), block=_block(opts, spec))
+
+
+def _block(opts: dict[str, str], spec: str) -> float | None:
+    """The ``block`` option of a stderr sink: milliseconds a write may wait for a full pipe
+    before its line is dropped and counted, or ``wait`` (the default) to wait without limit."""
+    text = opts.get("block", "wait")
+    if text == "wait":
+        return None
+    try:
+        ms = float(text)
+    except ValueError:
+        ms = math.nan
+    if not (math.isfinite(ms) and ms >= 0):
+        raise ValueError(f"sink {spec!r}: block must be 'wait' or milliseconds >= 0, not {text!r}")
+    return ms
+
+
+def _builtin(spec: str) -> Sink | None:
+    """A built-in sink by name, with options for the stderr ones (``graylog2-stderr?block=100``)."""
+    name, sep, query = spec.partition("?")
+    if name not in BUILTIN:
+        return None
+    if not sep:
+        return BUILTIN[name]()
+    opts = _options(query, spec, {"block"} if name in _STDERR_FORMATS else set())
+    return StderrSink(_STDERR_FORMATS[name], block=_block(opts, spec))
 
 
 def _format(opts: dict[str, str], spec: str) -> str:
@@ -190,8 +221,9 @@ SCHEMES: dict[str, Callable[[str], Sink]] = {
 def sink_from_spec(spec: str) -> Sink:
     """Make a sink from a spec string; a bad spec raises ``ValueError`` saying what is wrong."""
     spec = spec.strip()
-    if spec in BUILTIN:
-        return BUILTIN[spec]()
+    builtin = _builtin(spec)
+    if builtin is not None:
+        return builtin
     scheme, sep, _ = spec.partition("://")
     factory = SCHEMES.get(scheme.lower()) if sep else None
     if factory is None:

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from logmagic.sinks import FdSink
+from logmagic.specs import sink_from_spec
+
 from ..diagnostics import diagnostics
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -141,8 +144,7 @@ def test_a_diagnostic_held_back_by_a_full_pipe_is_said_once_there_is_room(dead_p
 
 STDERR_SINK_CHILD = """
     import json, logmagic, threading, time
-    from logmagic.sinks import StderrSink
-    logmagic.register_sink("err", StderrSink(block={block}))
+    logmagic.register_sink("err", "graylog2-stderr?block={block}")
     logmagic.route("__root__", "INFO", "err")
     log = logmagic.local("app")
     start = time.monotonic()
@@ -152,9 +154,10 @@ STDERR_SINK_CHILD = """
 """
 
 
-def test_a_stderr_sink_with_a_wait_limit_drops_and_counts_on_a_full_pipe() -> None:
+@pytest.mark.parametrize("block", ["0", "20"])
+def test_a_stderr_sink_with_a_wait_limit_drops_and_counts_on_a_full_pipe(block: str) -> None:
     r, w = full_pipe()
-    proc = spawn(STDERR_SINK_CHILD.format(block=20), w)
+    proc = spawn(STDERR_SINK_CHILD.format(block=block), w)
     os.close(w)
     try:
         result = json.loads(finish(proc))
@@ -165,7 +168,7 @@ def test_a_stderr_sink_with_a_wait_limit_drops_and_counts_on_a_full_pipe() -> No
 
 def test_a_stderr_sink_that_blocks_waits_for_the_reader_and_loses_nothing() -> None:
     r, w = full_pipe()
-    proc = spawn(STDERR_SINK_CHILD.format(block=None), w)
+    proc = spawn(STDERR_SINK_CHILD.format(block="wait"), w)
     os.close(w)
     time.sleep(1.0)
     assert proc.poll() is None  # the default policy: the reader pushes back
@@ -344,3 +347,25 @@ def test_a_diagnostic_on_a_terminal_is_one_escaped_line() -> None:
     text = out.decode()
     assert text.count("logmagic:") == 2 and text.count("\n") == 1  # one line (the pty adds \r)
     assert "\x1b" not in text and "\\x1b[31m" in text and "abc123" not in text
+
+
+@pytest.mark.parametrize(
+    ("spec", "block"),
+    [
+        ("graylog2-stderr", None),
+        ("graylog2-stderr?block=wait", None),
+        ("console?block=250", 250.0),
+        ("stderr://?format=json&block=0", 0.0),
+    ],
+)
+def test_the_block_option_of_stderr_sinks(spec: str, block: float | None) -> None:
+    sink = sink_from_spec(spec)
+    assert isinstance(sink, FdSink) and sink.fd == 2 and sink.block == block
+
+
+@pytest.mark.parametrize(
+    "spec", ["graylog2-stderr?block=-1", "console?block=soon", "stderr://?block=inf", "stdlib?block=1"]
+)
+def test_a_bad_block_option_says_what_is_wrong(spec: str) -> None:
+    with pytest.raises(ValueError, match="block"):
+        sink_from_spec(spec)
