@@ -8,7 +8,7 @@ import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import pytest
 
@@ -244,3 +244,171 @@ def test_secrets_interpolated_into_the_message_are_masked(sink: ListSink) -> Non
     logmagic.configure(redact=False)
     log.infof("${password}", password="hunter2")
     assert sink.records[-1].msg == "hunter2"
+
+
+# --- the gaps: pairs as lists, padded names, models, environs, URLs, more default names ---------
+
+
+class CredentialTuple(NamedTuple):
+    user: str
+    password: str
+
+
+class PydanticLike:
+    """What pydantic 2 looks like from outside: ``model_fields``, ``model_dump``, a telling ``str()``."""
+
+    model_fields: ClassVar[dict[str, Any]] = {"user": None, "password": None}
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+
+    def model_dump(self) -> dict[str, Any]:
+        return {"user": self.user, "password": self.password}
+
+    def __str__(self) -> str:
+        return f"user={self.user!r} password={self.password!r}"
+
+
+class PydanticOneLike:
+    """pydantic 1: ``__fields__`` and ``dict()``."""
+
+    __fields__: ClassVar[dict[str, Any]] = {"user": None, "api_key": None}
+
+    def __init__(self, user: str, api_key: str) -> None:
+        self.user, self.api_key = user, api_key
+
+    def dict(self) -> dict[str, Any]:
+        return {"user": self.user, "api_key": self.api_key}
+
+    def __repr__(self) -> str:
+        return f"PydanticOneLike(user={self.user!r}, api_key={self.api_key!r})"
+
+
+class Client:
+    """An ordinary object whose attributes hold a secret and whose ``repr`` shows them."""
+
+    def __init__(self) -> None:
+        self.base_url = "https://api.example.com"
+        self.access_token = "hunter2"
+
+    def __repr__(self) -> str:
+        return f"Client({self.__dict__})"
+
+
+ENVIRON = {
+    "REQUEST_METHOD": "GET",
+    "PATH_INFO": "/login",
+    "QUERY_STRING": "user=bob&password=hunter2&next=/home",
+    "HTTP_AUTHORIZATION": "Basic hunter2",
+    "HTTP_COOKIE": "sid=hunter2",
+    "HTTP_ACCEPT": "*/*",
+}
+
+GAPS: dict[str, Any] = {
+    "asgi-pairs-as-lists": [[b"authorization", b"Bearer hunter2"], [b"accept", b"*/*"]],
+    "json-pairs-as-lists": [["Authorization", "Bearer hunter2"], ["Accept", "*/*"]],
+    "padded-name": {"Authorization ": "Bearer hunter2", " accept": "*/*"},
+    "namedtuple": CredentialTuple("bob*/*", "hunter2"),
+    "pydantic-2": PydanticLike("bob*/*", "hunter2"),
+    "pydantic-1": PydanticOneLike("bob*/*", "hunter2"),
+    "object-with-secret-attribute": Client(),
+    "wsgi-environ": ENVIRON,
+    "url-userinfo": "https://bob:hunter2@db.example.com:5432/app?x=*/*",
+    "url-token": "https://api.example.com/v1/items?token=hunter2&page=*/*",
+    "url-api-key": "/v1/items?limit=*/*&api_key=hunter2",
+    "query-string-password": "password=hunter2&accept=*/*",
+}
+
+
+@pytest.mark.parametrize("value", list(GAPS.values()), ids=list(GAPS))
+def test_the_gaps_are_masked_in_every_format(tmp_path: Path, value: Any) -> None:
+    logmagic.configure(
+        sinks={f: f"file://{tmp_path}/{f}.log?format={f}" for f in ("gelf", "json", "console")},
+        routes="__root__=INFO:gelf,json,console",
+        env=False,
+    )
+    logmagic.local("x").info("m", {"value": value, "listed": [value]})
+    for fmt in ("gelf", "json", "console"):
+        text = (tmp_path / f"{fmt}.log").read_text()
+        assert "hunter2" not in text, (fmt, text)
+        assert MASK in text, (fmt, text)
+        if fmt != "console" and not isinstance(value, Client):
+            assert "*/*" in text.replace("\\/", "/"), (fmt, text)  # what is not secret stays
+
+
+def test_the_gaps_are_masked_for_user_sinks(sink: ListSink) -> None:
+    logmagic.local("x").info("m", GAPS)
+    assert "hunter2" not in repr(sink.records[0].fields)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pwd",
+        "PWD",
+        "passphrase",
+        "gpg_passphrase",
+        "private_key",
+        "Private-Key",
+        "privateKey",
+        "credentials",
+        "aws_credentials",
+        "session",
+        "Session-Id",
+        "sessionid",
+        "jwt",
+        "id_jwt",
+        "secret",
+        "api_key",
+        "API-KEY",
+        "access_token",
+        "refresh_token",
+        "refresh-token",
+        " password ",
+    ],
+)
+def test_more_default_names_are_secret(name: str) -> None:
+    assert logmagic.redact.ACTIVE is not None and logmagic.redact.ACTIVE.is_secret(name)
+
+
+@pytest.mark.parametrize("name", ["user", "session_count", "path", "status", "passage"])
+def test_innocuous_names_are_not_secret(name: str) -> None:
+    assert logmagic.redact.ACTIVE is not None and not logmagic.redact.ACTIVE.is_secret(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://bob:pw@h/p", f"https://bob:{MASK}@h/p"),
+        ("postgres://:pw@h", f"postgres://:{MASK}@h"),
+        ("/p?a=1&token=t&b=2", f"/p?a=1&token={MASK}&b=2"),
+        ("/p?Access_Token=t#frag", f"/p?Access_Token={MASK}#frag"),
+        ("password=pw", f"password={MASK}"),
+        ("a=1;session=s", f"a=1;session={MASK}"),
+        ("ssh://git@github.com/x", "ssh://git@github.com/x"),
+        ("plain text, no url", "plain text, no url"),
+        ("x=1&y=2", "x=1&y=2"),
+        ("say password=pw in a sentence", "say password=pw in a sentence"),
+    ],
+)
+def test_urls_and_query_strings(text: str, masked: str) -> None:
+    assert logmagic.redact.Redactor().text(text) == masked
+
+
+def test_urls_in_values_are_masked_on_the_loggers_direct_gelf_path(tmp_path: Path) -> None:
+    path = tmp_path / "out.log"
+    logmagic.register_sink("f", f"file://{path}")
+    logmagic.route("__root__", logmagic.INFO, "f")
+    log = logmagic.local("x")
+    log.info("warm", url="https://example.com/")  # the name is cached: the next call may take the fast path
+    log.info("m", url="https://bob:hunter2@example.com/?api_key=hunter2")
+    line = json.loads(path.read_text().splitlines()[1])
+    assert line["_url"] == f"https://bob:{MASK}@example.com/?api_key={MASK}"
+
+
+def test_an_environ_logged_as_a_field_keeps_only_what_is_not_secret(sink: ListSink) -> None:
+    logmagic.local("x").info("m", environ=ENVIRON)
+    env = sink.records[0].fields["environ"]
+    assert env["QUERY_STRING"] == f"user=bob&password={MASK}&next=/home"
+    assert env["HTTP_AUTHORIZATION"] == env["HTTP_COOKIE"] == MASK
+    assert env["HTTP_ACCEPT"] == "*/*" and env["PATH_INFO"] == "/login"

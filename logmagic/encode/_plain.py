@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from logmagic.encode._safe import MAX_FIELDS
+
 PlainGelfDict = Callable[
     [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], "str | None", str], "dict[str, Any] | None"
 ]
@@ -35,12 +37,17 @@ def plain_gelf_dict_py(
     """The GELF dict of a record of plain fields under cached names, or None when it needs care.
 
     A field needs care when its value is not exactly ``str``, ``int``, ``bool``, ``None`` or a
-    finite ``float``, or when its name is not in ``names`` (not seen yet, or secret). A blank
-    message is sent as ``empty`` (Graylog refuses a blank ``short_message``). ``txn`` is added
-    as the txnId unless the fields hold one. Never raises: a message that is not text, or a
+    finite ``float``, when it is text with ``=`` or ``@`` in it (a URL or query string the
+    redactor must look at, as ``logmagic.redact.needs_scrub`` says), or when its name is not in
+    ``names`` (not seen yet, or secret); so does a record of more than ``MAX_FIELDS`` fields
+    (the careful path caps them). A blank message is sent as ``empty`` (Graylog refuses a
+    blank ``short_message``). ``txn`` is added as the txnId unless the fields hold one; it too
+    needs care when it holds ``=`` or ``@``. Never raises: a message that is not text, or a
     hostile key whose ``__eq__`` raises, answers None too.
     """
     try:
+        if len(fields) > MAX_FIELDS:
+            return None
         d = {
             "version": "1.1",
             "host": host,
@@ -52,12 +59,16 @@ def plain_gelf_dict_py(
         for k in fields:  # faster than items() for a few fields
             v = fields[k]
             kind = type(v)
-            if kind is str or kind is int or kind is bool or v is None or (kind is float and v - v == 0):
+            if kind is str:
+                if "=" in v or "@" in v:
+                    return None
+                d[names[k]] = v
+            elif kind is int or kind is bool or v is None or (kind is float and v - v == 0):
                 d[names[k]] = v
             else:
                 return None
         if txn is not None and "txnId" not in fields:
-            if type(txn) is not str:
+            if type(txn) is not str or "=" in txn or "@" in txn:
                 return None
             d[names["txnId"]] = txn
     except Exception:

@@ -5,8 +5,10 @@
  * logmagic.encode._plain.plain_gelf_dict_py does: build the GELF dict of a record whose fields
  * are all plain values (exactly str, int, bool, None, or a finite float) under names cached in
  * ``names``, and add ``txn`` as the txnId unless the fields hold one. It returns None as soon
- * as anything needs the encoder's careful path: a value or name like the above, a message
- * that is not exactly str, a timestamp that is not a finite float.
+ * as anything needs the encoder's careful path: a value or name like the above, text with
+ * '=' or '@' in it (a URL or query string for the redactor), more than MAX_FIELDS fields (the
+ * careful path caps them), a message that is not exactly str, a timestamp that is not a
+ * finite float.
  *
  * It never runs Python code while it reads ``fields``: keys must be exactly str (their hash and
  * comparison are C), values are only looked at by type, and the one allocation that may start
@@ -16,12 +18,33 @@
 #include <Python.h>
 #include <math.h>
 
+/* logmagic.encode._safe.MAX_FIELDS; tests/encode/test_plain.py checks that both agree. */
+#define MAX_FIELDS 1000
+
 static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId;
+
+/* Text the redactor must look at: '=' or '@' in it (logmagic.redact.needs_scrub). */
+static int
+needs_scrub(PyObject *s)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(s) < 0) {
+        PyErr_Clear();
+        return 1; /* the careful path copes */
+    }
+#endif
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    /* -1: not found; -2 (an error, never for a ready str) counts as found. */
+    return PyUnicode_FindChar(s, '=', 0, n, 1) != -1 || PyUnicode_FindChar(s, '@', 0, n, 1) != -1;
+}
 
 static int
 is_plain(PyObject *v)
 {
-    return PyUnicode_CheckExact(v) || PyLong_CheckExact(v) || PyBool_Check(v) || v == Py_None ||
+    if (PyUnicode_CheckExact(v)) {
+        return !needs_scrub(v);
+    }
+    return PyLong_CheckExact(v) || PyBool_Check(v) || v == Py_None ||
            (PyFloat_CheckExact(v) && isfinite(PyFloat_AS_DOUBLE(v)));
 }
 
@@ -53,7 +76,7 @@ plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *host = args[0], *msg = args[1], *ts = args[2], *level = args[3], *facility = args[4];
     PyObject *fields = args[5], *names = args[6], *txn = args[7], *empty = args[8];
     if (!PyUnicode_CheckExact(msg) || !PyFloat_CheckExact(ts) || !PyDict_CheckExact(fields) ||
-        !PyDict_CheckExact(names)) {
+        !PyDict_CheckExact(names) || PyDict_GET_SIZE(fields) > MAX_FIELDS) {
         Py_RETURN_NONE;
     }
 #if PY_VERSION_HEX < 0x030C0000
@@ -102,7 +125,7 @@ plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             if (PyErr_Occurred()) {
                 goto fail;
             }
-            if (!PyUnicode_CheckExact(txn)) {
+            if (!PyUnicode_CheckExact(txn) || needs_scrub(txn)) {
                 goto careful;
             }
             name = PyDict_GetItemWithError(names, s_txnId);

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from logmagic import redact
-from logmagic.encode._safe import cap, clean, safe_str, to_jsonable
+from logmagic.encode._safe import Budget, cap, clean, first_fields, safe_str, to_jsonable
 from logmagic.levels import DEBUG, ERR, INFO, NOTICE, WARNING, level_name
 from logmagic.record import Record
 
@@ -53,8 +53,11 @@ def _plain(text: str) -> bool:
     return bool(text) and text.isprintable() and not any(c in text for c in ' "=\\')
 
 
-def render_value(value: Any) -> str:
-    """A field value as console text: bare when plain, JSON-quoted when it needs it."""
+def render_value(value: Any, budget: Budget | None = None) -> str:
+    """A field value as console text: bare when plain, JSON-quoted when it needs it.
+
+    ``budget``: the record's, shared by its fields (see ``to_jsonable``).
+    """
     if type(value) is str:
         text = cap(value, 4096)
         # clean: orjson refuses lone surrogates (never plain, as they are not printable)
@@ -62,7 +65,7 @@ def render_value(value: Any) -> str:
     if value is None or type(value) in (bool, int, float):
         return safe_str(orjson.dumps(to_jsonable(value)).decode("utf-8"))
     try:
-        return escape(orjson.dumps(to_jsonable(value, 4096)).decode("utf-8"))
+        return escape(orjson.dumps(to_jsonable(value, 4096, budget)).decode("utf-8"))
     except Exception:
         return escape(safe_str(value, 4096))
 
@@ -93,8 +96,12 @@ class ConsoleEncoder:
         fields = rec.fields if redact.ACTIVE is None else redact.ACTIVE.fields(rec.fields)
         if fields:
             parts.append(" ")
-            for k, v in fields.items():
-                parts.append(f" {escape(safe_str(k, 256))}={render_value(v)}")
+            budget = Budget()
+            shown, dropped = first_fields(fields)
+            for k, v in shown:
+                parts.append(f" {escape(safe_str(k, 256))}={render_value(v, budget)}")
+            if dropped:
+                parts.append(f" …[{dropped} more fields]")
         if rec.full_message:
             block = cap(safe_str(rec.full_message)).translate(_BLOCK_ESCAPES).rstrip("\n")
             parts.append("\n    " + block.replace("\n", "\n    "))

@@ -6,7 +6,9 @@ sent as ``_field_facility`` so it cannot overwrite the record's ``_facility``; n
 ``[A-Za-z0-9_.-]``; nested mappings (and dataclasses) are flattened with ``_``
 (``headers.user-agent`` becomes ``_headers_user-agent``); values Graylog cannot index (lists,
 objects, huge or non-finite numbers) become strings. Trace levels are sent as syslog level 7
-with the exact level in ``_exact_level``.
+with the exact level in ``_exact_level``. A record writes at most ``MAX_FIELDS`` additional
+fields, and ``_dropped_fields`` says how many keys it left out: a hostile mapping costs one
+record a bounded amount of work, never the caller seconds.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from logmagic import redact
 from logmagic._identity import IDENTITY
 from logmagic.encode import _plain
 from logmagic.encode._safe import (
+    MAX_FIELDS,
     MAX_LINE,
     MAX_STRING,
+    Budget,
     cap,
     clean,
-    dataclass_fields,
     describe_exception,
+    object_fields,
     readable_parts,
     safe_key,
     safe_number,
@@ -110,6 +114,19 @@ class GelfEncoder:
         return _careful(rec)
 
 
+class _Walk:
+    """One record's limits on the careful path: fields still allowed, keys left out, and the
+    walk budgets of the redactor and of the converter for the values written as JSON text."""
+
+    __slots__ = ("budget", "dropped", "fields_left", "redact_budget")
+
+    def __init__(self) -> None:
+        self.fields_left = MAX_FIELDS
+        self.dropped = 0
+        self.redact_budget = Budget()
+        self.budget = Budget()
+
+
 def _careful(rec: Record) -> bytes:
     """The record as a GELF line, whatever its fields hold. Never raises."""
     try:
@@ -127,26 +144,19 @@ def _careful(rec: Record) -> bytes:
             d["full_message"] = cap(rec.full_message)
         if level > 7:
             d["_exact_level"] = level
-        names = NAMES
-        for k, v in rec.fields.items():
-            name = names.get(k) if type(k) is str else None  # any other key's __eq__ may raise
-            if name is None:
-                name, secret = _name_for(k)
-                if secret:
-                    d[name] = redact.MASK
-                    continue
-            t = type(v)
-            if t is str:
-                d[name] = v if len(v) <= MAX_STRING else cap(v)
-            elif t is int or t is bool or v is None:
-                d[name] = v
-            elif t is float:
-                d[name] = v if v - v == 0 else repr(v)
-            else:
-                try:
-                    _add_value(d, name, v, 0, set())
-                except Exception as exc:  # one hostile value must not cost the record its other fields
-                    d[name] = f"<unreadable value: {describe_exception(exc)}>"
+        walk = _Walk()
+        fields = rec.fields
+        for i, (k, v) in enumerate(fields.items()):
+            if walk.fields_left <= 0:
+                walk.dropped += len(fields) - i
+                txn = fields.get("txnId", d)  # ``d``: no such field
+                if txn is not d and _field(d, "txnId", txn, walk, added=False):
+                    walk.dropped -= 1  # the record's txnId is kept, past the cap too
+                break
+            walk.fields_left -= 1
+            _field(d, k, v, walk)
+        if walk.dropped:
+            d["_dropped_fields"] = walk.dropped
         try:
             line = orjson.dumps(d, option=_NEWLINE)
         except Exception:  # big ints, lone surrogates
@@ -158,48 +168,85 @@ def _careful(rec: Record) -> bytes:
         return _emergency_line(rec, exc)
 
 
+def _field(d: dict[str, Any], k: Any, v: Any, walk: _Walk, added: bool = True) -> bool:
+    """Write one top-level field into ``d``; False when ``added`` is False and it is there already."""
+    name = NAMES.get(k) if type(k) is str else None  # any other key's __eq__ may raise
+    secret = False
+    if name is None:
+        name, secret = _name_for(k)
+    if not added and name in d:
+        return False
+    if secret:
+        d[name] = redact.MASK
+        return True
+    t = type(v)
+    if t is str:
+        red = redact.ACTIVE
+        if red is not None and ("=" in v or "@" in v):
+            v = red.text(v)
+        d[name] = v if len(v) <= MAX_STRING else cap(v)
+    elif t is int or t is bool or v is None:
+        d[name] = v
+    elif t is float:
+        d[name] = v if v - v == 0 else repr(v)
+    else:
+        try:
+            _add_value(d, name, v, 0, set(), walk)
+        except Exception as exc:  # one hostile value must not cost the record its other fields
+            d[name] = f"<unreadable value: {describe_exception(exc)}>"
+    return True
+
+
 def _short(msg: str) -> str:
     """``short_message`` for an empty, blank or huge message: Graylog rejects a blank one."""
     return cap(msg) if msg and not msg.isspace() else EMPTY_MESSAGE
 
 
-def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int]) -> None:
+def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int], walk: _Walk) -> None:
     """Put a non-plain value into the flat GELF dict: flatten mappings, stringify the rest."""
+    red = redact.ACTIVE
     if isinstance(value, Mapping):
         if id(value) in active:
             d[name] = "<cycle>"
             return
         if depth >= _MAX_FLATTEN_DEPTH:
-            d[name] = _json_text(value)
+            d[name] = _json_text(value, walk)
             return
         active.add(id(value))
-        red = redact.ACTIVE
         try:
-            for k, v in value.items():
+            for i, (k, v) in enumerate(value.items()):
+                if walk.fields_left <= 0:
+                    walk.dropped += len(value) - i
+                    break
+                walk.fields_left -= 1
                 sub = f"{name}_{_BAD_KEY_CHARS.sub('_', safe_key(k))}"
                 sub = _OWNED.get(sub, sub)
                 if red is not None and red.is_secret(k):
                     d[sub] = redact.MASK
                 else:
-                    _add_value(d, sub, v, depth + 1, active)
+                    _add_value(d, sub, v, depth + 1, active, walk)
         except Exception as exc:
             d[name] = scalar_text(exc)
         finally:
             active.discard(id(value))
         return
     if type(value) is str:
-        d[name] = cap(value)
+        d[name] = cap(value if red is None else red.text(value))
     elif isinstance(value, str):
-        d[name] = cap(clean(str.__str__(value)))
+        text = clean(str.__str__(value))
+        d[name] = cap(text if red is None else red.text(text))
     elif value is None or type(value) is bool:
         d[name] = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         d[name] = safe_number(value)
     elif isinstance(value, (list, tuple, set, frozenset)):
-        d[name] = _json_text(value)
+        d[name] = _json_text(value, walk)
     else:
         try:
-            fields = dataclass_fields(value)
+            fields = object_fields(value)
+            if fields is None and red is not None:
+                masked = red.value(value, walk.redact_budget)  # an object with a secret attribute
+                fields = masked if type(masked) is dict else None
         except Exception as exc:
             d[name] = scalar_text(exc)
             return
@@ -210,17 +257,17 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
         else:  # flattened like a mapping, so a secret field in it is masked (never its repr)
             active.add(id(value))
             try:
-                _add_value(d, name, fields, depth, active)
+                _add_value(d, name, fields, depth, active, walk)
             finally:
                 active.discard(id(value))
 
 
-def _json_text(value: Any) -> str:
+def _json_text(value: Any, walk: _Walk) -> str:
     """A container as compact JSON text (Graylog indexes strings, not arrays), capped."""
     red = redact.ACTIVE
     if red is not None:
-        value = red.value(value)
-    return cap(orjson.dumps(to_jsonable(value)).decode("utf-8"))
+        value = red.value(value, walk.redact_budget)
+    return cap(orjson.dumps(to_jsonable(value, budget=walk.budget)).decode("utf-8"))
 
 
 def _sanitize(d: dict[str, Any]) -> dict[str, Any]:
@@ -248,6 +295,8 @@ def _shrink(d: dict[str, Any]) -> bytes:
     size = 0
     dropped = 0
     for k, v in small.items():
+        if k == "_dropped_fields":
+            continue  # counted below, with those dropped here
         item = len(orjson.dumps({k: v}))
         if k.startswith("_") and k != "_facility" and size + item > MAX_LINE // 2:
             dropped += 1
@@ -255,7 +304,7 @@ def _shrink(d: dict[str, Any]) -> bytes:
         kept[k] = v
         size += item
     kept["_truncated"] = True  # the loop above may have dropped it with the fields
-    kept["_dropped_fields"] = dropped
+    kept["_dropped_fields"] = dropped + (base.get("_dropped_fields") or 0)  # with those the cap left out
     return orjson.dumps(kept, option=_NEWLINE)
 
 

@@ -2,7 +2,10 @@
 
 One object per line: ``timestamp`` (float seconds), ``level`` (0..15), ``level_name``,
 ``host``, ``facility``, ``message``, ``full_message`` when present, then the fields at the top
-level. A field whose name collides with one of those keys is written as ``_<name>``.
+level. A field whose name collides with one of those keys is written as ``_<name>``. At most
+``MAX_FIELDS`` fields are written (the txnId always), then ``_dropped_fields`` with how many
+were left out; nested containers are cut after ``MAX_ITEMS`` keys and items per record, with
+a marker (``"…": "[990000 more keys]"``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from logmagic._identity import IDENTITY
 from logmagic.encode._safe import (
     MAX_LINE,
     MAX_STRING,
+    Budget,
     clean,
+    first_fields,
+    keep_txn_id,
     readable_parts,
     safe_key,
     scalar_text,
@@ -57,14 +63,18 @@ class JsonEncoder:
         if rec.full_message is not None:
             d["full_message"] = rec.full_message
         red = redact.ACTIVE
-        for k, v in (rec.fields if red is None else red.fields(rec.fields)).items():
+        fields, dropped = first_fields(rec.fields if red is None else red.fields(rec.fields))
+        for k, v in fields:
             if type(k) is not str:
                 k = safe_key(k)  # as text, so a key that reads "level" is still moved aside
             d["_" + k if k in _RESERVED else k] = v
+        if dropped:
+            d["_dropped_fields"] = dropped
+        budget = Budget()
         try:
             # to_jsonable for what orjson refuses: float subclasses stay numbers, sets become lists,
-            # as on the safe path below.
-            line = orjson.dumps(d, default=to_jsonable, option=_OPTS)
+            # as on the safe path below; one budget for the whole record.
+            line = orjson.dumps(d, default=lambda obj: to_jsonable(obj, budget=budget), option=_OPTS)
         except Exception:  # cycles, big ints, lone surrogates, odd keys
             return _bounded(d)
         if len(line) > MAX_STRING:  # only a line this long can hold a string over the cap
@@ -72,13 +82,20 @@ class JsonEncoder:
         return line
 
 
+def _converted(d: dict[str, Any], limit: int = MAX_STRING) -> dict[str, Any]:
+    """``to_jsonable(d)``, with the record's txnId kept when the walk's budget ran out before it."""
+    out: dict[str, Any] = to_jsonable(d, limit)
+    keep_txn_id(out, d, lambda txn: to_jsonable(txn, limit))
+    return out
+
+
 def _bounded(d: dict[str, Any]) -> bytes:
     """Encode through the safe converter, which caps strings, depth, items and cycles."""
-    line = orjson.dumps(to_jsonable(d), option=_OPTS)
+    line = orjson.dumps(_converted(d), option=_OPTS)
     for limit in _SHRINK_CAPS:
         if len(line) <= MAX_LINE:
             return line
-        small = to_jsonable(d, limit)
+        small = _converted(d, limit)
         small["_truncated"] = True
         line = orjson.dumps(small, option=_OPTS)
     if len(line) <= MAX_LINE:
@@ -86,7 +103,7 @@ def _bounded(d: dict[str, Any]) -> bytes:
     head = {k: d[k] for k in ("timestamp", "level", "level_name", "host", "facility", "message")}
     head = to_jsonable(head, 4096)
     head["_truncated"] = True
-    head["_dropped_fields"] = len(d) - len(head) + 1
+    head["_dropped_fields"] = len(d) - len(head) + 1 + (d.get("_dropped_fields") or 0)
     return orjson.dumps(head, option=_OPTS)
 
 

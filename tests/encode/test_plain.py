@@ -24,8 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logmagic.encode import _plain
+from logmagic.encode._safe import MAX_FIELDS
 from logmagic.encode.gelf import EMPTY_MESSAGE, GelfEncoder
 from logmagic.record import Record
+from logmagic.redact import needs_scrub
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_ALL = os.environ.get("LOGMAGIC_REQUIRE_ALL") == "1"
@@ -93,6 +95,7 @@ def expected(fields: dict[str, Any], msg: str, ts: float, txn: str | None) -> di
 keys = st.sampled_from(["a", "b", "status", "txnId", "unknown", "id"])
 values = st.one_of(
     st.text(max_size=8),
+    st.sampled_from(["a=b", "u@h", "https://u:p@h/?token=t", "=", "@"]),
     st.integers(-(2**70), 2**70),
     st.booleans(),
     st.none(),
@@ -107,14 +110,26 @@ stamps = st.one_of(
 
 
 @settings(max_examples=600, deadline=None)
-@given(fields=st.dictionaries(keys, values, max_size=5), msg=messages, ts=stamps, txn=st.sampled_from([None, ".t1"]))
+@given(
+    fields=st.dictionaries(keys, values, max_size=5),
+    msg=messages,
+    ts=stamps,
+    txn=st.sampled_from([None, ".t1", ".t=1", "t@h"]),
+)
 def test_c_and_python_make_the_same_dict(
     c_make: Make, fields: dict[str, Any], msg: str, ts: float, txn: str | None
 ) -> None:
     made_c = make(c_make, fields, msg, ts, txn)
     made_py = make(_plain.plain_gelf_dict_py, fields, msg, ts, txn)
-    plain = all(k in NAMES for k in fields) and all(
-        type(v) in (str, int, bool, type(None)) or (type(v) is float and math.isfinite(v)) for v in fields.values()
+    plain = (
+        all(k in NAMES for k in fields)
+        and all(
+            (type(v) is str and not needs_scrub(v))
+            or type(v) in (int, bool, type(None))
+            or (type(v) is float and math.isfinite(v))
+            for v in fields.values()
+        )
+        and (txn is None or "txnId" in fields or not needs_scrub(txn))
     )
     if not plain or not math.isfinite(ts * 1000):
         assert made_c is None and made_py is None
@@ -140,6 +155,23 @@ def test_a_name_not_cached_sends_the_record_to_the_careful_path(c_make: Make) ->
         assert make(impl, {"a": 1}, txn=".t", names={"a": "_a"}) is None  # txnId not cached: maybe secret
         assert make(impl, {"a": 1, "txnId": ".own"}, txn=".t")["_txnId"] == ".own"
         assert make(impl, {"a": 1}, txn=7) is None  # a txnId that is not text
+
+
+@pytest.mark.parametrize("value", ["a=b", "user@host", "https://u:pw@h/", "/p?token=t"])
+def test_text_the_redactor_must_read_sends_the_record_to_the_careful_path(c_make: Make, value: str) -> None:
+    for impl in (c_make, _plain.plain_gelf_dict_py):
+        assert make(impl, {"a": value}) is None
+        assert make(impl, {"a": "x"}, txn=value) is None
+        assert make(impl, {"a": "x", "txnId": "own"}, txn=value) is not None  # the fields' own txnId wins
+
+
+def test_c_and_python_agree_on_the_field_cap(c_make: Make) -> None:
+    names = {f"k{i}": f"_k{i}" for i in range(MAX_FIELDS + 1)}
+    at_cap = {f"k{i}": i for i in range(MAX_FIELDS)}
+    for impl in (c_make, _plain.plain_gelf_dict_py):
+        made = make(impl, at_cap, names=names)
+        assert made is not None and len(made) == 6 + MAX_FIELDS
+        assert make(impl, {**at_cap, f"k{MAX_FIELDS}": 0}, names=names) is None
 
 
 def test_c_never_runs_the_code_of_a_key(c_make: Make) -> None:
