@@ -34,8 +34,24 @@ needs_scrub(PyObject *s)
     }
 #endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    /* -1: not found; -2 (an error, never for a ready str) counts as found. */
-    return PyUnicode_FindChar(s, '=', 0, n, 1) != -1 || PyUnicode_FindChar(s, '@', 0, n, 1) != -1;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    if (kind == PyUnicode_1BYTE_KIND) { /* one pass, no call per character: most values are short */
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (p[i] == '=' || p[i] == '@') {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '=' || c == '@') {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int
