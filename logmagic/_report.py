@@ -149,35 +149,11 @@ def escape(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
-#: ``name=value``, ``name: value``, ``"name": "value"``: the value (quoted, or up to a separator)
-#: is only looked at, so that a name inside it (``body: password=x``) is found too.
-_ASSIGNED = re.compile(
-    r"""(?P<name>[\w.-]+)(?P<sep>["']?\s*[:=]\s*)(?=(?P<value>"[^"]*"|'[^']*'|[^\s,;&'"()\[\]{}]+))"""
-)
-_CREDENTIAL = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+[\w.~+/=-]{4,}")
-
-
 def mask(text: str) -> str:
-    """``text`` with the values of secret-named assignments and of credentials masked.
-
-    Uses the configured redactor (``logmagic.configure(redact=...)``); with redaction off the
-    text is returned as it is.
-    """
+    """``text`` with the secrets it may quote masked (``Redactor.prose``); as it is when
+    redaction is off (``logmagic.configure(redact=False)``)."""
     red = redact.ACTIVE
-    if red is None:
-        return text
-    text = _CREDENTIAL.sub(lambda m: f"{m.group('scheme')} {redact.MASK}", text)
-    out: list[str] = []
-    done = 0
-    for m in _ASSIGNED.finditer(text):
-        if m.start() < done or not red.is_secret(m.group("name")):
-            continue
-        value = m.group("value")
-        quote = value[0] if value[0] in "'\"" else ""
-        out += (text[done : m.end()], quote, redact.MASK, quote)
-        done = m.end() + len(value)
-    out.append(text[done:])
-    return "".join(out)
+    return text if red is None else red.prose(text)
 
 
 def unwritten() -> int:

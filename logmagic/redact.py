@@ -85,6 +85,13 @@ _USERINFO = re.compile(r"(://[^/?#@\s:]*:)([^/?#@\s]*)@")
 #: A query parameter at the start of the text or after ``?``, ``&`` or ``;``: its value
 #: (group 3) is masked when its name (group 2) is secret.
 _PARAM = re.compile(r"(^|[?&;])([^=&;#?\s]+)=([^&;#\s]*)")
+#: In free text, ``name=value``, ``name: value``, ``"name": "value"``: the value (quoted, or up
+#: to a separator) is only looked at, so that a name inside it (``body: password=x``) is found.
+_ASSIGNED = re.compile(
+    r"""(?P<name>[\w.-]+)(?P<sep>["']?\s*[:=]\s*)(?=(?P<value>"[^"]*"|'[^']*'|[^\s,;&'"()\[\]{}]+))"""
+)
+#: ``Bearer <token>`` and ``Basic <credentials>`` in free text.
+_CREDENTIAL = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+[\w.~+/=-]{4,}")
 
 
 def needs_scrub(text: str) -> bool:
@@ -158,6 +165,26 @@ class Redactor:
         if "=" in text:
             text = _PARAM.sub(lambda m: f"{m[1]}{m[2]}={MASK}" if self.is_secret(m[2]) else m[0], text)
         return text
+
+    def prose(self, text: str) -> str:
+        """Free text (logmagic's own diagnostics, which may quote an exception or a request)
+        with what looks secret masked: a URL's password, the value after a secret name and
+        ``=`` or ``:``, and ``Bearer``/``Basic`` credentials.
+
+        Slower than ``text``: for rare lines, not for every field value.
+        """
+        text = _USERINFO.sub(lambda m: f"{m[1]}{MASK}@", _CREDENTIAL.sub(lambda m: f"{m['scheme']} {MASK}", text))
+        out: list[str] = []
+        done = 0
+        for m in _ASSIGNED.finditer(text):
+            if m.start() < done or not self.is_secret(m["name"]):
+                continue
+            value = m["value"]
+            quote = value[0] if value[0] in "'\"" else ""
+            out += (text[done : m.end()], quote, MASK, quote)
+            done = m.end() + len(value)
+        out.append(text[done:])
+        return "".join(out)
 
     def fields(self, fields: dict[Any, Any], budget: Budget | None = None) -> dict[Any, Any]:
         """``fields`` with secrets masked: the same dict when there is nothing to mask, else a copy."""

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 import pytest
 
 import logmagic
+from logmagic import redact
 from logmagic.redact import MASK
 
 from .conftest import ListSink
@@ -412,3 +413,14 @@ def test_an_environ_logged_as_a_field_keeps_only_what_is_not_secret(sink: ListSi
     assert env["QUERY_STRING"] == f"user=bob&password={MASK}&next=/home"
     assert env["HTTP_AUTHORIZATION"] == env["HTTP_COOKIE"] == MASK
     assert env["HTTP_ACCEPT"] == "*/*" and env["PATH_INFO"] == "/login"
+
+
+def test_prose_masks_what_a_diagnostic_may_quote() -> None:
+    red = redact.Redactor()
+    text = (
+        'bad body: password=hunter2 {"token": "t0k"} Authorization: Bearer abc.def see https://u:pw@h/x?api_key=k&q=1'
+    )
+    masked = red.prose(text)
+    for secret in ("hunter2", "t0k", "abc.def", ":pw@", "=k&"):
+        assert secret not in masked
+    assert "bad body: password=" in masked and "q=1" in masked and "https://u:" in masked
