@@ -9,8 +9,8 @@ never wait). Between tries it sleeps in ``poll`` until the descriptor is writabl
 deadline has passed. Where no description of its own can be had (no /proc), it polls before
 each write: bounded unless another process fills the pipe between the poll and the write.
 
-The process-wide ``exiting`` flag is set when the interpreter's exit flush starts: from then
-on, writers that would wait without limit wait at most ``EXIT_WAIT`` seconds.
+``EXIT.started`` is set when the interpreter's exit flush starts: from then on, writers that
+would wait without limit wait at most ``EXIT_WAIT`` seconds.
 """
 
 from __future__ import annotations
@@ -25,18 +25,21 @@ import time
 #: Seconds a write may wait for a full stderr once the exit flush has started.
 EXIT_WAIT = 1.0
 
-_exiting = False
+
+class _Exit:
+    """Whether the exit flush has started: an attribute, read on the stderr sinks' hot path."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        """The exit flush has started: writes that would wait without limit now wait ``EXIT_WAIT``."""
+        self.started = True
 
 
-def start_exit() -> None:
-    """The exit flush has started: writes that would wait without limit now wait ``EXIT_WAIT``."""
-    global _exiting
-    _exiting = True
-
-
-def exiting() -> bool:
-    """Whether the exit flush has started (see ``start_exit``)."""
-    return _exiting
+EXIT = _Exit()
 
 
 _DIRECT, _OWN, _SOCKET, _POLL = range(4)
@@ -98,7 +101,7 @@ class BoundedWriter:
 
     def _wait(self, deadline: float | None) -> bool:
         """Sleep until the descriptor may take more, or the deadline; False: time is up."""
-        if deadline is None and _exiting:
+        if deadline is None and EXIT.started:
             deadline = time.monotonic() + EXIT_WAIT
         while True:
             left = None if deadline is None else deadline - time.monotonic()

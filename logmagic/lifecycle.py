@@ -98,7 +98,7 @@ def _at_exit() -> None:
     # and reported on stderr, and the process exits instead of waiting for it. Exit handlers
     # that run after this one may still log: network sinks then deliver each record at once.
     # From here on no write to a full stderr waits more than _fdio.EXIT_WAIT.
-    _fdio.start_exit()
+    _fdio.EXIT.start()
     shutdown(EXIT_TIMEOUT)
     queued.after_exit()
 

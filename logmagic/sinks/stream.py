@@ -24,7 +24,7 @@ import time
 from typing import Protocol
 
 from logmagic import _fdio
-from logmagic._fdio import BoundedWriter, keeps_writes_whole
+from logmagic._fdio import EXIT, BoundedWriter, keeps_writes_whole
 from logmagic._report import REPORTER
 from logmagic.encode import ConsoleEncoder, GelfEncoder, JsonEncoder
 from logmagic.record import Record
@@ -89,9 +89,8 @@ class FdSink(Sink):
         self.fd = fd
         self.format = fmt
         self.block = block
-        #: Seconds a writer waits for the lock (-1: without limit), so ``block`` bounds the
-        #: wait for another thread's write too.
-        self._lock_wait = -1.0 if block is None else block / 1000
+        #: A wait limit, or a torn line owed its newline: lines take ``_put``, not the plain write.
+        self._careful = block is not None
         self._count_lock = threading.Lock()  # for ``dropped``; never held across a write
         self._encode = make_encoder(fmt, wants_color(fd) if color is None else color).encode
         self._lock = threading.RLock()
@@ -129,42 +128,48 @@ class FdSink(Sink):
                 next(self.written_counter)
             return
         lock = self._lock
-        if not lock.acquire(True, self._lock_wait if not _fdio.exiting() else _fdio.EXIT_WAIT):
+        careful = self._careful or EXIT.started  # a wait limit, a torn line or exit: see _put
+        if not (lock.acquire(True, self._lock_timeout()) if careful else lock.acquire()):
             self.lost(BlockingIOError(errno.EAGAIN, "another writer held the sink longer than the wait allowed"))
             return
         try:
             if not self.look_from <= timestamp < self.next_check:
                 self._look(timestamp)
-            self._put(line)
+            if careful:
+                self._put(line)
+            else:  # a blocking descriptor blocks here, as the default policy says
+                try:
+                    n = os.write(self.fd, line)
+                except BlockingIOError:  # O_NONBLOCK set by whoever shares it: wait for room
+                    n = 0
+                if n != len(line):
+                    self._rest(line, n, None)
             next(self.written_counter)
         except OSError as exc:
             self.lost(exc)
         finally:
             lock.release()
 
+    def _lock_timeout(self) -> float:
+        """Seconds a careful writer waits for the lock (another thread's write): -1 for ever."""
+        wait = self._wait()
+        return -1.0 if wait is None else wait
+
     def _put(self, line: bytes) -> None:
-        """Under the lock: write ``line`` whole, after the newline a torn line is owed.
+        """Under the lock, the careful way: after the newline a torn line is owed, within the
+        wait the policy (or exit) allows.
 
         Raises ``OSError`` when the line did not go out whole (it is then dropped); a part
         that did go out leaves the line torn.
         """
         data = b"\n" + line if self._torn else line
         wait = self._wait()
-        done = 0
-        if wait is None:  # a blocking descriptor blocks here, as the policy says
-            try:
-                done = os.write(self.fd, data)
-            except BlockingIOError:  # O_NONBLOCK set by whoever shares it: wait for room below
-                pass
-            if done == len(data):
-                self._torn = False
-                return
-        self._rest(data, done, None if wait is None else time.monotonic() + wait)
+        self._rest(data, 0, None if wait is None else time.monotonic() + wait)
 
     def _wait(self) -> float | None:
         """Seconds a write may wait for room: None without limit (see ``block``)."""
         limit = None if self.block is None else self.block / 1000
-        if _fdio.exiting():
+        if EXIT.started:
             if self._given_up:
                 return 0.0
             return _fdio.EXIT_WAIT if limit is None else min(limit, _fdio.EXIT_WAIT)
@@ -179,19 +184,20 @@ class FdSink(Sink):
             raise
         if done < len(data):
             self._tear(done)
-            if _fdio.exiting():
+            if EXIT.started:
                 self._given_up = True
             raise self._writer.last_error or BlockingIOError(errno.EAGAIN, f"no room within {self._wait_text()}")
         self._torn = False
+        self._careful = self.block is not None
 
     def _tear(self, done: int) -> None:
         """A line went out in part (``done`` bytes of it): the next one must start afresh."""
         if done:
-            self._torn = True
+            self._torn = self._careful = True
             self.free_until = -math.inf  # writers without the lock would not add the newline
 
     def _wait_text(self) -> str:
-        return "the exit wait" if _fdio.exiting() or self.block is None else f"{self.block:g} ms"
+        return "the exit wait" if EXIT.started or self.block is None else f"{self.block:g} ms"
 
     def _look(self, now: float) -> None:
         """Under the lock, when a look is due: do writes to the descriptor stay whole?
