@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     txn.add_argument("--json", action="store_true", help="print the decoded fields as one JSON object")
     from logmagic.ship.cli import add_parser
 
-    add_parser(sub, _Parser)
+    add_parser(sub)
     return parser
 
 

@@ -26,7 +26,7 @@ flight, saves the state and exits 0.
 """
 
 
-def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+def add_parser(sub: Any) -> None:
     """Add the ``ship`` subcommand to the ``logmagic`` command."""
     p = sub.add_parser(
         "ship",
