@@ -84,7 +84,3 @@ class RouteTable:
             if route.matches(facility) and (best is None or route.specificity >= best.specificity):
                 best = route
         return best
-
-    def sink_names(self) -> set[str]:
-        """Every sink name some route uses."""
-        return {name for route in self._routes.values() for name in route.sinks}

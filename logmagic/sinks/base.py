@@ -139,22 +139,3 @@ class GuardedSink(Sink):
 
 #: What ``GuardedSink._forward`` returns when the target's method raised.
 _FAILED = object()
-
-
-def nested_depth() -> int:
-    """How many user sinks/rewriters are currently running on this thread."""
-    return int(getattr(_nesting, "depth", 0))
-
-
-class nesting:
-    """Context manager marking that user code (a rewriter) runs; see ``GuardedSink``."""
-
-    __slots__ = ("depth",)
-
-    def __enter__(self) -> int:
-        self.depth = getattr(_nesting, "depth", 0)
-        _nesting.depth = self.depth + 1
-        return int(self.depth)
-
-    def __exit__(self, *exc: object) -> None:
-        _nesting.depth = self.depth
