@@ -5,45 +5,53 @@
     log.dbg("Something is wrong", {"request": req})
     log.info("user signed in", accountId="ac42")
 
-The public API is re-exported here; see docs/ for the guides.
+The public API (``logmagic.api``) is loaded on the first use of one of its names, not by
+``import logmagic``: importing the package starts no thread, registers no hook and writes
+nothing, and the host tools (``gelf-chainsaw``, ``logmagic txn``), which import
+``logmagic.<submodule>``, never load the logging runtime at all. See docs/ for the guides.
 """
 
-from logmagic import config as _config
-from logmagic import lifecycle as _lifecycle
-from logmagic.config import add_rewriter, configure, register_sink, remove_rewriter, reset, route
-from logmagic.levels import (
-    ALERT,
-    CRIT,
-    DBG,
-    DEBUG,
-    EMERG,
-    ERR,
-    ERROR,
-    INFO,
-    MSG,
-    NOTICE,
-    TRACE,
-    TRACE1,
-    TRACE2,
-    TRACE3,
-    TRACE4,
-    TRACE5,
-    TRACE6,
-    TRACE7,
-    TRACE8,
-    WARN,
-    WARNING,
-    level_name,
-    parse_level,
-)
-from logmagic.lifecycle import flush, reopen, shutdown, stats
-from logmagic.logger import LocalLogger, LogMethod, local
-from logmagic.record import Record
-from logmagic.request import request_rewriter
-from logmagic.sinks import Sink
-from logmagic.txn import TxnInfo, current_txn_id, new_txn_id, parse_txn_id, transaction
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from logmagic import txn, web
+    from logmagic.config import add_rewriter, configure, register_sink, remove_rewriter, reset, route
+    from logmagic.levels import (
+        ALERT,
+        CRIT,
+        DBG,
+        DEBUG,
+        EMERG,
+        ERR,
+        ERROR,
+        INFO,
+        MSG,
+        NOTICE,
+        TRACE,
+        TRACE1,
+        TRACE2,
+        TRACE3,
+        TRACE4,
+        TRACE5,
+        TRACE6,
+        TRACE7,
+        TRACE8,
+        WARN,
+        WARNING,
+        level_name,
+        parse_level,
+    )
+    from logmagic.lifecycle import flush, reopen, shutdown, stats
+    from logmagic.logger import LocalLogger, LogMethod, local
+    from logmagic.record import Record
+    from logmagic.request import request_rewriter
+    from logmagic.sinks import Sink
+    from logmagic.txn import TxnInfo, current_txn_id, new_txn_id, parse_txn_id, transaction
 
 __all__ = [
     "ALERT",
@@ -94,7 +102,22 @@ __all__ = [
     "web",
 ]
 
-_config.reset()
-del _lifecycle
 
-from logmagic import txn, web  # noqa: E402 - the web layer sits on the API above
+#: Public names that are submodules: importing one does not need the whole API.
+_SUBMODULES = frozenset({"txn", "web"})
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, from ``logmagic.api`` (loaded now if it was not), kept for the next use."""
+    if name not in __all__:
+        raise AttributeError(f"module 'logmagic' has no attribute {name!r}")
+    if name in _SUBMODULES:  # also reached by ``from logmagic import txn`` inside the runtime
+        value = importlib.import_module(f"logmagic.{name}")
+    else:
+        value = getattr(importlib.import_module("logmagic.api"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

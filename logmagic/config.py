@@ -4,7 +4,7 @@ This is the only part of logmagic that raises: a bad route, sink or level is a `
 here, at configure time, so that a log call never has to. Every change rebuilds the loggers'
 methods once.
 
-Environment (read at import, by ``configure()`` and by ``reset()``; values override code):
+Environment (read at the first use of logmagic, by ``configure()`` and by ``reset()``; values override code):
 
 * ``LOGMAGIC_SINKS="name=spec;name=spec"``, e.g. ``main=file:///var/log/app.jsonl?format=json``
 * ``LOGMAGIC_ROUTES="pattern=LEVEL:sink[,sink];..."``, e.g.
@@ -409,3 +409,8 @@ def routes() -> list[Route]:
     """The route table (a copy), oldest first."""
     with _lock:
         return _table.routes()
+
+
+# The defaults and the LOGMAGIC_* environment apply from the first import of the configuration
+# (the first use of logmagic), not from ``import logmagic``.
+reset()
