@@ -25,21 +25,14 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from logmagic.sinks import ConsoleSink, FdSink, FileSink, Sink, StderrSink
-
-
-def _stdlib() -> Sink:
-    from logmagic.integrations.stdlib import StdlibSink  # imports config, which imports this module
-
-    return StdlibSink()
-
+from logmagic.sinks import ConsoleSink, FdSink, FileSink, Sink, StderrSink, StdlibSink
 
 #: Built-in sink names and how to make each. ``gelf-stderr`` is an alias of the original name.
 BUILTIN: dict[str, Callable[[], Sink]] = {
     "graylog2-stderr": StderrSink,
     "gelf-stderr": StderrSink,
     "console": ConsoleSink,
-    "stdlib": _stdlib,
+    "stdlib": StdlibSink,
 }
 #: The built-in sinks that write to stderr, and their format.
 _STDERR_FORMATS = {"graylog2-stderr": "gelf", "gelf-stderr": "gelf", "console": "console"}

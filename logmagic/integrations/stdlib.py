@@ -5,12 +5,13 @@
   get logmagic's routes, rewriters, sinks and txnIds.
 * ``Handler``: the same as a ``logging.Handler``, for ``logging.config.dictConfig`` users.
 * ``StdlibSink``: logmagic records into ``logging``, for applications that keep their own
-  handlers (``logmagic.register_sink("stdlib", StdlibSink())``).
+  handlers (the built-in sink name ``stdlib``). It is defined in ``logmagic.sinks.stdlib``,
+  below the configuration, and re-exported here.
 
 Both directions at once neither loop nor double: a ``LogRecord`` made by ``StdlibSink`` carries
 ``logmagic_level`` and ``Handler`` ignores it, and while one direction is passing a record on
 in a thread, the other direction ignores what that thread logs (a record that came from
-``logging`` is not sent back to it).
+``logging`` is not sent back to it): both check ``logmagic.sinks.stdlib.busy``.
 
 Levels, ``logging`` to logmagic: CRITICAL to CRIT, ERROR to ERR, WARNING to WARNING, INFO to
 INFO, DEBUG to DEBUG; a custom level takes the nearest standard level below it (25 is INFO,
@@ -30,10 +31,9 @@ from dataclasses import dataclass, field
 from logmagic import config
 from logmagic.encode._safe import describe_exception, safe_str
 from logmagic.integrations._bridge import logger_for
-from logmagic.levels import ALERT, CRIT, DEBUG, EMERG, ERR, INFO, NOTICE, TRACE1, WARNING
-from logmagic.record import Record
+from logmagic.levels import CRIT, DEBUG, ERR, INFO, TRACE1, WARNING
 from logmagic.request import ENVIRON_KEY
-from logmagic.sinks.base import Sink
+from logmagic.sinks.stdlib import LOGRECORD_ATTRIBUTES, MARK, StdlibSink, busy, to_stdlib_level
 
 __all__ = [
     "MARK",
@@ -46,33 +46,16 @@ __all__ = [
     "uncapture",
 ]
 
-#: The ``LogRecord`` attribute set by ``StdlibSink`` (the record's exact logmagic level).
-#: ``Handler`` ignores records that have it: they came from logmagic.
-MARK = "logmagic_level"
-
 #: Loggers that servers configure with their own handlers and ``propagate = False``, so that
 #: a root handler never sees their records. ``capture()`` takes them over by default.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
 
-#: ``LogRecord`` attributes that are not ``extra=`` fields.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
-#: ``extra=`` fields ``Handler`` leaves out: uvicorn's ``color_message`` is the message again,
-#: with terminal color codes in it.
-_NOT_FIELDS = _STANDARD | {"color_message"}
+#: ``LogRecord`` attributes ``Handler`` does not take as fields: the standard ones, and
+#: uvicorn's ``color_message``, which is the message again with terminal color codes in it.
+_NOT_FIELDS = LOGRECORD_ATTRIBUTES | {"color_message"}
 #: Where gunicorn's access record holds the WSGI middleware's id: its ``%`` arguments are
 #: "atoms", with ``{name}e`` for each environ entry.
 _GUNICORN_TXN_ATOM = "{" + ENVIRON_KEY + "}e"
-
-_TO_STDLIB = {
-    EMERG: logging.CRITICAL,
-    ALERT: logging.CRITICAL,
-    CRIT: logging.CRITICAL,
-    ERR: logging.ERROR,
-    WARNING: logging.WARNING,
-    NOTICE: logging.INFO,
-    INFO: logging.INFO,
-    DEBUG: logging.DEBUG,
-}
 
 
 def from_stdlib_level(levelno: int) -> int:
@@ -88,20 +71,6 @@ def from_stdlib_level(levelno: int) -> int:
     if levelno >= logging.DEBUG:
         return DEBUG
     return TRACE1
-
-
-def to_stdlib_level(level: int) -> int:
-    """The ``logging`` level number for a logmagic level (trace levels are DEBUG)."""
-    return _TO_STDLIB.get(level, logging.DEBUG)
-
-
-class _Busy(threading.local):
-    """Whether this thread is passing a record from one side to the other right now."""
-
-    active = False
-
-
-_busy = _Busy()
 
 
 def _full_message(record: logging.LogRecord) -> str | None:
@@ -133,10 +102,10 @@ class Handler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Send ``record`` to logmagic, unless it came from logmagic. Never raises."""
-        busy = _busy
-        if busy.active or MARK in record.__dict__:
+        guard = busy
+        if guard.active or MARK in record.__dict__:
             return
-        busy.active = True
+        guard.active = True
         try:
             level = from_stdlib_level(record.levelno)
             log = logger_for(record.name)
@@ -157,47 +126,7 @@ class Handler(logging.Handler):
         except Exception:
             self.handleError(record)
         finally:
-            busy.active = False
-
-
-class StdlibSink(Sink):
-    """A sink that hands logmagic records to ``logging``, for applications with their own handlers.
-
-    Each record becomes a ``LogRecord`` of the logger named like the facility, at the mapped
-    level (the exact one in ``logmagic_level``), with the record's time, its fields as
-    attributes (as ``extra=`` would set them; a field named like a ``LogRecord`` attribute,
-    such as ``name``, is set as ``field_name``), a traceback in ``exc_text`` and a trace
-    level's stack in ``stack_info``. The logger's level, filters and handlers decide the rest.
-
-    Register it: ``logmagic.register_sink("stdlib", StdlibSink())``.
-    """
-
-    def emit(self, record: Record) -> None:
-        busy = _busy
-        if busy.active:  # the record came from logging through Handler: it is there already
-            return
-        levelno = to_stdlib_level(record.level)
-        target = logging.getLogger(record.facility)
-        if not target.isEnabledFor(levelno):
-            return
-        rec = logging.getLogRecordFactory()(record.facility, levelno, "", 0, record.msg, None, None)
-        ts = record.timestamp
-        rec.created = ts
-        rec.msecs = int((ts - int(ts)) * 1000) + 0.0
-        for key, value in record.fields.items():
-            name = key if isinstance(key, str) else safe_str(key)
-            rec.__dict__[f"field_{name}" if name in _STANDARD or name == MARK else name] = value
-        if record.full_message is not None:
-            if record.level >= TRACE1:
-                rec.stack_info = record.full_message
-            else:
-                rec.exc_text = record.full_message.rstrip("\n")  # as Formatter.formatException leaves it
-        rec.__dict__[MARK] = record.level
-        busy.active = True
-        try:
-            target.handle(rec)
-        finally:
-            busy.active = False
+            guard.active = False
 
 
 @dataclass

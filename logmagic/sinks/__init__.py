@@ -2,6 +2,7 @@
 
 from logmagic.sinks.base import GuardedSink, Sink
 from logmagic.sinks.file import FileSink
+from logmagic.sinks.stdlib import StdlibSink
 from logmagic.sinks.stream import ConsoleSink, FdSink, StderrSink
 
-__all__ = ["ConsoleSink", "FdSink", "FileSink", "GuardedSink", "Sink", "StderrSink"]
+__all__ = ["ConsoleSink", "FdSink", "FileSink", "GuardedSink", "Sink", "StderrSink", "StdlibSink"]
