@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import orjson
 
-import logmagic
 from logmagic.encode._safe import safe_str
+from logmagic.levels import ERR, INFO, WARNING
+from logmagic.logger import LocalLogger
+from logmagic.txn import new_txn_id
 
 #: Inbound ids longer than this, or with other characters, are replaced by a fresh id.
 MAX_INBOUND_LENGTH = 200
@@ -57,7 +59,7 @@ def shown(value: str | bytes) -> str:
     return safe_str(repr(cut)[1:-1] + ("…" if len(text) > 64 else ""))
 
 
-def choose_id(inbound: str | None, log: logmagic.LocalLogger, header: str) -> str:
+def choose_id(inbound: str | None, log: LocalLogger, header: str) -> str:
     """The inbound id when valid, else a fresh one (and the replacement is logged).
 
     An empty or all-blank header counts as no header: proxies send those, and they are not worth
@@ -66,19 +68,19 @@ def choose_id(inbound: str | None, log: logmagic.LocalLogger, header: str) -> st
     if inbound is not None and inbound.strip():
         if valid_inbound(inbound):
             return inbound
-        txn_id = logmagic.new_txn_id()
+        txn_id = new_txn_id()
         log.warning("replaced an invalid inbound transaction id", header=header, inbound=shown(inbound), txnId=txn_id)
         return txn_id
-    return logmagic.new_txn_id()
+    return new_txn_id()
 
 
 def access_level(status: int | None) -> int:
     """Access records: ERR for 5xx (and for no response at all), WARNING for 4xx, else INFO."""
     if status is None or status >= 500:
-        return logmagic.ERR
+        return ERR
     if status >= 400:
-        return logmagic.WARNING
-    return logmagic.INFO
+        return WARNING
+    return INFO
 
 
 def error_body(txn_id: str, accept: str) -> tuple[bytes, str]:

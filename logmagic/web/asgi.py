@@ -15,8 +15,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import logmagic
 from logmagic import txn
+from logmagic.levels import ERR
+from logmagic.logger import local
 from logmagic.request import STATE_KEY, scope_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
@@ -33,7 +34,7 @@ class ASGIMiddleware:
     def __init__(self, app: ASGIApp, **options: Any) -> None:
         self.app = app
         self.options = Options.make(**options)
-        self.log = logmagic.local(self.options.facility)
+        self.log = local(self.options.facility)
         self._inbound = [(h, h.lower().encode("latin-1")) for h in self.options.inbound_headers]
         self._response_header = self.options.response_header.lower().encode("latin-1")
 
@@ -160,7 +161,7 @@ class _Exchange:
         path = scope_path(scope)
         extra = {"aborted": True} if self.aborted else {}
         self.mw.log.log(
-            logmagic.ERR if self.aborted else access_level(self.status),
+            ERR if self.aborted else access_level(self.status),
             f"{method} {path} {self.status if self.status is not None else '-'}",
             {"request": scope},
             status=self.status,

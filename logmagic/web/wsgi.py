@@ -16,8 +16,9 @@ from contextvars import Context, copy_context
 from types import TracebackType
 from typing import Any
 
-import logmagic
 from logmagic import txn
+from logmagic.levels import ERR
+from logmagic.logger import local
 from logmagic.request import ENVIRON_KEY, environ_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
@@ -32,7 +33,7 @@ class WSGIMiddleware:
     def __init__(self, app: WSGIApp, **options: Any) -> None:
         self.app = app
         self.options = Options.make(**options)
-        self.log = logmagic.local(self.options.facility)
+        self.log = local(self.options.facility)
         self._environ_keys = [(h, "HTTP_" + h.upper().replace("-", "_")) for h in self.options.inbound_headers]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -110,7 +111,7 @@ class _Exchange:
         path = environ_path(env)
         extra = {"aborted": True} if self.aborted else {}
         self.mw.log.log(
-            logmagic.ERR if self.aborted else access_level(self.status),
+            ERR if self.aborted else access_level(self.status),
             f"{method} {path} {self.status if self.status is not None else '-'}",
             {"request": env},
             status=self.status,
