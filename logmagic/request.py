@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from logmagic import rewriters
 from logmagic._report import warn, warn_once
 from logmagic.encode._safe import describe_exception, safe_str
 
@@ -189,9 +188,10 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
     Fields the caller set explicitly (``txnId`` included) win over those from the request.
     A request that raises when read (a framework's proxy used outside a request) becomes
     ``"<TypeName: the error>"``; the record keeps its other fields.
-    A ``request`` that is not a known kind of object is left for the user's rewriters, which
-    run next; when there are none, or they leave it, it is replaced by its type name
-    (``hide_unknown_request``) so the object is never dumped.
+    It runs after the user's rewriters, which may have turned a request of their own kind into
+    fields already. A ``request`` that is not a known kind of object is left as it is; the
+    step after this one (``hide_unknown_request``) replaces it by its type name, so the object
+    is never dumped.
     """
     request = fields.get("request")
     if request is None:
@@ -203,8 +203,6 @@ def request_rewriter(facility: str, level: int, msg: str, fields: dict[str, Any]
         fields["request"] = f"<{type(request).__name__}: {describe_exception(exc)}>"
         return fields
     if info is None:
-        if not rewriters.has_user_rewriters():
-            hide_unknown_request(facility, level, msg, fields)
         return fields
     del fields["request"]
     for k, v in info.items():

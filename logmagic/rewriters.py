@@ -22,8 +22,8 @@ Rewriter = Callable[[str, int, str, dict[str, Any]], Any]
 #: A compiled chain: ``fn(facility, level, msg, fields) -> fields``, never raising.
 Runner = Callable[[str, int, str, dict[str, Any]], dict[str, Any]]
 
-_head: list[Rewriter] = []  # built-ins that run first (the request rewriter)
-_tail: list[Rewriter] = []  # built-ins that run after the user's, only when there are some
+_head: list[Rewriter] = []  # built-ins that run after the user's (the request rewriter)
+_tail: list[Rewriter] = []  # built-ins that run last
 _user: list[Rewriter] = []  # add_rewriter's, in order
 _trusted: list[Rewriter] = []  # logmagic's own: they never raise and never log
 _trigger: list[str] = []  # the field without which logmagic's own leave the fields alone
@@ -32,10 +32,8 @@ _reported_lock = threading.RLock()
 
 
 def set_builtins(head: Sequence[Rewriter], tail: Sequence[Rewriter] = (), trigger: str | None = None) -> None:
-    """Set logmagic's own rewriters: ``head`` runs before the user's, ``tail`` after them.
-
-    The tail exists only for what the head left for user rewriters to handle (a request
-    object of a kind logmagic does not know); with no user rewriters it is not run.
+    """Set logmagic's own rewriters: ``head`` runs after the user's, ``tail`` last (for what
+    no rewriter handled, such as a request object of a kind logmagic does not know).
     ``trigger`` names the field without which all of them return the fields untouched, so
     loggers may skip the call when the field is absent.
     """
@@ -53,11 +51,6 @@ def trigger_of(rewriters: tuple[Rewriter, ...]) -> str | None:
     if _trigger and all(any(fn is t for t in _trusted) for fn in rewriters):
         return _trigger[0]
     return None
-
-
-def has_user_rewriters() -> bool:
-    """Whether the user added rewriters (then the tail runs after them)."""
-    return bool(_user)
 
 
 def add(fn: Rewriter) -> None:
@@ -100,8 +93,10 @@ def restore(saved: Saved) -> None:
 
 
 def chain() -> tuple[Rewriter, ...]:
-    """The whole chain as it is now, in the order it runs."""
-    return (*_head, *_user, *_tail) if _user else tuple(_head)
+    """The whole chain as it is now, in the order it runs: the user's rewriters first (they
+    see the fields as logged, ``request`` object included), then logmagic's own on whatever
+    is left, then the step that hides an object nobody handled."""
+    return (*_user, *_head, *_tail)
 
 
 def compile_chain(rewriters: tuple[Rewriter, ...]) -> Runner | None:
