@@ -49,6 +49,7 @@ Emit = Callable[[Record], None]
 
 _now = time.time
 _txn_get = txn.get_current
+_redacted = redact.stage
 _dumps = orjson.dumps
 _write = os.write
 _next = next
@@ -171,7 +172,8 @@ def _say_once(exc: Exception, facility: str) -> None:
 def finish_fields(
     facility: str, level: int, msg: str, fields: dict[Any, Any], rewrite: rewriters.Runner | None
 ) -> dict[Any, Any]:
-    """Run the rewriters, then add the current txnId unless the fields name one already.
+    """The pipeline's steps after the merge: run the rewriters, add the current txnId unless
+    the fields name one already, then redact (``redact.stage``): what every sink receives.
 
     The fast methods (``make_plain``, ``make_gelf_line``) inline these steps.
     """
@@ -180,7 +182,7 @@ def finish_fields(
     t = _txn_get()
     if t is not None and "txnId" not in fields:
         fields["txnId"] = t
-    return fields
+    return _redacted(fields)
 
 
 def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any], args: tuple[Any, ...]) -> dict[str, Any]:
@@ -215,20 +217,17 @@ def merge(bound: dict[str, Any], fields: Any, kw: dict[str, Any]) -> dict[str, A
 def interpolate(msg: str, fields: Mapping[str, Any]) -> str:
     """Replace ``${name}`` (or ``${a.b}`` for nested mappings) by field values; unknown names stay.
 
-    Redaction applies here too: a secret field interpolated into the message shows the mask,
-    since the message itself is never redacted at the sink boundary.
+    ``fields`` have been through the redaction stage: a secret field interpolated into the
+    message shows the mask, since the message itself is never redacted.
     """
-    red = redact.ACTIVE
 
     def value(m: re.Match[str]) -> str:
         cur: Any = fields
         for part in m.group(1).split("."):
             if not isinstance(cur, Mapping) or part not in cur:
                 return m.group(0)
-            if red is not None and red.is_secret(part):
-                return redact.MASK
             cur = cur[part]
-        return safe_str(cur if red is None else red.value(cur))
+        return safe_str(cur)
 
     return _PLACEHOLDER.sub(value, msg)
 
@@ -258,6 +257,7 @@ def make_plain(
             t = _txn_get()
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
+            f = _redacted(f)
             if one is not None:
                 one(Record(facility, level, msg, f, _now(), None))
             else:
@@ -360,10 +360,10 @@ def make_gelf_line(
                         return
             except Exception:  # TypeError from orjson: the encoder copes
                 pass
-            # The general path's last step, for what the line above could not hold.
+            # The general path's last steps, for what the line above could not hold.
             if t is not None and "txnId" not in f:
                 f["txnId"] = t
-            out.emit(Record(facility, level, msg, f, ts, None))
+            out.emit(Record(facility, level, msg, _redacted(f), ts, None))
         except Exception as exc:
             try:
                 salvage(exc, facility, level, msg, (self._bound, fields, kw, args), rewrite, (out.emit,))

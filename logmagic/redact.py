@@ -1,12 +1,13 @@
 """Redaction: secrets never leave the process.
 
-On by default. Wherever a record leaves logmagic — every encoder (GELF, JSON, console) and
-every user sink — the value of each field whose name looks secret is replaced by
-``"[REDACTED]"``, at any depth of nested mappings, dataclasses, pydantic and attrs models,
-named tuples and lists (the encoders write nothing below ``MAX_DEPTH`` levels; there the
-redactor too puts ``"<max depth>"``). Because it is applied at the sink boundary rather than
-at one point of the rewriter chain, nothing a rewriter adds escapes it, and the common case
-(flat fields with known, harmless names and short plain values) costs nothing on the hot path.
+On by default. Redaction is one stage of the pipeline (``stage``), after the rewriters and
+the txnId and before any sink sees the record, whatever the sink (stderr, a file, the
+console, ``stdlib``, a network sink, a ``Sink`` object or a plain function): the value of
+each field whose name looks secret is replaced by ``"[REDACTED]"``, at any depth of nested
+mappings, dataclasses, pydantic and attrs models, named tuples and lists (the encoders write
+nothing below ``MAX_DEPTH`` levels; there the redactor too puts ``"<max depth>"``). Nothing a
+rewriter adds escapes it, the encoders mask nothing themselves, and the common case (flat
+fields with known, harmless names and short plain values) is looked at once and not copied.
 
 Secret names, case-insensitive, ``-`` and ``_`` alike, surrounding blanks ignored, also in
 their WSGI form (``HTTP_AUTHORIZATION``): ``Authorization``, ``Proxy-Authorization``,
@@ -309,6 +310,19 @@ class Redactor:
 
 #: The redactor every sink applies, or ``None`` when redaction is off.
 ACTIVE: Redactor | None = Redactor()
+
+
+def stage(fields: dict[Any, Any]) -> dict[Any, Any]:
+    """The redaction stage of the pipeline: a record's fields as every sink may see them.
+
+    Run once per record, after the rewriters and the txnId, before any sink (built-in or not)
+    and any encoder sees the record: the same dict when nothing in it is secret, else a masked
+    copy. The loggers' direct GELF path is the one specialised variant: it writes a line
+    itself only when every field is a plain value under a name known to be harmless (see
+    ``logmagic.encode._plain``), which this stage would leave as it is.
+    """
+    red = ACTIVE
+    return fields if red is None else red.fields(fields)
 
 
 def set_active(redactor: Redactor | None) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 
-from logmagic import redact
 from logmagic.encode._safe import Budget, cap, clean, first_fields, safe_str, to_jsonable
 from logmagic.levels import DEBUG, ERR, INFO, NOTICE, WARNING, level_name
 from logmagic.record import Record
@@ -93,7 +92,7 @@ class ConsoleEncoder:
             name = f"{_level_color(rec.level)}{name}{_RESET}"
             stamp = f"{_DIM}{stamp}{_RESET}"
         parts = [stamp, " ", name, " ", escape(rec.facility), "  ", escape(cap(safe_str(rec.msg), 4096))]
-        fields = rec.fields if redact.ACTIVE is None else redact.ACTIVE.fields(rec.fields)
+        fields = rec.fields
         if fields:
             parts.append(" ")
             budget = Budget()

@@ -72,18 +72,23 @@ def forget_names() -> None:
     NAMES.clear()
 
 
-def _name_for(key: object) -> tuple[str, bool]:
-    """A top-level field's GELF name and whether its value is secret; caches harmless names."""
+def _name_for(key: object) -> str:
+    """A top-level field's GELF name, cached when the name is not a secret one.
+
+    The cache is what the loggers' direct GELF path writes without the pipeline's redaction
+    stage (``logmagic.encode._plain``), so a secret name never enters it: a record with one
+    always takes the general path, which redacts. The encoder itself masks nothing.
+    """
     text = safe_key(key)
     name = _RENAMED.get(text) or _gelf_name(text)
     red = redact.ACTIVE
     if red is not None and red.is_secret(key):
-        return name, True
+        return name
     if type(key) is str and len(NAMES) < _KEY_CACHE_LIMIT:
         NAMES[key] = name
         if redact.ACTIVE is not red:  # the policy changed meanwhile: its cache clear may have come first
             NAMES.pop(key, None)
-    return name, False
+    return name
 
 
 class GelfEncoder:
@@ -116,14 +121,13 @@ class GelfEncoder:
 
 class _Walk:
     """One record's limits on the careful path: fields still allowed, keys left out, and the
-    walk budgets of the redactor and of the converter for the values written as JSON text."""
+    walk budget of the converter for the values written as JSON text."""
 
-    __slots__ = ("budget", "dropped", "fields_left", "redact_budget")
+    __slots__ = ("budget", "dropped", "fields_left")
 
     def __init__(self) -> None:
         self.fields_left = MAX_FIELDS
         self.dropped = 0
-        self.redact_budget = Budget()
         self.budget = Budget()
 
 
@@ -171,19 +175,12 @@ def _careful(rec: Record) -> bytes:
 def _field(d: dict[str, Any], k: Any, v: Any, walk: _Walk, added: bool = True) -> bool:
     """Write one top-level field into ``d``; False when ``added`` is False and it is there already."""
     name = NAMES.get(k) if type(k) is str else None  # any other key's __eq__ may raise
-    secret = False
     if name is None:
-        name, secret = _name_for(k)
+        name = _name_for(k)
     if not added and name in d:
         return False
-    if secret:
-        d[name] = redact.MASK
-        return True
     t = type(v)
     if t is str:
-        red = redact.ACTIVE
-        if red is not None and ("=" in v or "@" in v):
-            v = red.text(v)
         d[name] = v if len(v) <= MAX_STRING else cap(v)
     elif t is int or t is bool or v is None:
         d[name] = v
@@ -204,7 +201,6 @@ def _short(msg: str) -> str:
 
 def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set[int], walk: _Walk) -> None:
     """Put a non-plain value into the flat GELF dict: flatten mappings, stringify the rest."""
-    red = redact.ACTIVE
     if isinstance(value, Mapping):
         if id(value) in active:
             d[name] = "<cycle>"
@@ -220,21 +216,16 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
                     break
                 walk.fields_left -= 1
                 sub = f"{name}_{_BAD_KEY_CHARS.sub('_', safe_key(k))}"
-                sub = _OWNED.get(sub, sub)
-                if red is not None and red.is_secret(k):
-                    d[sub] = redact.MASK
-                else:
-                    _add_value(d, sub, v, depth + 1, active, walk)
+                _add_value(d, _OWNED.get(sub, sub), v, depth + 1, active, walk)
         except Exception as exc:
             d[name] = scalar_text(exc)
         finally:
             active.discard(id(value))
         return
     if type(value) is str:
-        d[name] = cap(value if red is None else red.text(value))
+        d[name] = cap(value)
     elif isinstance(value, str):
-        text = clean(str.__str__(value))
-        d[name] = cap(text if red is None else red.text(text))
+        d[name] = cap(clean(str.__str__(value)))
     elif value is None or type(value) is bool:
         d[name] = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -244,9 +235,6 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
     else:
         try:
             fields = object_fields(value)
-            if fields is None and red is not None:
-                masked = red.value(value, walk.redact_budget)  # an object with a secret attribute
-                fields = masked if type(masked) is dict else None
         except Exception as exc:
             d[name] = scalar_text(exc)
             return
@@ -264,9 +252,6 @@ def _add_value(d: dict[str, Any], name: str, value: Any, depth: int, active: set
 
 def _json_text(value: Any, walk: _Walk) -> str:
     """A container as compact JSON text (Graylog indexes strings, not arrays), capped."""
-    red = redact.ACTIVE
-    if red is not None:
-        value = red.value(value, walk.redact_budget)
     return cap(orjson.dumps(to_jsonable(value, budget=walk.budget)).decode("utf-8"))
 
 

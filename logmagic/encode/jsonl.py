@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 
-from logmagic import redact
 from logmagic._identity import IDENTITY
 from logmagic.encode._safe import (
     MAX_LINE,
@@ -62,8 +61,7 @@ class JsonEncoder:
         }
         if rec.full_message is not None:
             d["full_message"] = rec.full_message
-        red = redact.ACTIVE
-        fields, dropped = first_fields(rec.fields if red is None else red.fields(rec.fields))
+        fields, dropped = first_fields(rec.fields)
         for k, v in fields:
             if type(k) is not str:
                 k = safe_key(k)  # as text, so a key that reads "level" is still moved aside

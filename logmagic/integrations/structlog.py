@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 
 import structlog
 
+from logmagic import redact
 from logmagic._report import REPORTER
 from logmagic.encode._safe import describe_exception, safe_str
 from logmagic.encode.gelf import GelfEncoder
@@ -160,7 +161,12 @@ class GelfRenderer:
             facility, msg, timestamp, full_message = self.facility, "<unreadable event>", None, None
             fields = {"render_error": describe_exception(exc)}
         record = Record(
-            facility, _level(method_name), msg, fields, time.time() if timestamp is None else timestamp, full_message
+            facility,
+            _level(method_name),
+            msg,
+            redact.stage(fields),  # the pipeline's redaction stage: encoders mask nothing themselves
+            time.time() if timestamp is None else timestamp,
+            full_message,
         )
         return self._encode(record)[:-1].decode("utf-8")
 

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from logmagic import redact
 from logmagic._report import REPORTER, warn
 from logmagic.encode._safe import describe_exception
 from logmagic.record import Record
@@ -87,13 +86,6 @@ class GuardedSink(Sink):
             return
         _nesting.depth = depth + 1
         try:
-            red = redact.ACTIVE
-            if red is not None:
-                masked = red.fields(record.fields)
-                if masked is not record.fields:  # a copy: the other sinks share this record
-                    record = Record(
-                        record.facility, record.level, record.msg, masked, record.timestamp, record.full_message
-                    )
             self._call(record)
             self.written += 1
         except Exception as exc:
