@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import datetime
-import enum
 import json
 import math
 import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import logmagic
 from logmagic.encode import ConsoleEncoder
 from logmagic.record import Record
 from logmagic.redact import MASK
+
+from .hostile import (
+    PROPERTY,
+    FloatLike,
+    Unprintable,
+    hostile_fields,
+    hostile_text,
+    levels,
+    timestamps,
+)
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 TS = 1_795_328_883.46  # 2026-11-22T06:28:03.460Z
@@ -28,120 +37,6 @@ CONTROLS = {*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *ran
 NASTY = "\x1b[31m\x1b]0;title\x07\r\x00\x08\x7f\x85\x9b2J\u202egnp.exe\u2066"
 SGR = r"\x1b\[[0-9;]*m"
 
-
-# --- hostile values ---------------------------------------------------------------------------
-
-
-class Unprintable:
-    """Neither ``repr`` nor ``str`` works."""
-
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
-
-    def __str__(self) -> str:
-        raise ValueError("no str")
-
-
-class Opaque:
-    """An ordinary object with nothing JSON can use."""
-
-    __slots__ = ("n",)
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-
-class FloatLike(float):
-    """A float subclass, as numpy's float64 is."""
-
-
-class IntLike(int):
-    """An int subclass."""
-
-
-class StrLike(str):
-    """A str subclass."""
-
-
-class Color(enum.Enum):
-    RED = "red"
-    BLUE = 2
-
-
-def self_dict(d: dict[Any, Any]) -> dict[Any, Any]:
-    d = dict(d)
-    d["self"] = d
-    return d
-
-
-def self_list(items: list[Any]) -> list[Any]:
-    items = list(items)
-    items.append(items)
-    return items
-
-
-SPECIAL_CHARS = ["\ud800", "\udc80", "\udfff", "\x00", "\x07", "\x1b", "\n", "\r", "\t", "\x7f", "\x85", "\x9b"]
-SPECIAL_CHARS += ["\u202e", "\u2066", '"', "\\", "=", " ", "é", "\U0001f600"]
-any_char = st.one_of(st.characters(codec=None), st.sampled_from(SPECIAL_CHARS))
-hostile_text = st.one_of(
-    st.text(alphabet=any_char, max_size=30),
-    # at least one lone surrogate, control character, quote or bidi override, somewhere
-    st.builds("".join, st.tuples(st.text(max_size=10), st.sampled_from(SPECIAL_CHARS), st.text(any_char, max_size=10))),
-)
-huge_ints = st.sampled_from([2**64, 2**64 + 1, -(2**63) - 1, 10**40, -(10**40), 2**200])
-hashable_leaves = st.one_of(
-    hostile_text, st.integers(), huge_ints, st.floats(), st.binary(max_size=10), st.booleans(), st.none()
-)
-hostile_keys = st.one_of(
-    hostile_text,
-    st.integers(),
-    st.tuples(st.integers(), hostile_text),
-    st.none(),
-    st.floats(),
-    st.booleans(),
-    st.builds(Unprintable),
-    st.builds(Opaque, st.integers()),
-    hostile_text.map(StrLike),
-)
-hostile_leaves = st.one_of(
-    hostile_text,
-    st.integers(),
-    huge_ints,
-    st.floats(),
-    st.sampled_from([math.nan, math.inf, -math.inf]),
-    st.booleans(),
-    st.none(),
-    st.binary(max_size=20),
-    st.decimals(allow_nan=True, allow_infinity=True),
-    st.uuids(),
-    st.datetimes(timezones=st.none() | st.just(datetime.timezone.utc)),
-    st.dates(),
-    st.builds(ValueError, hostile_text),
-    st.builds(Unprintable),
-    st.builds(Opaque, st.integers()),
-    st.floats().map(FloatLike),
-    st.one_of(st.integers(), huge_ints).map(IntLike),
-    hostile_text.map(StrLike),
-    st.sampled_from(Color),
-    st.frozensets(hashable_leaves, max_size=4),
-    st.sets(hashable_leaves, max_size=4),
-)
-hostile_values = st.recursive(
-    hostile_leaves,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.tuples(children, children),
-        st.dictionaries(hostile_keys, children, max_size=4),
-        st.builds(self_dict, st.dictionaries(hostile_keys, children, max_size=3)),
-        st.builds(self_list, st.lists(children, max_size=3)),
-    ),
-    max_leaves=20,
-)
-hostile_fields = st.dictionaries(hostile_keys, st.one_of(hostile_text, hostile_values), max_size=8)
-levels = st.integers(min_value=0, max_value=15)
-timestamps = st.floats(min_value=0, max_value=2**33, allow_nan=False)
-
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # --- helpers ----------------------------------------------------------------------------------
 
