@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
 from logmagic import methods, rewriters
-from logmagic.encode._safe import safe_str
+from logmagic._safe import safe_str
 from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, TRACE8, parse_level
 from logmagic.methods import EXC, STACK, _internal_error, merge
 from logmagic.record import Record

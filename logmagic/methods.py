@@ -35,8 +35,8 @@ import orjson
 from logmagic import redact, rewriters, txn
 from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
+from logmagic._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode import _plain
-from logmagic.encode._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES, GelfEncoder
 from logmagic.levels import LEVEL_NAMES
 from logmagic.record import Record

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from logmagic.encode._safe import (
+from logmagic._safe import (
     MAX_DEPTH,
     MORE,
     Budget,

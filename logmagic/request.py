@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from logmagic._report import warn, warn_once
-from logmagic.encode._safe import describe_exception, safe_str
+from logmagic._safe import describe_exception, safe_str
 
 #: Where the middleware leaves the txnId for the app: WSGI environ key, ASGI scope["state"] key.
 ENVIRON_KEY = "logmagic.txn_id"

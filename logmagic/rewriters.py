@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from logmagic._report import warn
-from logmagic.encode._safe import describe_exception, safe_str
+from logmagic._safe import describe_exception, safe_str
 from logmagic.sinks.base import MAX_NESTING, _nesting
 
 Rewriter = Callable[[str, int, str, dict[str, Any]], Any]

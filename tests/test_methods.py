@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 import logmagic
 from logmagic import logger as logger_mod
 from logmagic import methods, rewriters
+from logmagic._safe import safe_str
 from logmagic.encode import JsonEncoder
-from logmagic.encode._safe import safe_str
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.record import Record
 from logmagic.sinks import FileSink

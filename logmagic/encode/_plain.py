@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from logmagic.encode._safe import MAX_FIELDS
+from logmagic._safe import MAX_FIELDS
 
 PlainGelfDict = Callable[
     [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], "str | None", str], "dict[str, Any] | None"

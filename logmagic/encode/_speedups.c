@@ -18,7 +18,7 @@
 #include <Python.h>
 #include <math.h>
 
-/* logmagic.encode._safe.MAX_FIELDS; tests/encode/test_plain.py checks that both agree. */
+/* logmagic._safe.MAX_FIELDS; tests/encode/test_plain.py checks that both agree. */
 #define MAX_FIELDS 1000
 
 static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId;

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from logmagic.encode._safe import Budget, cap, clean, first_fields, safe_str, to_jsonable
+from logmagic._safe import Budget, cap, clean, first_fields, safe_str, to_jsonable
 from logmagic.levels import DEBUG, ERR, INFO, NOTICE, WARNING, level_name
 from logmagic.record import Record
 

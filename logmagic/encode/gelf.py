@@ -21,8 +21,7 @@ import orjson
 
 from logmagic import redact
 from logmagic._identity import IDENTITY
-from logmagic.encode import _plain
-from logmagic.encode._safe import (
+from logmagic._safe import (
     MAX_FIELDS,
     MAX_LINE,
     MAX_STRING,
@@ -37,6 +36,7 @@ from logmagic.encode._safe import (
     scalar_text,
     to_jsonable,
 )
+from logmagic.encode import _plain
 from logmagic.record import Record
 
 _NEWLINE = orjson.OPT_APPEND_NEWLINE

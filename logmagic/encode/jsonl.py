@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from logmagic._identity import IDENTITY
-from logmagic.encode._safe import (
+from logmagic._safe import (
     MAX_LINE,
     MAX_STRING,
     Budget,

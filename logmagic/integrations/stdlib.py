@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from logmagic import config
-from logmagic.encode._safe import describe_exception, safe_str
+from logmagic._safe import describe_exception, safe_str
 from logmagic.integrations._bridge import logger_for
 from logmagic.levels import CRIT, DEBUG, ERR, INFO, TRACE1, WARNING
 from logmagic.request import ENVIRON_KEY

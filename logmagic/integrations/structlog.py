@@ -32,7 +32,7 @@ import structlog
 
 from logmagic import redact
 from logmagic._report import REPORTER
-from logmagic.encode._safe import describe_exception, safe_str
+from logmagic._safe import describe_exception, safe_str
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.integrations._bridge import logger_for
 from logmagic.levels import CRIT, ERR, INFO, METHOD_LEVELS

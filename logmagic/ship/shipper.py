@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 import logmagic
-from logmagic.encode._safe import describe_exception
+from logmagic._safe import describe_exception
 from logmagic.ship.destination import Destination, Reject
 from logmagic.ship.files import Trust
 from logmagic.ship.source import Batch, Position, Source

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from logmagic._report import REPORTER, warn
-from logmagic.encode._safe import describe_exception
+from logmagic._safe import describe_exception
 from logmagic.record import Record
 
 #: How deep a record may be emitted from inside a user sink or rewriter that logs itself.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from logmagic.encode._safe import safe_str
+from logmagic._safe import safe_str
 from logmagic.levels import ALERT, CRIT, DEBUG, EMERG, ERR, INFO, NOTICE, TRACE1, WARNING
 from logmagic.record import Record
 from logmagic.sinks.base import Sink

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from logmagic.encode._safe import safe_str
+from logmagic._safe import safe_str
 from logmagic.levels import ERR, INFO, WARNING
 from logmagic.logger import LocalLogger
 from logmagic.txn import new_txn_id

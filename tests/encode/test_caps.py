@@ -11,8 +11,8 @@ import pytest
 
 import logmagic
 from logmagic import redact
+from logmagic._safe import MAX_FIELDS, MAX_ITEMS, int_text
 from logmagic.encode import ConsoleEncoder, GelfEncoder, JsonEncoder
-from logmagic.encode._safe import MAX_FIELDS, MAX_ITEMS, int_text
 from logmagic.record import Record
 
 TXN = ".rh-3dT5.h-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-1"
@@ -111,7 +111,7 @@ def test_a_huge_int_on_the_loggers_direct_gelf_path_keeps_the_record(tmp_path: P
 
 
 def test_a_huge_int_as_the_message_is_written_as_its_prefix_and_count() -> None:
-    doc = gelf(Record("f", 6, logmagic.encode._safe.safe_str(HUGE), {}, 1.0, None))
+    doc = gelf(Record("f", 6, logmagic._safe.safe_str(HUGE), {}, 1.0, None))
     assert doc["short_message"] == "1" + "0" * 39 + "…[5001 digits]"
 
 

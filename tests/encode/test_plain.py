@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logmagic._safe import MAX_FIELDS
 from logmagic.encode import _plain
-from logmagic.encode._safe import MAX_FIELDS
 from logmagic.encode.gelf import EMPTY_MESSAGE, GelfEncoder
 from logmagic.record import Record
 from logmagic.redact import needs_scrub
