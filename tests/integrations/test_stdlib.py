@@ -6,6 +6,8 @@ import logging
 import logging.config
 import logging.handlers
 import queue
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ from freezegun import freeze_time
 
 import logmagic
 from logmagic.integrations import stdlib
+from logmagic.sinks import StdlibSink
 from tests.conftest import FROZEN, FROZEN_TS, Collect, ListSink
 
 
@@ -373,6 +376,19 @@ def test_stdlib_is_a_built_in_sink_name_also_in_the_environment(monkeypatch: pyt
         target.setLevel(logging.NOTSET)
     assert [(r.name, r.getMessage(), r.n) for r in collect.records] == [("svc.env", "from the environment", 1)]  # type: ignore[attr-defined]
     assert isinstance(logmagic.config.sinks()["stdlib"], stdlib.StdlibSink)
+
+
+def test_the_built_in_stdlib_sink_is_made_without_the_integration_module() -> None:
+    """The configuration makes it from ``logmagic.sinks``; this module only re-exports it."""
+    code = (
+        "import sys\n"
+        "from logmagic.specs import sink_from_spec\n"
+        "from logmagic.sinks import StdlibSink\n"
+        "assert type(sink_from_spec('stdlib')) is StdlibSink\n"
+        "assert 'logmagic.integrations.stdlib' not in sys.modules, 'integrations.stdlib was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert stdlib.StdlibSink is StdlibSink
 
 
 @pytest.mark.parametrize(
