@@ -8,7 +8,7 @@ imports under ``if TYPE_CHECKING:`` are left out: they never run.
 
 ``from logmagic import config`` is an import of the module ``logmagic.config``;
 ``from logmagic import local`` (a name, not a module) is an import of the package. Importing
-``logmagic.encode._safe`` runs ``logmagic/encode/__init__.py`` first, so it is an import of
+``logmagic.encode.gelf`` runs ``logmagic/encode/__init__.py`` first, so it is an import of
 ``logmagic.encode`` too, except from inside ``logmagic.encode``: the importer's own packages
 are loaded already (a package's ``__init__`` that re-exports its modules is no cycle), and
 ``logmagic`` itself is one of them for every module.
