@@ -185,10 +185,12 @@ def forget_warnings() -> None:
     _STDERR.unwritten = 0
 
 
-def after_fork() -> None:
+def _after_fork() -> None:
     """In a child after ``fork()``: fresh locks (another thread may have held one), nothing pending."""
     REPORTER.after_fork()
     _STDERR.lock = threading.RLock()
 
 
 REPORTER = LossReporter()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

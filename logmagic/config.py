@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
 from logmagic import logger, methods, redact, request, rewriters
+from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY
 from logmagic._report import forget_warnings, warn_once
 from logmagic.encode.gelf import forget_names
@@ -35,6 +36,8 @@ SinkSpec = Union[str, Sink, Callable[[str, int, str, dict[str, Any]], Any]]  # n
 RouteSpec = Union[str, Mapping[str, Any], Iterable[Any]]  # noqa: UP007
 
 _lock = threading.RLock()
+
+renew_after_fork(globals(), "_lock")
 _table = RouteTable()
 _sinks: dict[str, Sink] = {}  # every sink by name, built-in ones made on first use
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 import time
 
 from logmagic import _fdio, _report, config, logger, methods
@@ -104,11 +103,8 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # A lock held by another thread at fork time stays held forever in the child: replace them.
-    config._lock = threading.RLock()
-    logger._lock = threading.RLock()
-    methods._internal_lock = threading.RLock()
-    _report.after_fork()
+    # A lock held by another thread at fork time stays held forever in the child: each module
+    # that owns a lock replaces its own (registered where the lock is made); sinks here.
     for sink in _unique():
         try:
             sink.after_fork()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
 from logmagic import methods, rewriters
+from logmagic._forklocks import renew_after_fork
 from logmagic._safe import safe_str
 from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, TRACE8, parse_level
 from logmagic.methods import EXC, STACK, _internal_error, merge
@@ -247,6 +248,8 @@ def _seconds(timestamp: object) -> float:
 
 
 _lock = threading.RLock()
+
+renew_after_fork(globals(), "_lock")
 #: (logger class, facility) -> the facility's class. A class lives while a logger of it does
 #: (it goes away at the next garbage collection after its last logger).
 _classes: weakref.WeakValueDictionary[tuple[type[LocalLogger], str], type[LocalLogger]]

@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 
 from logmagic import redact, rewriters, txn
+from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
 from logmagic._safe import MAX_STRING, describe_exception, safe_key, safe_str
@@ -93,6 +94,8 @@ def is_noop(method: object) -> bool:
 #: Records lost inside logmagic rather than in a sink (an invalid level, a failed salvage).
 _internal = {"dropped": 0}
 _internal_lock = threading.RLock()  # reentrant: a signal handler may log while it is held
+
+renew_after_fork(globals(), "_internal_lock")
 
 
 def _internal_error(exc: BaseException) -> None:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from logmagic._forklocks import renew_after_fork
 from logmagic._report import warn
 from logmagic._safe import describe_exception, safe_str
 from logmagic.sinks.base import MAX_NESTING, _nesting
@@ -29,6 +30,8 @@ _trusted: list[Rewriter] = []  # logmagic's own: they never raise and never log
 _trigger: list[str] = []  # the field without which logmagic's own leave the fields alone
 _reported: set[int] = set()
 _reported_lock = threading.RLock()
+
+renew_after_fork(globals(), "_reported_lock")
 
 
 def set_builtins(head: Sequence[Rewriter], tail: Sequence[Rewriter] = (), trigger: str | None = None) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from logmagic import config
+from logmagic._forklocks import renew_after_fork
 from logmagic._safe import describe_exception, safe_str
 from logmagic.integrations._bridge import logger_for
 from logmagic.levels import CRIT, DEBUG, ERR, INFO, TRACE1, WARNING
@@ -138,7 +139,8 @@ class _Captured:
     taken: dict[str, tuple[list[logging.Handler], bool]] = field(default_factory=dict)
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+renew_after_fork(globals(), "_lock")
 _captured: _Captured | None = None
 
 
