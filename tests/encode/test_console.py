@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import logmagic
+from logmagic import redact
 from logmagic.encode import ConsoleEncoder
 from logmagic.record import Record
 from logmagic.redact import MASK
@@ -170,7 +171,7 @@ def test_traceback_lines_are_indented_below_the_line() -> None:
 
 
 def test_secret_fields_are_masked() -> None:
-    line = render(record({"password": "hunter2", "headers": {"Cookie": "sid=1"}}))
+    line = render(record(redact.stage({"password": "hunter2", "headers": {"Cookie": "sid=1"}})))
 
     assert "hunter2" not in line
     assert "sid=1" not in line

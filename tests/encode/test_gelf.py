@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import logmagic
+from logmagic import redact
 from logmagic._identity import IDENTITY
 from logmagic.encode import GelfEncoder
 from logmagic.encode import gelf as gelf_module
@@ -525,7 +526,7 @@ def test_a_huge_field_name_is_cut_to_one_mebibyte_and_marked() -> None:
 
 
 def test_secret_fields_are_masked_at_any_depth() -> None:
-    doc = gelf(record({"password": "hunter2", "headers": {"Authorization": "Bearer x", "accept": "*/*"}}))
+    doc = gelf(record(redact.stage({"password": "hunter2", "headers": {"Authorization": "Bearer x", "accept": "*/*"}})))
 
     assert doc["_password"] == MASK
     assert doc["_headers_Authorization"] == MASK
@@ -538,7 +539,7 @@ def test_configured_secret_names_are_masked_even_for_renamed_fields() -> None:
     gelf(record(fields))  # names already seen under the default policy
 
     logmagic.configure(redact=["id", "facility", "exact_level"], env=False)
-    doc = gelf(record(fields, level=logmagic.TRACE1))
+    doc = gelf(record(redact.stage(fields), level=logmagic.TRACE1))
 
     assert doc["_objid"] == MASK
     assert doc["_field_facility"] == MASK

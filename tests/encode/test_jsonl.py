@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import logmagic
+from logmagic import redact
 from logmagic._identity import IDENTITY
 from logmagic.encode import JsonEncoder
 from logmagic.record import Record
@@ -306,7 +307,9 @@ def test_a_value_that_defeats_isinstance_still_gives_a_json_line_with_the_messag
 
 
 def test_secret_fields_are_masked_at_any_depth() -> None:
-    doc = encode(record({"password": "hunter2", "headers": {"Authorization": "Bearer x", "accept": "*/*"}}))
+    doc = encode(
+        record(redact.stage({"password": "hunter2", "headers": {"Authorization": "Bearer x", "accept": "*/*"}}))
+    )
 
     assert doc["password"] == MASK
     assert doc["headers"] == {"Authorization": MASK, "accept": "*/*"}
