@@ -46,3 +46,27 @@ def test_every_public_name_resolves_and_unknown_names_raise() -> None:
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("an unknown name must raise AttributeError")
+
+
+WEB_ONLY = """
+import wsgiref.util
+from logmagic.web import WSGIMiddleware
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+environ = {}
+wsgiref.util.setup_testing_defaults(environ)
+body = WSGIMiddleware(app)(environ, lambda status, headers, exc_info=None: None)
+b"".join(body)
+body.close()
+"""
+
+
+def test_the_middleware_alone_brings_the_runtime_it_logs_through() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGMAGIC_")}
+    done = subprocess.run([sys.executable, "-c", WEB_ONLY], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [access] = [json.loads(line) for line in done.stderr.splitlines()]
+    assert (access["short_message"], access["_facility"]) == ("GET / 200", "logmagic.access")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logmagic.logger import LocalLogger, local
+from logmagic.api import LocalLogger, local  # the runtime: the configuration and the exit flush come with it
 
 #: Facility -> logger. ``local()`` is cheap (an instance of the facility's class), but a dict
 #: lookup per bridged record is cheaper still; logger names of a process are few.

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from logmagic import txn
+from logmagic.api import local  # the runtime: the configuration and the exit flush come with it
 from logmagic.levels import ERR
-from logmagic.logger import local
 from logmagic.request import STATE_KEY, scope_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 

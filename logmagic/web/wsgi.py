@@ -17,8 +17,8 @@ from types import TracebackType
 from typing import Any
 
 from logmagic import txn
+from logmagic.api import local  # the runtime: the configuration and the exit flush come with it
 from logmagic.levels import ERR
-from logmagic.logger import local
 from logmagic.request import ENVIRON_KEY, environ_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
