@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 
 import orjson
 
-from logmagic import follow, tail
 from logmagic.chainsaw import render
+from logmagic.chainsaw.inputs import streams_for
 from logmagic.chainsaw.query import (
     MISSING,
     Buffer,
@@ -27,7 +27,9 @@ from logmagic.chainsaw.query import (
     parse_term,
     record_time,
 )
-from logmagic.encode.console import escape
+from logmagic.logfiles.follow import follow_streams
+from logmagic.logfiles.prefix import strip_prefix
+from logmagic.logfiles.streams import Stream, blocks
 from logmagic.txn import parse_txn_id
 
 EPILOG = """query terms (ANDed):
@@ -136,7 +138,7 @@ class Scan:
         if end is None:
             end = len(buf)
         spans = _all_lines(buf, end) if self.prefilter is None else self.prefilter.spans(buf, end)
-        loads, strip_prefix, matches = orjson.loads, tail.strip_prefix, self.query.matches
+        loads, matches = orjson.loads, self.query.matches
         with memoryview(buf) as view:  # released on return: the reader may resize its buffer
             for start, stop in spans:
                 raw = view[start:stop].tobytes()
@@ -182,9 +184,7 @@ class Scan:
             self.out.write(line)
         if self.opts.count:
             if self.opts.by:
-                for value, n in self.by.most_common():  # values escaped as --fields does
-                    label = _MISSING_LABEL if value is None else escape(value)
-                    self.out.write(f"{n}\t{label}\n".encode("utf-8", "backslashreplace"))
+                self.out.writelines(render.counts(self.by, _MISSING_LABEL))
             else:
                 self.out.write(f"{self.matched}\n".encode())
         self.out.flush()
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"gelf-chainsaw: {exc}\n")
         return 2
     report = _Report()
-    streams = tail.streams_for(paths, report, opts.recursive)
+    streams = streams_for(paths, report, opts.recursive)
     if not streams:  # every path was bad, and said so
         return 2
 
@@ -272,15 +272,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = report.progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
     try:
         if opts.follow:
-            for _stream, data in follow.follow_streams(streams, report):
+            for _stream, data in follow_streams(streams, report):
                 scan.feed(data)
                 scan.out.flush()
         else:
             for stream in streams:
-                for buf, end in tail.blocks(stream, report):
-                    scan.feed(buf, end)
+                for block in blocks(stream, report):
+                    scan.feed(block)
                     if progress is not None:
-                        progress.advance(end)
+                        progress.advance(len(block))
                     if stream.is_stdin:
                         scan.out.flush()  # a pipe's lines come out as they come in
         scan.finish()
@@ -327,7 +327,7 @@ class _Report:
 class _Progress:
     """After a second of scanning on a terminal: bytes read of the total, on stderr."""
 
-    def __init__(self, streams: list[tail.Stream]) -> None:
+    def __init__(self, streams: list[Stream]) -> None:
         self.total = sum(s.size() for s in streams)
         self.read = 0
         self.start = time.monotonic()

@@ -1,13 +1,19 @@
-"""How gelf-chainsaw prints a matching line: pretty, json, raw or chosen fields."""
+"""How gelf-chainsaw prints a matching line: pretty, json, raw or chosen fields.
+
+Output meant for a person (pretty lines, columns, counts) is made safe for a terminal by the
+console encoder, the one the console sink uses; it is imported when such output is asked
+for, so that a search piped into ``jq`` loads no encoder at all.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from logmagic.chainsaw.query import MISSING, as_number, as_text, lookup, record_time
-from logmagic.encode.console import ConsoleEncoder, escape
 from logmagic.levels import INFO
 from logmagic.record import Record
 
@@ -41,6 +47,8 @@ class Pretty:
     """Readable lines: time, colored level, facility, message, fields; tracebacks indented."""
 
     def __init__(self, color: bool) -> None:
+        from logmagic.encode.console import ConsoleEncoder
+
         self.encoder = ConsoleEncoder(color)
 
     def __call__(self, obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> bytes:
@@ -73,7 +81,10 @@ class Columns:
     """Chosen fields, tab-separated; ``-`` for a missing one. Data is escaped for the terminal."""
 
     def __init__(self, names: list[str]) -> None:
+        from logmagic.encode.console import escape
+
         self.names = names
+        self.escape = escape
 
     def __call__(self, obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> bytes:
         cells = []
@@ -82,7 +93,17 @@ class Columns:
             if value is MISSING:
                 cells.append("-")
             elif isinstance(value, (dict, list)):
-                cells.append(escape(orjson.dumps(value).decode()))
+                cells.append(self.escape(orjson.dumps(value).decode()))
             else:
-                cells.append(escape(as_text(value)))
+                cells.append(self.escape(as_text(value)))
         return ("\t".join(cells) + "\n").encode("utf-8", "backslashreplace")
+
+
+def counts(by: Counter[str | None], missing: str) -> Iterator[bytes]:
+    """``--count --by``: ``N<TAB>value`` lines, most common first; values escaped as columns
+    are, records without the field on a ``missing`` line."""
+    from logmagic.encode.console import escape
+
+    for value, n in by.most_common():
+        label = missing if value is None else escape(value)
+        yield f"{n}\t{label}\n".encode("utf-8", "backslashreplace")

@@ -8,9 +8,9 @@ import os
 import sys
 from typing import Any
 
-from logmagic.ship.files import Trust
+from logmagic.logfiles.identity import Trust
+from logmagic.ship.kinds import open_source
 from logmagic.ship.shipper import Options, Shipper, source_specs
-from logmagic.ship.source import Source
 from logmagic.ship.state import StateError, StateFile, read_json
 
 EPILOG = """examples:
@@ -170,7 +170,7 @@ def _print_status(state: StateFile, status_path: str) -> int:
     rows = [("SOURCE", "FILE", "OFFSET", "BYTES BEHIND", "LINES BEHIND", "GAPS")]
     for key in keys:
         pos = positions.get(key)
-        behind, lines = Source(key, "").lag(pos, count_lines=True)
+        behind, lines = open_source(key, "").lag(pos, count_lines=True)
         gaps = details.get(key, {}).get("gaps", "-")
         rows.append((key, pos.name if pos else "-", str(pos.offset if pos else 0), str(behind), str(lines), str(gaps)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

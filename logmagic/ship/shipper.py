@@ -32,8 +32,9 @@ import orjson
 
 import logmagic
 from logmagic._safe import describe_exception
+from logmagic.logfiles.identity import Trust
 from logmagic.ship.destination import Destination, Reject
-from logmagic.ship.files import Trust
+from logmagic.ship.kinds import Waiting, open_source
 from logmagic.ship.source import Batch, Position, Source
 from logmagic.ship.state import StateFile, write_atomically
 from logmagic.sinks.queued import retry_delay
@@ -106,7 +107,7 @@ class Shipper:
         self.state = state
         self.status_path = status_path
         self.options = options
-        self.sources: dict[str, Source] = {}
+        self.sources: dict[str, Source | Waiting] = {}
         self.positions: dict[str, Position] = {}
         self.totals = Totals()
         self._stop = threading.Event()
@@ -198,8 +199,13 @@ class Shipper:
                 self._save()
         return moved
 
-    def _ship(self, source: Source) -> bool | None:
+    def _ship(self, source: Source | Waiting) -> bool | None:
         """Read a batch of ``source`` and send it: whether there was one; None when asked to stop first."""
+        if isinstance(source, Waiting):
+            arrived = source.arrived()
+            if arrived is None:
+                return False
+            self.sources[source.path] = source = arrived
         held = source.holds_descriptor
         batch = source.read_batch(self.options.batch_lines, self.options.batch_bytes)
         self._take_notes(source)
@@ -228,8 +234,9 @@ class Shipper:
         while len(self._open) > self.options.max_open:
             oldest = next(iter(self._open))
             del self._open[oldest]
-            if oldest in self.sources:
-                self.sources[oldest].park()
+            parked = self.sources.get(oldest)
+            if isinstance(parked, Source):
+                parked.park()
 
     def _scan(self) -> None:
         """Add the sources named (or matched by a glob) that are not followed yet."""
@@ -245,7 +252,7 @@ class Shipper:
                 if self._own_file(key):
                     continue
                 chosen = category or self.destination.category or None
-                source = Source(
+                source = open_source(
                     key,
                     chosen,
                     keep_prefix=self.options.keep_prefix,
@@ -262,7 +269,7 @@ class Shipper:
         own = (self.state.path, os.path.abspath(self.status_path))
         return path in own or path.startswith(tuple(f"{p}.tmp." for p in own))
 
-    def _retire(self, source: Source) -> None:
+    def _retire(self, source: Source | Waiting) -> None:
         """Stop following a deleted file read to its end, and forget its position.
 
         A path named on the command line is followed again at once, waiting for a new file;
@@ -328,7 +335,7 @@ class Shipper:
         rest = self._send(category, lines[half:])
         return None if rest is None else first + rest
 
-    def _take_notes(self, source: Source) -> None:
+    def _take_notes(self, source: Source | Waiting) -> None:
         counters = source.counters
         while counters.losses:
             log.error(counters.losses.pop(0), source=source.path, gaps=counters.gaps)

@@ -19,9 +19,8 @@ from typing import Any
 
 import orjson
 
-from logmagic.ship.files import FINGERPRINT_BYTES
+from logmagic.logfiles.identity import FINGERPRINT_BYTES, open_regular
 from logmagic.ship.source import Position
-from logmagic.tail import open_regular
 
 VERSION = 1
 #: Largest offset a file can have (``off_t``), and largest device or inode number.

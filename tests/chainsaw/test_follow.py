@@ -15,8 +15,9 @@ from typing import IO
 
 import pytest
 
-from logmagic.follow import FOLLOW_READ, Follower
-from logmagic.tail import MAX_LINE, read_whole
+from logmagic.logfiles.compressed import read_whole
+from logmagic.logfiles.follow import FOLLOW_READ, Follower
+from logmagic.logfiles.streams import MAX_LINE
 
 from ..conftest import require
 from .helpers import CHAINSAW, chainsaw, env_without_color, jl, unprivileged, write_lines
@@ -418,7 +419,7 @@ def test_follower_cuts_an_over_long_line(tmp_path: Path) -> None:
     got = b""
     for _ in range(6):
         got += follower.read()
-        assert len(follower.rest) <= MAX_LINE
+        assert len(follower.lines.pending) <= MAX_LINE
     with open(path, "ab") as f:
         f.write(b"\0\0\nb\n")
     got += follower.read()

@@ -10,7 +10,7 @@ import pytest
 
 from logmagic.chainsaw.cli import parse_time
 from logmagic.chainsaw.query import Query, QueryError, parse_term
-from logmagic.tail import strip_prefix
+from logmagic.logfiles.prefix import strip_prefix
 
 from .helpers import jl, scan_lines
 

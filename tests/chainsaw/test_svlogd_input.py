@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from logmagic.tail import Stream, blocks, read_whole
+from logmagic.logfiles.compressed import read_whole
+from logmagic.logfiles.streams import Stream, blocks
 
 from ..conftest import require
 from .helpers import chainsaw, unprivileged, write_lines
@@ -161,9 +162,7 @@ def test_blocks_hold_whole_lines_even_longer_than_the_buffer(tmp_path: Path) -> 
     first = write_lines(tmp_path / "@400000006b0398b400000001.s", lines[:4])
     second = tmp_path / "current"
     second.write_bytes(b"\n".join(lines[4:]))  # no newline at the very end
-    got = []
-    for buf, end in blocks(Stream("x", [first, second]), pytest.fail, size=16):
-        got.append(bytes(buf[:end]))
+    got = [bytes(block) for block in blocks(Stream("x", [first, second]), pytest.fail, size=16)]
     assert b"".join(got) == b"\n".join(lines)
     assert all(block.endswith(b"\n") for block in got[:-1])
     assert got[-1] == lines[-1]
@@ -204,7 +203,7 @@ def test_an_over_long_line_is_cut_and_the_rest_of_it_skipped(tmp_path: Path) -> 
     first.write_bytes(b"a\n" + b"x" * 30)
     second = tmp_path / "current"
     second.write_bytes(b"y" * 50 + b"\nb\n" + b"z" * 45 + b"\nc")
-    got = b"".join(bytes(buf[:end]) for buf, end in blocks(Stream("x", [first, second]), pytest.fail, 16, 40))
+    got = b"".join(bytes(block) for block in blocks(Stream("x", [first, second]), pytest.fail, 16, 40))
     assert got.split(b"\n") == [b"a", b"x" * 30 + b"y" * 10, b"b", b"z" * 40, b"c"]
 
 

@@ -15,11 +15,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from logmagic.ship.files import Trust
-from logmagic.ship.source import Source
+from logmagic.logfiles.identity import Trust
 from logmagic.ship.state import StateError, StateFile, write_atomically
 
-from .test_source import create_rotation, drain, rotated
+from .test_source import create_rotation, drain, follow, rotated
 
 SHIP = [sys.executable, "-m", "logmagic.cli", "ship"]
 #: A user id that owns nothing here (Debian's ``nobody``).
@@ -42,19 +41,19 @@ def test_a_symlink_in_an_svlogd_directory_is_refused_once_and_never_read(tmp_pat
     secret.write_bytes(b"root:secret-hash:19000::::::\n")
     logdir = svlogd_dir(tmp_path)
     (logdir / rotated(2)).symlink_to(secret)
-    source = Source(str(logdir), "svc")
+    source = follow(str(logdir), "svc")
     assert drain(source)[0] == [b"a1\n", b"c1\n"]
     with open(logdir / "current", "ab") as f:
         f.write(b"c2\n")
     assert drain(source)[0] == [b"c2\n"]
-    assert Source(str(logdir), "svc").lag(None) == (9, None), "a refused file is not counted as behind"
+    assert follow(str(logdir), "svc").lag(None) == (9, None), "a refused file is not counted as behind"
     assert source.counters.warnings == [f"{logdir / rotated(2)}: a symbolic link; not shipped"]
     assert source.counters.gaps == 0
 
 
 def test_a_followed_file_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
     (tmp_path / "zero.log").symlink_to("/dev/zero")
-    source = Source(str(tmp_path / "zero.log"), "app")
+    source = follow(str(tmp_path / "zero.log"), "app")
     for _ in range(3):  # looked at again and again, warned about once
         assert drain(source)[0] == []
     assert source.counters.warnings == [f"{tmp_path / 'zero.log'}: a symbolic link; not shipped"]
@@ -67,7 +66,7 @@ def test_a_rotated_generation_that_is_a_symlink_is_never_read(tmp_path: Path) ->
     logs.mkdir()
     log = logs / "app.log"
     log.write_bytes(b"a1\n")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"a1\n"]
     with open(log, "ab") as f:
         f.write(b"a2\n")
@@ -87,7 +86,7 @@ def test_a_file_of_another_user_than_the_directorys_owner_is_refused_unless_allo
     planted = logdir / rotated(2)
     planted.write_bytes(b"planted\n")
     os.chown(planted, OTHER, OTHER)
-    source = Source(str(logdir), "svc", trust=Trust(foreign_owner=allow))
+    source = follow(str(logdir), "svc", trust=Trust(foreign_owner=allow))
     lines = drain(source)[0]
     if allow:
         assert lines == [b"a1\n", b"planted\n", b"c1\n"]
@@ -104,7 +103,7 @@ def test_files_of_the_directorys_owner_are_read_whoever_that_is(tmp_path: Path) 
     logdir = svlogd_dir(tmp_path)
     for path in (logdir, *logdir.iterdir()):
         os.chown(path, OTHER, OTHER)  # svlogd run as `nobody`, its directory and files its own
-    source = Source(str(logdir), "svc")
+    source = follow(str(logdir), "svc")
     assert drain(source)[0] == [b"a1\n", b"c1\n"]
     assert source.counters.warnings == []
 
@@ -115,7 +114,7 @@ def test_a_hard_link_is_refused_unless_allowed(tmp_path: Path, allow: bool) -> N
     elsewhere.write_bytes(b"from outside the tree\n")
     logdir = svlogd_dir(tmp_path)
     os.link(elsewhere, logdir / rotated(2))
-    source = Source(str(logdir), "svc", trust=Trust(hard_links=allow))
+    source = follow(str(logdir), "svc", trust=Trust(hard_links=allow))
     lines = drain(source)[0]
     if allow:
         assert lines == [b"a1\n", b"from outside the tree\n", b"c1\n"]
@@ -133,7 +132,7 @@ def test_a_parked_file_is_read_on_from_where_it_was_through_growth_rotation_and_
     log = tmp_path / "logs" / "app.log"
     log.parent.mkdir()
     log.write_bytes(b"a1\na2-part")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"a1\n"]
     assert source.park() and not source.holds_descriptor
     assert drain(source)[0] == [] and not source.holds_descriptor, "nothing new: not opened again"
@@ -162,7 +161,7 @@ def test_a_parked_svlogd_current_is_found_after_svlogd_rotated_it(tmp_path: Path
     logdir.mkdir()
     current = logdir / "current"
     current.write_bytes(b"a1\n")
-    source = Source(str(logdir), "svc")
+    source = follow(str(logdir), "svc")
     assert drain(source)[0] == [b"a1\n"]
     assert source.park()
     with open(current, "ab") as f:

@@ -5,13 +5,23 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
-from logmagic.ship.files import strip_svlogd_prefix
+from logmagic.logfiles.prefix import without_prefix
+from logmagic.ship.kinds import Waiting, open_source
 from logmagic.ship.source import Position, Source
 from logmagic.ship.state import StateError, StateFile
+from logmagic.ship.svlogd_source import SvlogdSource
+
+
+def follow(path: str, category: str | None = None, **options: Any) -> Source:
+    """The source following ``path``, which exists."""
+    source = open_source(path, category, **options)
+    assert isinstance(source, Source), source
+    return source
 
 
 def drain(source: Source, max_lines: int = 1000, max_bytes: int = 1 << 20) -> tuple[list[bytes], Position | None]:
@@ -58,14 +68,14 @@ def rotated(n: int) -> str:
     ],
 )
 def test_svlogd_prefixes_are_removed_and_nothing_else(line: bytes, expected: bytes) -> None:
-    assert strip_svlogd_prefix(line) == expected
+    assert without_prefix(line) == expected
 
 
 def test_a_line_split_across_a_rotation_comes_out_whole(tmp_path: Path) -> None:
     (tmp_path / rotated(1)).write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n2026-11-22_06:28:03.2 {"n":2,"long":"ab')
     (tmp_path / rotated(2)).write_bytes(b'cd"}\n2026-11-22_06:28:04.1 {"n":3}\n')
     (tmp_path / "current").write_bytes(b'2026-11-22_06:28:05.1 {"n":4}\n2026-11-22_06:28:05.2 {"n":5,"part')
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     lines, end = drain(source)
     assert lines == [b'{"n":1}\n', b'{"n":2,"long":"abcd"}\n', b'{"n":3}\n', b'{"n":4}\n']
     assert end is not None and end.name == "current" and end.offset == len(b'2026-11-22_06:28:05.1 {"n":4}\n')
@@ -76,19 +86,19 @@ def test_a_line_split_across_a_rotation_comes_out_whole(tmp_path: Path) -> None:
 
 def test_keep_prefix_sends_lines_as_written(tmp_path: Path) -> None:
     (tmp_path / "current").write_bytes(b'2026-11-22_06:28:05.1 {"n":4}\n')
-    assert drain(Source(str(tmp_path), "svc", keep_prefix=True))[0] == [b'2026-11-22_06:28:05.1 {"n":4}\n']
+    assert drain(follow(str(tmp_path), "svc", keep_prefix=True))[0] == [b'2026-11-22_06:28:05.1 {"n":4}\n']
 
 
 def test_a_plain_file_keeps_its_own_timestamps(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"2024-05-01T10:00:00.123Z ERROR payment failed id=7\n2024-05-01_10:00:01.5 INFO ok\n")
-    assert drain(Source(str(log), "app"))[0] == log.read_bytes().splitlines(keepends=True)
+    assert drain(follow(str(log), "app"))[0] == log.read_bytes().splitlines(keepends=True)
 
 
 def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
     current = tmp_path / "current"
     current.write_bytes(b"a1\na2\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     assert drain(source)[0] == [b"a1\n", b"a2\n"]
     with open(current, "ab") as f:
         f.write(b"a3\n")  # written just before the rotation, not read yet
@@ -107,14 +117,14 @@ def test_svlogd_rotation_while_following_loses_nothing(tmp_path: Path) -> None:
 def test_resume_finds_the_file_after_it_was_rotated(tmp_path: Path) -> None:
     current = tmp_path / "current"
     current.write_bytes(b"a1\na2\n")
-    first = Source(str(tmp_path), "svc")
+    first = follow(str(tmp_path), "svc")
     batch = first.read_batch(1, 1)  # a one-line batch: a1 is acknowledged, a2 is not
     assert batch is not None and batch.lines == [b"a1\n"]
     first.close()
     current.rename(tmp_path / rotated(1))
     current.write_bytes(b"b1\n")
 
-    again = Source(str(tmp_path), "svc")
+    again = follow(str(tmp_path), "svc")
     again.resume(Position.from_json(batch.end.to_json()))
     assert drain(again)[0] == [b"a2\n", b"b1\n"]
     assert again.counters.gaps == 0
@@ -136,7 +146,7 @@ def test_with_a_gzip_processor_the_output_of_the_file_read_is_not_sent_again(tmp
     restarted after it was processed, the rest of it is read from its output, decompressed."""
     (tmp_path / "config").write_text("s4000\n!gzip\n")
     (tmp_path / "current").write_bytes(b"a1\na2\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     batch = source.read_batch(1, 1)
     assert batch is not None and batch.lines == [b"a1\n"]
     if restart:
@@ -144,7 +154,7 @@ def test_with_a_gzip_processor_the_output_of_the_file_read_is_not_sent_again(tmp
     process(tmp_path, 1, b"b1\n")
     process(tmp_path, 2, b"c1\n")  # the shipper is behind: only the output of b is left
     if restart:
-        source = Source(str(tmp_path), "svc")
+        source = follow(str(tmp_path), "svc")
         source.resume(Position.from_json(batch.end.to_json()))
     assert drain(source)[0] == [b"a2\n", b"b1\n", b"c1\n"]
     assert (source.counters.gaps, source.counters.losses) == (0, [])
@@ -153,7 +163,7 @@ def test_with_a_gzip_processor_the_output_of_the_file_read_is_not_sent_again(tmp
 def test_status_with_a_gzip_processor_counts_the_lines_of_outputs_not_read(tmp_path: Path) -> None:
     (tmp_path / "config").write_text("!gzip\n")
     (tmp_path / "current").write_bytes(b"a1\na2\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     batch = source.read_batch(2, 1 << 20)
     assert batch is not None and batch.lines == [b"a1\n", b"a2\n"]
     process(tmp_path, 1, b"b1\nb2\n")
@@ -168,7 +178,7 @@ def test_a_file_being_processed_is_read_once_as_its_unprocessed_name(tmp_path: P
     (tmp_path / rotated(1)).write_bytes(gzip.compress(b"a1\n"))
     (tmp_path / rotated(1).replace(".s", ".u")).write_bytes(b"a1\n")
     (tmp_path / "current").write_bytes(b"b1\n")
-    assert drain(Source(str(tmp_path), "svc"))[0] == [b"a1\n", b"b1\n"]
+    assert drain(follow(str(tmp_path), "svc"))[0] == [b"a1\n", b"b1\n"]
 
 
 def test_a_processor_output_cut_short_sends_what_it_holds_and_counts_a_gap(tmp_path: Path) -> None:
@@ -176,7 +186,7 @@ def test_a_processor_output_cut_short_sends_what_it_holds_and_counts_a_gap(tmp_p
     written = [b"a%d\n" % i for i in range(2000)]
     (tmp_path / rotated(1)).write_bytes(gzip.compress(b"".join(written))[:-40])
     (tmp_path / "current").write_bytes(b"b1\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     lines = drain(source)[0]
     assert len(lines) > 1000 and lines[:-2] == written[: len(lines) - 2] and lines[-1] == b"b1\n"
     assert not any(b"\x1f\x8b" in line for line in lines)
@@ -187,13 +197,13 @@ def test_resume_after_the_file_was_deleted_counts_a_gap(tmp_path: Path) -> None:
     (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
     (tmp_path / rotated(2)).write_bytes(b"b1\n")
     (tmp_path / "current").write_bytes(b"c1\n")
-    first = Source(str(tmp_path), "svc")
+    first = follow(str(tmp_path), "svc")
     batch = first.read_batch(1, 1)
     assert batch is not None and batch.lines == [b"a1\n"]
     first.close()
     (tmp_path / rotated(1)).unlink()  # svlogd's `n` limit removed it before it was read
 
-    again = Source(str(tmp_path), "svc")
+    again = follow(str(tmp_path), "svc")
     again.resume(batch.end)
     assert drain(again)[0] == [b"b1\n", b"c1\n"]
     assert again.counters.gaps == 1
@@ -203,7 +213,7 @@ def test_resume_after_the_file_was_deleted_counts_a_gap(tmp_path: Path) -> None:
 def test_resume_after_the_file_was_compressed_reads_the_generations_after_it(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"a1\na2\n")
-    first = Source(str(log), "app")
+    first = follow(str(log), "app")
     batch = first.read_batch(1, 1)  # a1 acknowledged, a2 not
     assert batch is not None and batch.lines == [b"a1\n"]
     first.close()
@@ -216,7 +226,7 @@ def test_resume_after_the_file_was_compressed_reads_the_generations_after_it(tmp
     os.utime(tmp_path / "app.log.2.gz", ns=(10**18, 10**18))
     os.utime(tmp_path / "app.log.1", ns=(2 * 10**18, 2 * 10**18))
 
-    again = Source(str(log), "app")
+    again = follow(str(log), "app")
     again.resume(batch.end)
     assert drain(again)[0] == [b"b1\n", b"c1\n"]
     assert again.counters.gaps == 1
@@ -226,7 +236,7 @@ def test_resume_after_the_file_was_compressed_reads_the_generations_after_it(tmp
 def test_plain_file_renamed_by_logrotate_is_drained_then_the_new_file_read(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"1\n")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"1\n"]
     with open(log, "ab") as f:
         f.write(b"2\n")
@@ -237,7 +247,7 @@ def test_plain_file_renamed_by_logrotate_is_drained_then_the_new_file_read(tmp_p
 def test_copytruncate_reads_the_tail_from_the_copy_then_the_file_from_zero(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"1\n2\n")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"1\n", b"2\n"]
     with open(log, "ab") as f:
         f.write(b"3\n")  # written after the last read, before the copy
@@ -253,7 +263,7 @@ def test_copytruncate_reads_the_tail_from_the_copy_then_the_file_from_zero(tmp_p
 def test_a_line_longer_than_max_line_is_sent_in_pieces_of_max_line_and_counted(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"w" * 250 + b"\n" + b"x" * 250)  # no newline after the x's: a writer stuck mid-line
-    source = Source(str(log), "app", max_line=100)
+    source = follow(str(log), "app", max_line=100)
     lines, _ = drain(source)
     assert lines == [b"w" * 100 + b"\n", b"w" * 100 + b"\n", b"w" * 50 + b"\n", b"x" * 100 + b"\n", b"x" * 100 + b"\n"]
     assert source.counters.oversized == 2
@@ -266,7 +276,7 @@ def test_a_line_longer_than_max_line_is_sent_in_pieces_of_max_line_and_counted(t
 def test_a_huge_line_on_disk_never_goes_out_in_pieces_over_max_line(tmp_path: Path) -> None:
     big = b'{"big":"' + b"x" * (3 << 20) + b'"}'
     (tmp_path / "current").write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n2026-11-22_06:28:03.2 ' + big + b'\n{"n":2}\n')
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     lines, _ = drain(source, max_bytes=1 << 20)
     assert lines[0] == b'{"n":1}\n' and lines[-1] == b'{"n":2}\n'
     pieces = lines[1:-1]
@@ -278,7 +288,7 @@ def test_a_huge_line_on_disk_never_goes_out_in_pieces_over_max_line(tmp_path: Pa
 def test_status_counts_what_is_not_acknowledged(tmp_path: Path) -> None:
     (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
     (tmp_path / "current").write_bytes(b"c1\nc2\nc3\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     batch = source.read_batch(1, 1)
     assert batch is not None
     assert source.lag(batch.end, count_lines=True) == (3 + 9, 4)
@@ -287,7 +297,7 @@ def test_status_counts_what_is_not_acknowledged(tmp_path: Path) -> None:
 
 def test_state_file_round_trip_and_corruption(tmp_path: Path) -> None:
     (tmp_path / "current").write_bytes(b"a1\na2\n")
-    batch = Source(str(tmp_path), "svc").read_batch(1, 1)
+    batch = follow(str(tmp_path), "svc").read_batch(1, 1)
     assert batch is not None
     state = StateFile(str(tmp_path / "ship.state"))
     state.save({"/x": batch.end})
@@ -310,7 +320,7 @@ def test_a_rotated_file_deleted_before_it_was_read_is_a_counted_gap(tmp_path: Pa
     (tmp_path / rotated(1)).write_bytes(b"a1\na2\n")
     (tmp_path / rotated(2)).write_bytes(b"b1\n")
     (tmp_path / "current").write_bytes(b"c1\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     assert source.read_batch(1, 1) is not None
     (tmp_path / rotated(2)).unlink()
     assert drain(source)[0] == [b"a2\n", b"c1\n"]
@@ -320,7 +330,7 @@ def test_a_rotated_file_deleted_before_it_was_read_is_a_counted_gap(tmp_path: Pa
 def test_a_rotated_file_without_a_final_newline_keeps_its_last_line_apart(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"1\n2-cut")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"1\n"]
     create_rotation(log, b"3\n")
     lines, end = drain(source)
@@ -331,13 +341,15 @@ def test_a_rotated_file_without_a_final_newline_keeps_its_last_line_apart(tmp_pa
 
 def test_a_path_that_becomes_an_svlogd_directory_later_is_read_as_one(tmp_path: Path) -> None:
     logdir = tmp_path / "api" / "log" / "main"
-    source = Source(str(logdir))
-    assert drain(source)[0] == [] and source.svlogd is None
+    waiting = open_source(str(logdir))
+    assert isinstance(waiting, Waiting) and waiting.arrived() is None
+    assert waiting.lag(None, count_lines=True) == (0, 0)
     logdir.mkdir(parents=True)
     (logdir / rotated(1)).write_bytes(b'2026-11-22_06:28:03.1 {"n":1}\n')
     (logdir / "current").write_bytes(b'2026-11-22_06:28:04.1 {"n":2}\n')
+    source = waiting.arrived()
+    assert isinstance(source, SvlogdSource) and source.category == "api"
     assert drain(source)[0] == [b'{"n":1}\n', b'{"n":2}\n']
-    assert source.svlogd is True and source.category == "api"
 
 
 def test_resume_after_a_rename_finds_the_file_by_inode_before_an_older_look_alike(tmp_path: Path) -> None:
@@ -345,7 +357,7 @@ def test_resume_after_a_rename_finds_the_file_by_inode_before_an_older_look_alik
     banner = b'{"msg":"service started"}\n'
     (tmp_path / "app.log-20240101").write_bytes(banner + b"old 1\nold 2\n")  # shipped long ago
     log.write_bytes(banner)
-    first = Source(str(log), "app")
+    first = follow(str(log), "app")
     lines, end = drain(first)
     assert lines == [banner] and end is not None and end.file.fp_len == len(banner)
     first.close()
@@ -353,7 +365,7 @@ def test_resume_after_a_rename_finds_the_file_by_inode_before_an_older_look_alik
         f.write(b"6\n7\n")
     log.rename(tmp_path / "app.log-20240102")
     log.write_bytes(b"8\n9\n")
-    again = Source(str(log), "app")
+    again = follow(str(log), "app")
     again.resume(end)
     assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]
     assert again.counters.gaps == 0
@@ -365,7 +377,7 @@ def test_resume_after_copytruncate_takes_the_newest_copy_when_the_fingerprint_is
     older = tmp_path / "app.log-20240101"
     older.write_bytes(banner + b"old 1\nold 2\n")
     log.write_bytes(banner)
-    first = Source(str(log), "app")
+    first = follow(str(log), "app")
     lines, end = drain(first)
     assert lines == [banner] and end is not None
     first.close()
@@ -377,7 +389,7 @@ def test_resume_after_copytruncate_takes_the_newest_copy_when_the_fingerprint_is
     log.write_bytes(b"8\n9\n")
     os.utime(older, ns=(10**18, 10**18))
     os.utime(copy, ns=(2 * 10**18, 2 * 10**18))
-    again = Source(str(log), "app")
+    again = follow(str(log), "app")
     again.resume(end)
     assert drain(again)[0] == [b"6\n", b"7\n", b"8\n", b"9\n"]
 
@@ -385,7 +397,7 @@ def test_resume_after_copytruncate_takes_the_newest_copy_when_the_fingerprint_is
 def test_copytruncate_while_behind_is_seen_even_once_the_file_grew_past_the_old_position(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"".join(b"%d\n" % i for i in range(1, 21)))
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert len(drain(source)[0]) == 20  # acknowledged up to here; the collector goes down
     with open(log, "ab") as f:
         f.write(b"".join(b"%d\n" % i for i in range(21, 31)))  # not read yet
@@ -408,7 +420,7 @@ def test_two_create_rotations_while_behind_read_the_generation_in_between_once(
 ) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"a1\n")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"a1\n"]
     with open(log, "ab") as f:
         f.write(b"a2\n")
@@ -426,7 +438,7 @@ def test_a_generation_written_after_a_quiet_new_file_was_made_is_not_read_again(
     that then stayed empty: the old file is newer than the new one, but it was read."""
     log = tmp_path / "app.log"
     log.write_bytes(b"a1\n")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"a1\n"]
     create_rotation(log, b"")
     assert drain(source)[0] == []  # the old file drained, the new (empty) one open
@@ -447,7 +459,7 @@ def test_a_generation_written_after_a_quiet_new_file_was_made_is_not_read_again(
 def test_a_generation_compressed_before_it_was_read_is_a_counted_gap(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"a1\n")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"a1\n"]
     log.rename(tmp_path / "app.log.2")
     (tmp_path / "app.log.1.gz").write_bytes(b"\x1f\x8b not read")
@@ -463,7 +475,7 @@ def test_files_svlogd_deleted_before_they_were_read_are_all_counted_and_named(tm
     for n in range(1, 6):
         (tmp_path / rotated(n)).write_bytes(b"%d-1\n%d-2\n" % (n, n))
     (tmp_path / "current").write_bytes(b"c1\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     assert source.read_batch(1, 1) is not None
     for n in range(1, 5):  # the file being read, then three never read
         (tmp_path / rotated(n)).unlink()
@@ -476,7 +488,7 @@ def test_files_svlogd_deleted_before_they_were_read_are_all_counted_and_named(tm
 def test_files_rotated_and_deleted_while_current_was_read_are_a_counted_gap(tmp_path: Path) -> None:
     current = tmp_path / "current"
     current.write_bytes(b"a1\na2\n")
-    source = Source(str(tmp_path), "svc")
+    source = follow(str(tmp_path), "svc")
     assert source.read_batch(1, 1) is not None  # a2 not read yet: the shipper is behind
     for n in (1, 2, 3):  # svlogd rotates three times...
         current.rename(tmp_path / rotated(n))
@@ -492,7 +504,7 @@ def test_files_rotated_and_deleted_while_current_was_read_are_a_counted_gap(tmp_
 def test_a_deleted_file_is_read_to_its_end_then_let_go(tmp_path: Path) -> None:
     log = tmp_path / "day.log"
     log.write_bytes(b"1\n2")
-    source = Source(str(log), "app")
+    source = follow(str(log), "app")
     assert drain(source)[0] == [b"1\n"]
     log.unlink()
     assert drain(source)[0] == [b"2\n"], "the unterminated last line goes out as it is"

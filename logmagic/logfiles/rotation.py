@@ -1,6 +1,6 @@
-"""The files logrotate makes beside a followed file: ``app.log.1``, ``app.log-20261122``, ``app.log.2.gz``.
+"""The generations logrotate makes beside a followed file: ``app.log.1``, ``app.log-20261122``, ``app.log.2.gz``.
 
-The shipper looks at them when the file it follows was renamed, truncated or replaced while it
+A follower looks at them when the file it follows was renamed, truncated or replaced while it
 was not looking: to find the file it was reading (by device and inode), the copy
 ``copytruncate`` made of it (by its first bytes), and the generations rotated in between (by
 modification time), so that none is skipped without being read or counted.
@@ -8,23 +8,19 @@ modification time), so that none is skipped without being read or counted.
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 import os
 import re
 import stat
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from logmagic.ship.files import FINGERPRINT_BYTES, File, FileId
-from logmagic.tail import open_regular
+from logmagic.logfiles import compressed
+from logmagic.logfiles.identity import FINGERPRINT_BYTES, File, FileId
 
-#: Compressed rotations: recognized, never read (only their first bytes, to tell them apart).
+__all__ = ["COMPRESSED", "SUFFIX", "Sibling", "compressed_head", "copy_of", "rotated_after", "siblings"]
+
+#: Compressed rotations, known by their names: never read, only their first bytes, to tell them apart.
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
-_OPENERS: dict[str, Callable[[Any, str], Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 #: A numeric suffix, ``.1`` or ``.12``: logrotate's count, the higher the older.
 _COUNT = re.compile(r"\.([0-9]+)$")
 #: What logrotate puts after the name: ``.1``, ``-20261122``, ``.2026-11-22``, ``-2026112206``.
@@ -85,15 +81,7 @@ def copy_of(file: FileId, offset: int, found: list[Sibling]) -> Sibling | None:
 def compressed_head(sibling: Sibling) -> bytes | None:
     """The first bytes of a compressed generation, decompressed; None when they cannot be read
     (a format the standard library does not read, such as ``.zst``, or a damaged file)."""
-    opener = _OPENERS.get(os.path.splitext(sibling.file.path)[1])
-    if opener is None:
-        return None
-    try:
-        with open(open_regular(sibling.file.path), "rb") as raw, opener(raw, "rb") as f:
-            head: bytes = f.read(FINGERPRINT_BYTES)
-    except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError):
-        return None
-    return head
+    return compressed.head(sibling.file.path, FINGERPRINT_BYTES)
 
 
 def _age(s: Sibling) -> tuple[int, int, str]:
@@ -109,8 +97,8 @@ def rotated_after(found: list[Sibling], mtime: int, skip: set[tuple[int, int]]) 
     ``skip`` holds the generations already read or known to be older (by device and inode):
     modification times alone mislead, when two generations share one (whole-second clocks) or
     the application wrote into the renamed file after a quiet new one was made.
-    Returns the compressed ones older than the first readable one (lost: the shipper does not
-    read compressed files) and that readable one (None when there is none).
+    Returns the compressed ones older than the first readable one (lost: a follower does not
+    read compressed generations) and that readable one (None when there is none).
     Compression keeps a file's time: a compressed generation counts only if strictly newer.
     """
     later = sorted(

@@ -1,6 +1,6 @@
 """Following log files like ``tail -F``: across renames (svlogd, logrotate), truncation,
 deletion, and files that appear later; an svlogd directory as its ``current`` plus every file
-rotated between two looks. Reading the files themselves is ``logmagic.tail``'s.
+rotated between two looks. Reading the files that are there already is ``streams``'s.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from logmagic.tail import (
-    MAX_LINE,
-    Report,
-    Stream,
-    blocks,
-    ident,
-    is_gzip,
-    open_regular,
-    read_whole,
-    rotated_files,
-    svlogd_processor,
-    why_unreadable,
-)
+from logmagic.logfiles.compressed import is_gzip, read_whole
+from logmagic.logfiles.identity import ident, open_regular
+from logmagic.logfiles.lines import Cutter
+from logmagic.logfiles.streams import MAX_LINE, Report, Stream, blocks, why_unreadable
+from logmagic.logfiles.svlogd import has_processor, rotated_files
+
+__all__ = ["FOLLOW_READ", "POLL", "Follower", "ReadError", "follow_streams"]
 
 #: Seconds between two looks at a followed file.
 POLL = 0.2
@@ -64,8 +58,7 @@ class Follower:
         self.due = 0  # processor outputs to come of followed files, in order
         self.handle: BinaryIO | None = None
         self.ident: tuple[int, int] | None = None
-        self.rest = b""  # the start of a line whose end is not read yet
-        self.skip = False  # in the rest of a line cut at MAX_LINE, up to its newline
+        self.lines = Cutter(MAX_LINE)  # holds the start of a line whose end is not read yet
         self.caught_up = directory is None
         self.failure = ""  # why the path could not be opened, as last reported
         self._open()
@@ -106,7 +99,7 @@ class Follower:
             out += self._rotated_since(None)
         block = self._read(handle, FOLLOW_READ)
         if block:
-            out += self._lines(block)
+            out += self.lines.block(block)
             if len(block) == FOLLOW_READ:
                 return out  # more to read now; rotation is looked at once the end is reached
         try:
@@ -119,9 +112,9 @@ class Follower:
             replaced, truncated = False, False
         if truncated:  # copytruncate: start again from the top
             handle.seek(0)
-            self.rest, self.skip = b"", False
+            self.lines.reset()
         elif replaced:  # rotated: drain the old file, catch up on the others, then take the new one
-            out += self._lines(self._read(handle, -1))
+            out += self.lines.block(self._read(handle, -1))
             old = self.ident
             handle.close()
             self._open()
@@ -149,7 +142,7 @@ class Follower:
         except OSError:
             return b""
         unseen = [p for p in rotated if p.name not in self.seen]
-        if old is not None and svlogd_processor(self.directory):
+        if old is not None and has_processor(self.directory):
             found = [p for p in unseen if p.name.endswith(".u") and ident(p) == old]
             if found:
                 self.stamps.add(found[0].name[:-2])
@@ -166,34 +159,15 @@ class Follower:
             try:
                 st = path.stat()
                 if (st.st_dev, st.st_ino) not in (old, self.ident):
-                    out += self._lines(read_whole(path))
+                    out += self.lines.block(read_whole(path))
             except FileNotFoundError:
                 pass  # removed by svlogd's limit on the number of files: nothing to read
             except (OSError, EOFError, zlib.error) as exc:
                 self.report(f"{path}: {why_unreadable(exc)}")
-                self.rest, self.skip = b"", False  # the line that ran into it cannot be completed
+                self.lines.reset()  # the line that ran into it cannot be completed
         self.seen = {p.name for p in rotated}
         self.stamps &= {name[:-2] for name in self.seen}  # a stamp leaves with its last file
         return out
-
-    def _lines(self, block: bytes) -> bytes:
-        """The whole lines that ``block`` completes; a line is cut at ``MAX_LINE`` as by ``blocks``."""
-        if self.skip:  # in the rest of a line that was cut
-            start = block.find(b"\n") + 1
-            if start == 0:
-                return b""
-            self.skip = False
-            block = block[start:]
-        data = self.rest + block
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            if len(data) >= MAX_LINE:
-                self.rest, self.skip = b"", True
-                return data[:MAX_LINE] + b"\n"
-            self.rest = data
-            return b""
-        self.rest = data[cut + 1 :]
-        return data[: cut + 1]
 
 
 def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) -> Iterator[tuple[Stream, bytes]]:
@@ -208,8 +182,8 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
     for stream in streams:
         # stdin streams by itself, until it ends; a gzip file is complete: read once, decompressed
         if stream.is_stdin or (stream.directory is None and _compressed(stream.files[-1])):
-            for buf, end in blocks(stream, report):
-                yield stream, bytes(buf[:end])
+            for block in blocks(stream, report):
+                yield stream, bytes(block)
             continue
         if stream.directory is not None:
             target = stream.directory / "current"
@@ -218,13 +192,13 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
             target, before = stream.files[-1], stream.files[:-1]
         rest = b""
         if before:
-            for buf, end in blocks(Stream(stream.name, before, stream.directory), report):
-                if buf[end - 1] == 0x0A:
-                    yield stream, bytes(buf[:end])
+            for block in blocks(Stream(stream.name, before, stream.directory), report):
+                if block.endswith(b"\n"):
+                    yield stream, bytes(block)
                 else:
-                    rest = bytes(buf[:end])
+                    rest = bytes(block)
         follower = Follower(target, report, directory=stream.directory, seen={p.name for p in before})
-        follower.rest = rest
+        follower.lines.pending = rest
         followers.append((stream, follower))
     while followers:
         idle = True

@@ -1,9 +1,13 @@
-"""Recognizing a log file across renames, and taking svlogd's timestamp off a line.
+"""Who a log file is, and opening it as if an attacker had prepared it.
 
 A file is known by its device and inode plus a fingerprint of its first bytes: the inode
 follows a rename (svlogd's ``current`` becoming ``@….s``, logrotate's ``app.log`` becoming
 ``app.log.1``), and the fingerprint tells a reused inode, or a copy made by ``copytruncate``,
 from the file that was read.
+
+The host tools run as root over directories other users write: a log file is opened without
+following a symbolic link and without blocking (a FIFO would wait for a writer), and only a
+regular file is read. ``Trust`` adds the shipper's rules about owners and hard links.
 """
 
 from __future__ import annotations
@@ -15,33 +19,66 @@ import stat
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from logmagic.tail import open_regular, prefix_length
+__all__ = [
+    "FINGERPRINT_BYTES",
+    "File",
+    "FileId",
+    "Refused",
+    "Trust",
+    "ident",
+    "ident_of_fd",
+    "open_regular",
+]
 
 #: Bytes at the start of a file that make its fingerprint.
 FINGERPRINT_BYTES = 512
 
 
-def strip_svlogd_prefix(line: bytes) -> bytes:
-    """``line`` without the timestamp svlogd ``-t``/``-tt``/``-ttt`` put in front of it.
-
-    JSON lines start with ``{``: for them this is one comparison.
-    """
-    if line[:1] == b"{":
-        return line
-    n = prefix_length(line)
-    return line[n:] if n else line
-
-
 class File(NamedTuple):
-    """A file of a source: its path, and its name in an svlogd directory (the path otherwise)."""
+    """A file of a listing: its path, and its name in an svlogd directory (the path otherwise)."""
 
     path: str
     name: str
 
 
+def ident(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The device and inode of ``path``, None when it does not exist (or cannot be looked at)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def ident_of_fd(fd: int) -> tuple[int, int]:
+    """The device and inode of the open file ``fd``."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def open_regular(path: str | os.PathLike[str], follow_links: bool = False) -> int:
+    """A read-only descriptor on the regular file at ``path``.
+
+    The file is opened without blocking (opening a FIFO for reading waits for a writer, for
+    ever if none comes) and, unless ``follow_links``, never through a symbolic link (``ELOOP``);
+    anything but a regular file (a FIFO, a device, a socket) is closed again unread:
+    ``OSError`` (``EINVAL``, "not a regular file"). Files in directories that other users
+    write are opened this way, as if an attacker had prepared them.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow_links else flags | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 class Refused(Exception):
-    """A file the shipper does not read, and why; ``ident`` (device, inode) says which, so
-    that a refusal is logged once, not at every look."""
+    """A file that is not read, and why; ``ident`` (device, inode) says which, so that a
+    refusal is logged once, not at every look."""
 
     def __init__(self, path: str, reason: str, ident: tuple[int, int]) -> None:
         super().__init__(f"{path}: {reason}; not shipped")
@@ -50,7 +87,7 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Trust:
-    """Which log files the shipper reads, as root, in directories that other users write.
+    """Which log files are read, as root, in directories that other users write.
 
     Never a symbolic link (``@….s -> /etc/shadow`` would send that file to the collector)
     nor anything but a regular file (a FIFO blocks, ``/dev/zero`` never ends). By default
@@ -116,6 +153,7 @@ class FileId:
 
     @classmethod
     def of_fd(cls, fd: int) -> FileId:
+        """The id of the open file ``fd``, fingerprinted by what it holds now."""
         st = os.fstat(fd)
         head = os.pread(fd, FINGERPRINT_BYTES, 0)
         return cls(st.st_dev, st.st_ino, _digest(head), len(head))
@@ -154,8 +192,10 @@ class FileId:
             os.close(fd)
 
     def to_json(self) -> dict[str, object]:
+        """The id as the shipper's state file holds it."""
         return {"dev": self.dev, "ino": self.ino, "fp": self.fp, "fp_len": self.fp_len}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> FileId:
+        """The id from the state file's fields (checked by the caller)."""
         return cls(int(data["dev"]), int(data["ino"]), str(data["fp"]), int(data["fp_len"]))  # type: ignore[call-overload]

@@ -1,4 +1,4 @@
-"""An svlogd directory: its files in reading order, and when each was rotated.
+"""An svlogd directory: its files in reading order, when each was rotated, and what comes next.
 
 svlogd names a file it rotates after the moment it did so (``@<tai64n>.s``, or ``.u`` when
 the file was cut without a newline at its end), so name order is time order and a file rotated
@@ -6,22 +6,86 @@ later sorts after every file that existed before it. ``current`` is the file bei
 is read last. When its ``n`` limit is reached svlogd deletes the oldest rotated file.
 
 With a processor (a ``!`` line in the directory's ``config``; ``!gzip``, say) svlogd renames
-``current`` to ``@<stamp>.u``, feeds it to the processor, whose output becomes a new file,
-``@<stamp>.s``, and then deletes the ``.u``. The ``.u`` is the file the shipper read as
-``current``; the ``.s`` holds the same lines as the processor left them (compressed).
+``current`` to ``@<stamp>.u``, has the processor write ``@<stamp>.t``, renames that to
+``@<stamp>.s`` and only then deletes the ``.u``. While both are there they hold the same lines,
+so a listing shows one of them, and which one is the reader's choice (``keep``):
+
+* ``OUTPUT`` (``gelf-chainsaw``): the finished ``.s``, the one still there a moment later; a
+  reader that starts now reads each line once from it.
+* ``ORIGINAL`` (``logmagic ship``): the ``.u``, which was ``current``: a follower that was
+  reading it goes on in it, through its open descriptor, and does not send the output again.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import re
 import time
+from pathlib import Path
 
-from logmagic.ship.files import File
-from logmagic.tail import ROTATED_NAME, TAI_OFFSET, ident, svlogd_processor
+from logmagic.logfiles.identity import File, ident, open_regular
+from logmagic.logfiles.prefix import TAI_OFFSET
+
+__all__ = [
+    "ORIGINAL",
+    "OUTPUT",
+    "ROTATED_NAME",
+    "deleted_note",
+    "deleted_unread",
+    "has_processor",
+    "listing",
+    "named",
+    "one_per_rotation",
+    "reading_order",
+    "rotated_at",
+    "rotated_files",
+    "successor",
+]
+
+#: The name of a file svlogd rotated: ``@<tai64n>.s`` (or ``.u``, cut short).
+ROTATED_NAME = re.compile(r"^@[0-9a-f]{24}\.[su]$")
+#: Which file of a rotation being processed a listing keeps: the processor's output ...
+OUTPUT = ".s"
+#: ... or the file that was ``current``.
+ORIGINAL = ".u"
 
 
-def listing(directory: str, whole: bool = True) -> list[File]:
+def one_per_rotation(names: list[str], keep: str) -> list[str]:
+    """``names`` (rotated files) with one file per rotation: where both ``@<stamp>.u`` and
+    ``@<stamp>.s`` are there, only the one ending in ``keep`` (``OUTPUT`` or ``ORIGINAL``)."""
+    drop = ORIGINAL if keep == OUTPUT else OUTPUT
+    kept = {n[:-2] for n in names if n.endswith(keep)}
+    return [n for n in names if not (n.endswith(drop) and n[:-2] in kept)]
+
+
+def reading_order(names: list[str], keep: str) -> list[str]:
+    """The svlogd files among ``names``: rotated ones in name order (one per rotation, see
+    ``one_per_rotation``), then ``current``; other names are left out."""
+    rotated = sorted(n for n in names if ROTATED_NAME.match(n))
+    return [*one_per_rotation(rotated, keep), *(["current"] if "current" in names else [])]
+
+
+def rotated_files(directory: Path) -> list[Path]:
+    """Every rotated file in ``directory`` that is a file (either of a rotation being
+    processed), oldest first."""
+    return sorted(p for p in directory.iterdir() if ROTATED_NAME.match(p.name) and p.is_file())
+
+
+def has_processor(directory: str | os.PathLike[str]) -> bool:
+    """Whether the svlogd ``directory`` has a processor (a ``!`` line in its ``config``): then a
+    ``@<stamp>.s`` file is the processor's output, a new file, not ``current`` renamed.
+
+    A ``config`` that is not a regular file (a FIFO, a link) is no configuration."""
+    try:
+        with open(open_regular(os.path.join(directory, "config")), "rb") as f:
+            config = f.read(1 << 16)
+    except OSError:
+        return False
+    return any(line.startswith(b"!") for line in config.splitlines())
+
+
+def listing(directory: str, whole: bool = True, keep: str = ORIGINAL) -> list[File]:
     """The files of the directory in reading order, from names alone (no ``stat`` per file).
 
     Reading a directory while svlogd renames files in it is not a snapshot: it can miss a
@@ -41,17 +105,8 @@ def listing(directory: str, whole: bool = True) -> list[File]:
         both = [n for n in found if n in first]
         rotated = found[: bisect.bisect_right(found, both[-1])] if both else []
     last = ["current"] if "current" in names and len(rotated) == len(found) else []
-    if rotated and svlogd_processor(directory):
-        rotated = _originals_first(rotated)
     base = directory + os.sep
-    return [File(base + n, n) for n in (*rotated, *last)]
-
-
-def _originals_first(rotated: list[str]) -> list[str]:
-    """One name per rotation: the ``.u`` (``current`` renamed, the file that was read) while
-    the processor works, else its output."""
-    working = {n[:-2] for n in rotated if n.endswith(".u")}
-    return [n for n in rotated if not (n.endswith(".s") and n[:-2] in working)]
+    return [File(base + n, n) for n in (*one_per_rotation(rotated, keep), *last)]
 
 
 def rotated_at(name: str) -> str:
