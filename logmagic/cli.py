@@ -29,7 +29,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The command line; ``ship`` is left out when ``argv`` runs ``txn``: the shipper loads the
+    logging runtime and its network clients, which decoding an id has no use for."""
     parser = _Parser(
         prog="logmagic", description="logmagic host tools", epilog=EPILOG, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -39,9 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     txn.add_argument("txn_id", metavar="ID", help="the id, e.g. from an X-Response-Id header or a 500 page")
     txn.add_argument("--json", action="store_true", help="print the decoded fields as one JSON object")
-    from logmagic.ship.cli import add_parser
+    if next((arg for arg in argv if not arg.startswith("-")), None) != "txn":
+        from logmagic.ship.cli import add_parser
 
-    add_parser(sub)
+        add_parser(sub)
     return parser
 
 
@@ -94,7 +97,8 @@ def _txn(txn_id: str, as_json: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logmagic`` console script."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv).parse_args(argv)
     if args.command == "txn":
         if sys.stdout is None:  # started with file descriptor 1 closed
             sys.stderr.write("logmagic: standard output is closed\n")
@@ -104,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from logmagic.ship.cli import run
 
         return run(args)
-    _parser().print_help(sys.stderr)
+    _parser(argv).print_help(sys.stderr)
     return 2
 
 
