@@ -32,7 +32,7 @@ SCRIBE_PEER = textwrap.dedent(
     from thriftpy2.protocol import TBinaryProtocolFactory
     from thriftpy2.rpc import make_server
     from thriftpy2.transport import TFramedTransportFactory
-    from logmagic.sinks.scribe import load_scribe
+    from logmagic.transport.scribe import load_scribe
     t = load_scribe()
     out = open(sys.argv[2], "w")
     class Handler:

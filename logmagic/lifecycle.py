@@ -137,6 +137,7 @@ def _in_multiprocessing_child(hook: _MultiprocessingHook) -> None:
         sys.modules["multiprocessing.util"].Finalize(None, _at_exit, exitpriority=-100)
 
 
+queued.set_logger_factory(logger.local)  # network sinks say through a logger what an outage cost
 atexit.register(_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from logmagic.sinks import ConsoleSink, FdSink, FileSink, Sink, StderrSink, StdlibSink
+from logmagic.transport.urls import parse_collector_url
+from logmagic.transport.urls import query_options as _options
 
 #: Built-in sink names and how to make each. ``gelf-stderr`` is an alias of the original name.
 BUILTIN: dict[str, Callable[[], Sink]] = {
@@ -36,14 +37,6 @@ BUILTIN: dict[str, Callable[[], Sink]] = {
 }
 #: The built-in sinks that write to stderr, and their format.
 _STDERR_FORMATS = {"graylog2-stderr": "gelf", "gelf-stderr": "gelf", "console": "console"}
-
-
-def _options(query: str, spec: str, allowed: AbstractSet[str]) -> dict[str, str]:
-    opts = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-    unknown = set(opts) - allowed
-    if unknown:
-        raise ValueError(f"sink {spec!r}: unknown option(s) {', '.join(sorted(unknown))}")
-    return opts
 
 
 def _file(spec: str) -> Sink:
@@ -117,84 +110,46 @@ def _queue_options(opts: dict[str, str], spec: str) -> dict[str, Any]:
     return out
 
 
-def _host_port(spec: str, default_port: int | None) -> tuple[str, int, Any]:
-    parts = urlsplit(spec)
-    try:
-        port = parts.port or default_port
-    except ValueError:
-        raise ValueError(f"sink {spec!r}: the port is not a number") from None
-    if not parts.hostname or port is None:
-        raise ValueError(f"sink {spec!r}: expected host:port")
-    return parts.hostname, port, parts
-
-
-def _timeout(opts: dict[str, str], spec: str) -> float:
-    """The ``timeout`` option in seconds (10 without one): a finite number above 0.
-
-    A timeout of 0 or less, or an infinite one, would make every send fail at once or never
-    fail, and be retried forever: it is refused here, when the sink is made.
-    """
-    text = opts.get("timeout", "10")
-    try:
-        timeout = float(text)
-    except ValueError:
-        timeout = math.nan
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"sink {spec!r}: timeout must be a number of seconds above 0, not {text!r}")
-    return timeout
-
-
-def scribe_address(spec: str, allowed: AbstractSet[str] = frozenset()) -> tuple[str, int, str, float, dict[str, str]]:
-    """``scribe://host:port/category?timeout=S``: host, port, category (may be empty), timeout, options."""
-    host, port, parts = _host_port(spec, 1463)
-    opts = _options(parts.query, spec, {"timeout", *allowed})
-    return host, port, unquote(parts.path.strip("/")), _timeout(opts, spec), opts
-
-
 def _scribe(spec: str) -> Sink:
     from logmagic.sinks.scribe import ScribeSink
 
-    host, port, category, timeout, opts = scribe_address(spec, set(_QUEUE_OPTIONS))
-    return ScribeSink(host, port, category, timeout=timeout, **_queue_options(opts, spec))
+    url = parse_collector_url(spec, _QUEUE_OPTIONS.keys())
+    return ScribeSink(url.host, url.port, url.path, timeout=url.timeout, **_queue_options(url.extra, spec))
 
 
 def _http(spec: str) -> Sink:
     from logmagic.sinks.http import HttpSink
 
-    parts = urlsplit(spec)
-    opts = _options(parts.query, spec, {"format", "gzip", "ca", "verify", "timeout", *_QUEUE_OPTIONS})
-    url = spec.split("?", 1)[0]
+    url = parse_collector_url(spec, _QUEUE_OPTIONS.keys())
     return HttpSink(
-        url,
-        format=opts.get("format", "ndjson"),
-        gzip_body=opts.get("gzip", "0") in ("1", "true", "yes"),
-        ca=opts.get("ca"),
-        verify=opts.get("verify", "1") not in ("0", "false", "no"),
-        timeout=_timeout(opts, spec),
-        **_queue_options(opts, spec),
+        url.url,
+        format=url.format,
+        gzip_body=url.gzip,
+        ca=url.ca,
+        verify=url.verify,
+        timeout=url.timeout,
+        **_queue_options(url.extra, spec),
     )
 
 
 def _gelf_udp(spec: str) -> Sink:
     from logmagic.sinks.gelf_net import GelfUdpSink
 
-    host, port, parts = _host_port(spec, 12201)
-    opts = _options(parts.query, spec, set(_QUEUE_OPTIONS))
-    return GelfUdpSink(host, port, **_queue_options(opts, spec))
+    url = parse_collector_url(spec, _QUEUE_OPTIONS.keys())
+    return GelfUdpSink(url.host, url.port, **_queue_options(url.extra, spec))
 
 
 def _gelf_tcp(spec: str) -> Sink:
     from logmagic.sinks.gelf_net import GelfTcpSink
 
-    host, port, parts = _host_port(spec, 12201)
-    opts = _options(parts.query, spec, {"ca", "timeout", *_QUEUE_OPTIONS})
+    url = parse_collector_url(spec, _QUEUE_OPTIONS.keys())
     return GelfTcpSink(
-        host,
-        port,
-        tls=parts.scheme.lower() == "gelf+tls",
-        ca=opts.get("ca"),
-        timeout=_timeout(opts, spec),
-        **_queue_options(opts, spec),
+        url.host,
+        url.port,
+        tls=url.scheme == "gelf+tls",
+        ca=url.ca,
+        timeout=url.timeout,
+        **_queue_options(url.extra, spec),
     )
 
 

@@ -1,19 +1,24 @@
-"""Where the shipper sends lines: the same Scribe and HTTP clients as logmagic's network sinks.
+"""Where the shipper sends lines: the Scribe and HTTP clients of ``logmagic.transport``.
 
 ``send(category, lines)`` returns once the collector acknowledged the lines and raises
 ``Retry`` (try the same lines again later) or ``Reject`` (the collector refused them for good).
-The sinks' own queues and worker threads are not used: the shipper waits for each
-acknowledgment itself, which is what lets it record a position only for delivered lines.
+These are the clients the network sinks deliver through, used without a sink's queue or
+worker thread: the shipper waits for each acknowledgment itself, which is what lets it record
+a position only for delivered lines. ``--to`` takes the sinks' URLs and their client options
+(``logmagic.transport.urls``), not their queue options: the shipper does its own batching.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from logmagic.sinks.queued import Reject, Retry
-from logmagic.specs import scribe_address
+from logmagic.transport.retry import Reject, Retry
+from logmagic.transport.urls import CollectorUrl, parse_collector_url
 
 __all__ = ["Destination", "Reject", "Retry", "open_destination"]
+
+#: The schemes ``--to`` takes: collectors that acknowledge what they took.
+SCHEMES = ("scribe", "http", "https")
 
 
 class Destination(Protocol):
@@ -28,14 +33,14 @@ class Destination(Protocol):
 
 
 class _Scribe:
-    def __init__(self, url: str) -> None:
-        from logmagic.sinks.scribe import ScribeClient
+    def __init__(self, url: CollectorUrl) -> None:
+        from logmagic.transport.scribe import ScribeClient
 
-        host, port, self.category, timeout, _ = scribe_address(url)
-        self.client = ScribeClient(host, port, timeout)
+        self.category = url.path
+        self.client = ScribeClient(url.host, url.port, url.path, url.timeout)
 
     def send(self, category: str, lines: list[bytes]) -> None:
-        self.client.send(category, lines)
+        self.client.send(lines, category)
 
     def close(self) -> None:
         self.client.close()
@@ -47,29 +52,31 @@ class _Scribe:
 class _Http:
     category = ""
 
-    def __init__(self, url: str) -> None:
-        from logmagic.sinks.http import HttpSink
-        from logmagic.specs import sink_from_spec
+    def __init__(self, url: CollectorUrl) -> None:
+        from logmagic.transport.http import HttpClient, safe_url
 
-        sink = sink_from_spec(url)  # the sink's URL grammar and options; its queue is never used
-        assert isinstance(sink, HttpSink)
-        self.sink = sink
+        self.client = HttpClient(
+            url.url, format=url.format, gzip_body=url.gzip, ca=url.ca, verify=url.verify, timeout=url.timeout
+        )
+        self.where = safe_url(url.url)  # never a password in the URL, nor header values
 
     def send(self, category: str, lines: list[bytes]) -> None:
-        self.sink.deliver(lines)
+        self.client.send(lines)
 
     def close(self) -> None:
-        self.sink.close_connection()
+        self.client.close()
 
     def __repr__(self) -> str:
-        return repr(self.sink)
+        return self.where
 
 
 def open_destination(url: str) -> Destination:
-    """The destination for ``scribe://host:port[/category]`` or ``http(s)://…`` (sink options apply)."""
+    """The destination for ``scribe://host:port[/category]`` or ``http(s)://…`` (with their options)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "scribe":
-        return _Scribe(url)
-    if scheme in ("http", "https"):
-        return _Http(url)
-    raise ValueError(f"--to {url!r}: expected scribe://host:port[/category] or http(s)://host/path")
+    if scheme not in SCHEMES:
+        raise ValueError(f"--to {url!r}: expected scribe://host:port[/category] or http(s)://host/path")
+    parsed = parse_collector_url(url, label="--to")
+    try:
+        return _Scribe(parsed) if scheme == "scribe" else _Http(parsed)
+    except ValueError as exc:
+        raise ValueError(f"--to {url!r}: {exc}") from None

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import collections
 import queue as queues
-import random
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from logmagic._report import REPORTER
+from logmagic._safe import describe_exception
 from logmagic.encode import GelfEncoder
-from logmagic.encode._safe import describe_exception
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
+from logmagic.transport.retry import Reject, next_backoff
+from logmagic.transport.retry import retry_delay as retry_delay  # re-exported: logmagic.ship.shipper imports it here
 
 #: Seconds the worker sleeps when idle before looking at the queue again.
 IDLE_POLL = 0.05
@@ -49,6 +51,23 @@ DISCARDED = "the configuration dropped this sink"
 _exited = False
 
 
+class _Logger(Protocol):
+    def warning(self, msg: str, /, **fields: Any) -> None: ...
+
+
+#: Makes the logger of a facility (``logmagic.logger.local``), for the record that says what
+#: an outage cost once delivery works again. A sink sits below the loggers and must not import
+#: them: the layer above installs this (``set_logger_factory``); until it does, that record is
+#: not written (the losses were reported on stderr as they happened).
+_logger_factory: Callable[[str], _Logger] | None = None
+
+
+def set_logger_factory(factory: Callable[[str], _Logger]) -> None:
+    """Install how network sinks get the logger of facility ``logmagic.delivery``."""
+    global _logger_factory
+    _logger_factory = factory
+
+
 def after_exit() -> None:
     """The exit flush is done: from now on each record is delivered before its log call returns.
 
@@ -60,34 +79,6 @@ def after_exit() -> None:
     """
     global _exited
     _exited = True
-
-
-class Retry(Exception):
-    """Delivery failed for now: keep the batch and try again (after ``after`` seconds if given)."""
-
-    def __init__(self, reason: str, after: float | None = None) -> None:
-        super().__init__(reason)
-        self.after = after
-
-
-def retry_delay(exc: BaseException, backoff: float) -> float:
-    """Seconds to wait before trying again: what the destination asked for (``Retry.after``,
-    an HTTP ``Retry-After``), else ``backoff`` with jitter, so that many clients do not retry
-    in step."""
-    after = exc.after if isinstance(exc, Retry) else None
-    return after if after is not None else backoff * random.uniform(0.5, 1.0)
-
-
-class Reject(Exception):
-    """The destination refused the batch for good (a bad request): drop it, count it, report it.
-
-    ``status`` is the HTTP status when there is one, so a caller that must not drop lines
-    (the shipper) can tell a bad line (400, 413) from a bad configuration (401, 403, 404).
-    """
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
 
 
 class _Control:
@@ -151,8 +142,8 @@ class QueuedSink(Sink):
     """Base class: subclasses implement ``deliver(batch)`` (and may override ``close_connection``).
 
     ``deliver`` gets a list of encoded lines (bytes, newline-terminated) and returns when the
-    destination accepted them; it raises ``Retry`` or ``Reject``. Any other exception counts
-    as ``Retry``.
+    destination accepted them; it raises ``Retry`` or ``Reject`` (``logmagic.transport.retry``),
+    as the transport clients do. Any other exception counts as ``Retry``.
     """
 
     def __init__(
@@ -344,7 +335,7 @@ class QueuedSink(Sink):
                 if ctl.give_up:
                     self._settle(batch, ctl, f"undelivered at close: {describe_exception(exc)}")
                     return
-                backoff = min(self.max_backoff, max(backoff * 2, 0.05))
+                backoff = next_backoff(backoff, 0.05, self.max_backoff)
                 ctl.back_off(min(retry_delay(exc, backoff), self.max_backoff))
                 continue
             if self._settle(batch, ctl) and failed:
@@ -374,10 +365,8 @@ class QueuedSink(Sink):
     def _recovered(self) -> None:
         """Delivery works again: say, as a record, how many records were lost meanwhile."""
         lost, self._unreported_drops = self._unreported_drops, 0
-        if lost:
-            import logmagic
-
-            logmagic.local("logmagic.delivery").warning(
+        if lost and _logger_factory is not None:
+            _logger_factory("logmagic.delivery").warning(
                 "records were dropped while the destination was unavailable", sink=self.name, dropped=lost
             )
 

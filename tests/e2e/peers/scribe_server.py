@@ -19,7 +19,7 @@ from thriftpy2.protocol import TBinaryProtocolFactory
 from thriftpy2.rpc import make_server
 from thriftpy2.transport import TFramedTransportFactory
 
-from logmagic.sinks.scribe import load_scribe
+from logmagic.transport.scribe import load_scribe
 
 
 def main() -> None:
