@@ -22,7 +22,7 @@ from typing import Any, Union
 
 from logmagic import logger, methods, redact, request, rewriters
 from logmagic._forklocks import renew_after_fork
-from logmagic._identity import IDENTITY
+from logmagic._identity import IDENTITY, Identity
 from logmagic._report import forget_warnings, warn_once
 from logmagic.encode.gelf import forget_names
 from logmagic.levels import INFO, parse_level
@@ -71,12 +71,12 @@ def _make_sink(name: str, spec: SinkSpec) -> Sink:
     return sink
 
 
-def _sink_named(name: str, pending: Mapping[str, Sink]) -> Sink:
-    """A sink by name: newly given, registered, or a built-in made now."""
-    sink = pending.get(name) or _sinks.get(name)
+def _sink_named(name: str, sinks: Mapping[str, Sink]) -> Sink:
+    """A sink by name: one of ``sinks``, or a built-in made now."""
+    sink = sinks.get(name)
     if sink is None:
         if name not in BUILTIN:
-            known = sorted({*BUILTIN, *_sinks, *pending})
+            known = sorted({*BUILTIN, *sinks})
             raise ValueError(f"unknown sink {name!r}: register it first (known: {', '.join(known)})")
         sink = BUILTIN[name]()
         sink.name = name
@@ -92,21 +92,111 @@ def _make_route(pattern: str, level: Any, sinks: Any) -> Route:
 
 
 def _commit(routes: Iterable[Route] | None, new_sinks: Mapping[str, Sink], replace: bool) -> None:
-    """Check every route's sinks exist, then apply routes and sinks and rebuild loggers."""
-    routes = list(routes or ())
-    pending = dict(new_sinks)
-    for route in routes:
+    """Add or replace ``routes`` (all of them when ``replace``) and ``new_sinks``, as one change."""
+    now = State.now()
+    table = RouteTable()
+    for route in [*(() if replace else now.routes), *(routes or ())]:
+        table.put(route)  # the same pattern again replaces its route
+    _install(now.but(routes=table.routes(), sinks={**now.sinks, **new_sinks}))
+
+
+class State:
+    """The whole configuration at one moment, in one object: routes, sinks (the objects
+    themselves), the rewriter chain, the redactor, host, version and account hook.
+
+    Every change is a new ``State`` installed whole by ``_install``: ``route()``,
+    ``register_sink()``, ``configure()`` (all or nothing), ``reset()`` (``State.defaults()``),
+    ``snapshot()`` and ``restore()`` (``logmagic.testing.capture``). The modules that read
+    their part on every log call (``redact.ACTIVE``, ``IDENTITY``, the rewriter chain, the
+    request rewriter's account hook, the loggers' resolver) get it from ``_install`` only.
+    """
+
+    __slots__ = ("account_hook", "host", "redactor", "rewriters", "routes", "sinks", "version")
+
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        sinks: Mapping[str, Sink],
+        chain: rewriters.Saved,
+        redactor: Redactor | None,
+        host: str,
+        version: str,
+        account_hook: tuple[request.AccountHook | None, bool],
+    ) -> None:
+        self.routes = list(routes)
+        self.sinks = dict(sinks)
+        self.rewriters = chain
+        self.redactor = redactor
+        self.host = host
+        self.version = version
+        self.account_hook = account_hook
+
+    @classmethod
+    def now(cls) -> State:
+        """The configuration in force."""
+        with _lock:
+            return cls(
+                _table.routes(),
+                _sinks,
+                rewriters.Saved(),
+                redact.ACTIVE,
+                IDENTITY.host,
+                IDENTITY.version,
+                request.account_hook_state(),
+            )
+
+    @classmethod
+    def defaults(cls) -> State:
+        """A fresh process's configuration, before the environment: INFO and up to
+        ``graylog2-stderr`` (``console`` on a terminal), the built-in rewriters, default
+        redaction, the machine's host name and ``$LOGMAGIC_VERSION``."""
+        ident = Identity()
+        chain = rewriters.Saved.of([request.request_rewriter], [request.hide_unknown_request], [], "request")
+        return cls(_default_routes(), {}, chain, Redactor(), ident.host, ident.version, (None, False))
+
+    def but(self, **changes: Any) -> State:
+        """A copy with ``changes`` (``routes=``, ``sinks=``, ``chain=``, ``redactor=``, ...)."""
+        fields: dict[str, Any] = {
+            "routes": self.routes,
+            "sinks": self.sinks,
+            "chain": self.rewriters,
+            "redactor": self.redactor,
+            "host": self.host,
+            "version": self.version,
+            "account_hook": self.account_hook,
+        }
+        fields.update(changes)
+        return State(**fields)
+
+
+def _install(state: State) -> None:
+    """Make ``state`` the configuration, whole or not at all.
+
+    The sinks its routes name are found (or, built-in ones, made) first: an unknown name
+    raises ``ValueError`` and nothing changes. Then everything is swapped under the loggers'
+    lock (a logger made meanwhile sees the old configuration or the new one, never half of
+    each) and every logger is rebuilt; sinks no name refers to any more are closed.
+    """
+    sinks = dict(state.sinks)
+    for route in state.routes:
         for name in route.sinks:
-            pending.setdefault(name, _sink_named(name, pending))
-    old = dict(_sinks)
-    with logger._lock:  # a logger made meanwhile sees the old table or the new one, never half of each
-        _sinks.update(pending)
-        if replace:
-            _table.clear()
-        for route in routes:
+            sinks.setdefault(name, _sink_named(name, sinks))
+    old = list(_sinks.values())
+    with logger._lock:
+        _sinks.clear()
+        _sinks.update(sinks)
+        _table.clear()
+        for route in state.routes:
             _table.put(route)
+        rewriters.restore(state.rewriters)
+        if redact.ACTIVE is not state.redactor:
+            set_active(state.redactor)
+            forget_names()
+        IDENTITY.host = state.host
+        IDENTITY.version = state.version
+        request.restore_account_hook(state.account_hook)
         logger.set_resolver(_resolve)
-    _close_unused(old.values())
+    _close_unused(old)
 
 
 def _close_unused(sinks: Iterable[Sink]) -> None:
@@ -282,21 +372,24 @@ def configure(
                 raise ValueError(f"host must be a non-empty string, got {host!r}")
             if account_id is not None and not callable(account_id):
                 raise ValueError(f"account_id must be callable fn(request) -> id, got {account_id!r}")
-            redactor = _redactor(redact)
-            _commit(new_routes, new_sinks, replace=new_routes is not None)
+            now = State.now()
+            changes: dict[str, Any] = {"sinks": {**now.sinks, **new_sinks}}
+            if new_routes is not None:
+                changes["routes"] = new_routes
+            if chain is not None:
+                changes["chain"] = now.rewriters.with_user(chain)
+            if redact is not None:
+                changes["redactor"] = _redactor(redact)
+            if host is not None:
+                changes["host"] = host
+            if version is not None:
+                changes["version"] = str(version)
+            if account_id is not None:
+                changes["account_hook"] = (account_id, False)
+            _install(now.but(**changes))
         except BaseException:
             close_made(new_sinks, dict.fromkeys(new_sinks, "") if isinstance(sinks, str) else dict(sinks or {}))
             raise
-        if host is not None:
-            IDENTITY.host = host
-        if version is not None:
-            IDENTITY.version = str(version)
-        if account_id is not None:
-            request.set_account_hook(account_id)
-        if redact is not None:
-            _set_redactor(redactor)
-        if chain is not None:
-            _set_chain(chain)
         if env:
             _apply_env()
 
@@ -311,18 +404,6 @@ def _redactor(redact: bool | Iterable[str] | None) -> Redactor | None:
     return Redactor.from_list(redact)
 
 
-def _set_redactor(redactor: Redactor | None) -> None:
-    set_active(redactor)
-    forget_names()
-
-
-def _set_chain(chain: list[rewriters.Rewriter]) -> None:
-    rewriters.clear()
-    for fn in chain:
-        rewriters.add(fn)
-    logger.rebuild_all()
-
-
 _reset_hooks: list[Callable[[], None]] = []
 
 
@@ -334,72 +415,33 @@ def on_reset(fn: Callable[[], None]) -> None:
 
 
 def reset() -> None:
-    """Back to the state of a fresh import: default routes and rewriters, no user sinks, env read.
+    """Back to the state of a fresh process: ``State.defaults()``, then the environment.
 
-    Meant for tests. User sinks are flushed and closed; a ``logging`` capture is undone.
+    Meant for tests. User sinks are flushed and closed; a ``logging`` capture is undone;
+    loss counters and said-once warnings start over.
     """
     with _lock:
         for hook in list(_reset_hooks):
             hook()
-        old = list(_sinks.values())
-        with logger._lock:
-            _sinks.clear()
-            _table.clear()
-            IDENTITY.reset()
-            methods.reset_internal()
-            forget_warnings()
-            request.set_account_hook(None)
-            rewriters.set_builtins([request.request_rewriter], [request.hide_unknown_request], trigger="request")
-            _set_redactor(Redactor())
-            _set_chain([])
-            _commit(_default_routes(), {}, replace=True)
-            _apply_env()
-        _close_unused(old)
+        methods.reset_internal()
+        forget_warnings()
+        _install(State.defaults())  # with no sinks of its own: built-in ones are made afresh
+        _apply_env()
 
 
-class Snapshot:
-    """The whole configuration at one moment, for ``restore`` (``logmagic.testing.capture``).
-
-    Routes, sinks (the same objects), rewriters, redaction, host, version and account hook.
-    """
-
-    def __init__(self) -> None:
-        with _lock:
-            self.routes = _table.routes()
-            self.sinks = dict(_sinks)
-            self.rewriters = rewriters.Saved()
-            self.redactor = redact.ACTIVE
-            self.host = IDENTITY.host
-            self.version = IDENTITY.version
-            self.account_hook = request.account_hook_state()
-
-
-def snapshot() -> Snapshot:
+def snapshot() -> State:
     """The configuration as it is now; ``restore(snapshot)`` puts it back."""
-    return Snapshot()
+    return State.now()
 
 
-def restore(snap: Snapshot) -> None:
+def restore(snap: State) -> None:
     """Put the configuration back as it was at ``snap``; loggers follow at once.
 
     Sinks registered since, which nothing refers to any more, are closed; the snapshot's own
     sinks are reused as they are (not closed, not reopened).
     """
     with _lock:
-        old = list(_sinks.values())
-        with logger._lock:
-            _sinks.clear()
-            _sinks.update(snap.sinks)
-            _table.clear()
-            for route in snap.routes:
-                _table.put(route)
-            rewriters.restore(snap.rewriters)
-            _set_redactor(snap.redactor)
-            IDENTITY.host = snap.host
-            IDENTITY.version = snap.version
-            request.restore_account_hook(snap.account_hook)
-            logger.set_resolver(_resolve)
-        _close_unused(old)
+        _install(snap)
 
 
 def sinks() -> dict[str, Sink]:

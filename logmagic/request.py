@@ -41,15 +41,6 @@ def restore_account_hook(state: tuple[AccountHook | None, bool]) -> None:
     _hook, _hook_failed = state
 
 
-def set_account_hook(hook: AccountHook | None) -> None:
-    """Install ``hook(request) -> account id or None`` (``None`` restores the default)."""
-    global _hook, _hook_failed
-    if hook is not None and not callable(hook):
-        raise ValueError(f"account_id must be callable fn(request) -> id, got {hook!r}")
-    _hook = hook
-    _hook_failed = False
-
-
 def _text(value: Any) -> str | None:
     if value is None or type(value) is str:
         return value  # the encoders cap and clean strings

@@ -34,18 +34,6 @@ _reported_lock = threading.RLock()
 renew_after_fork(globals(), "_reported_lock")
 
 
-def set_builtins(head: Sequence[Rewriter], tail: Sequence[Rewriter] = (), trigger: str | None = None) -> None:
-    """Set logmagic's own rewriters: ``head`` runs after the user's, ``tail`` last (for what
-    no rewriter handled, such as a request object of a kind logmagic does not know).
-    ``trigger`` names the field without which all of them return the fields untouched, so
-    loggers may skip the call when the field is absent.
-    """
-    _head[:] = head
-    _tail[:] = tail
-    _trusted[:] = [*head, *tail]
-    _trigger[:] = [trigger] if trigger else []
-
-
 def trigger_of(rewriters: tuple[Rewriter, ...]) -> str | None:
     """The field without which the chain ``rewriters`` changes nothing, when that is known.
 
@@ -71,19 +59,32 @@ def remove(fn: Rewriter) -> None:
             chain_part.remove(fn)
 
 
-def clear() -> None:
-    """Remove the user's rewriters (the built-ins stay)."""
-    _user.clear()
-    _reported.clear()
-
-
 class Saved:
-    """The whole rewriter state, for ``restore`` (``logmagic.testing.capture`` uses it)."""
+    """The whole rewriter state, for ``restore``: the chain as it is now (``Saved()``) or as
+    given (``Saved.of``), and which rewriters' failures were reported already."""
 
     def __init__(self) -> None:
         self.head, self.tail, self.user = list(_head), list(_tail), list(_user)
         self.trusted, self.trigger = list(_trusted), list(_trigger)
         self.reported = set(_reported)
+
+    @classmethod
+    def of(
+        cls, head: Sequence[Rewriter], tail: Sequence[Rewriter], user: Sequence[Rewriter], trigger: str | None
+    ) -> Saved:
+        """A chain of ``user`` rewriters and logmagic's own: ``head`` runs after the user's,
+        ``tail`` last (for what no rewriter handled, such as a request object of a kind logmagic
+        does not know), and ``trigger`` names the field without which all of logmagic's own
+        leave the fields alone. No failure is reported yet."""
+        saved = cls.__new__(cls)
+        saved.head, saved.tail, saved.user = list(head), list(tail), list(dict.fromkeys(user))
+        saved.trusted, saved.trigger = [*head, *tail], [trigger] if trigger else []
+        saved.reported = set()
+        return saved
+
+    def with_user(self, user: Sequence[Rewriter]) -> Saved:
+        """The same built-ins with ``user`` as the user's rewriters."""
+        return Saved.of(self.head, self.tail, user, self.trigger[0] if self.trigger else None)
 
 
 def restore(saved: Saved) -> None:
