@@ -273,3 +273,27 @@ def test_a_logger_made_while_the_configuration_changes_sees_a_whole_one(
         assert made.enabled("info") and not made.enabled("debug")
     monkeypatch.undo()
     logmagic.config.restore(before)
+
+
+def test_a_configure_that_fails_changes_nothing_of_the_state(sink: ListSink) -> None:
+    before = logmagic.config.snapshot()
+    with pytest.raises(ValueError, match="nosuch"):
+        logmagic.configure(
+            routes=[("__root__", "INFO", "nosuch")],
+            host="elsewhere",
+            version="v9",
+            redact=False,
+            rewriters=[lambda f, lv, m, fields: fields],
+            account_id=lambda request: "ac1",
+            env=False,
+        )
+    after = logmagic.config.snapshot()
+    assert (after.host, after.version, after.redactor, after.routes) == (
+        before.host,
+        before.version,
+        before.redactor,
+        before.routes,
+    )
+    assert after.rewriters.user == before.rewriters.user and after.account_hook == before.account_hook
+    logmagic.local("app").info("still", password="hunter2")
+    assert sink.records[-1].fields == {"password": "[REDACTED]"}
