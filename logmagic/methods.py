@@ -38,7 +38,7 @@ from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
 from logmagic._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode import _plain
-from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES, GelfEncoder
+from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
 from logmagic.levels import LEVEL_NAMES
 from logmagic.record import Record
 from logmagic.sinks.queued import QueuedSink
@@ -277,22 +277,10 @@ def make_plain(
 
 
 def direct_gelf(sink: object) -> FdSink | QueuedSink | None:
-    """``sink`` when ``make_gelf_line`` may hand it lines it made itself: one of logmagic's own
-    GELF line sinks (stderr, a file), or a network sink that sends GELF lines, none of them
-    with an ``emit`` of a subclass's own."""
-    if (
-        isinstance(sink, FdSink)
-        and sink.format == "gelf"
-        and type(sink).emit is FdSink.emit
-        and type(sink).write_line is FdSink.write_line
-    ):
-        return sink
-    if (
-        isinstance(sink, QueuedSink)
-        and type(sink).emit is QueuedSink.emit
-        and type(sink).enqueue is QueuedSink.enqueue
-        and type(getattr(sink._encode, "__self__", None)) is GelfEncoder
-    ):
+    """``sink`` when ``make_gelf_line`` may hand it lines it made itself: the sink says so
+    (``Sink.takes_gelf_lines``), and is one of the two kinds the method hands lines to, a
+    descriptor sink (stderr, a file) or a network sink's queue."""
+    if isinstance(sink, (FdSink, QueuedSink)) and sink.takes_gelf_lines():
         return sink
     return None
 

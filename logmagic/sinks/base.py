@@ -49,6 +49,13 @@ class Sink:
         """Counters for ``logmagic.stats()``."""
         return {}
 
+    def takes_gelf_lines(self) -> bool:
+        """Whether the loggers may hand this sink a GELF line they made themselves instead of a
+        record (their direct path, ``logmagic.methods.make_gelf_line``): only when what the
+        sink would write for the record is exactly that line. False unless a sink says so.
+        """
+        return False
+
     def after_fork(self) -> None:
         """Called in a child process after ``fork()``: reset locks and per-process state."""
 

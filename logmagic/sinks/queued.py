@@ -197,6 +197,15 @@ class QueuedSink(Sink):
 
     # -- the caller's side -------------------------------------------------------------------
 
+    def takes_gelf_lines(self) -> bool:
+        """GELF lines, queued by ``enqueue``, when this sink encodes records with the stock
+        ``GelfEncoder`` and a subclass has not changed how a record is queued."""
+        return (
+            type(self).emit is QueuedSink.emit
+            and type(self).enqueue is QueuedSink.enqueue
+            and type(getattr(self._encode, "__self__", None)) is GelfEncoder
+        )
+
     def emit(self, record: Record) -> None:
         if not (_exited and self._refuse_late()):  # a late record is dropped before it is encoded
             self.enqueue(self._encode(record))

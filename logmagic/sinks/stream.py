@@ -253,6 +253,12 @@ class FdSink(Sink):
     def stats(self) -> dict[str, int]:
         return {"written": self.written, "dropped": self.dropped}
 
+    def takes_gelf_lines(self) -> bool:
+        """GELF lines, written by ``write_line`` (or by the loggers' copy of its lock-free
+        branch, which reads ``look_from``, ``free_until``, ``fd`` and ``written_counter``), as
+        long as a subclass has not changed how a record is written."""
+        return self.format == "gelf" and type(self).emit is FdSink.emit and type(self).write_line is FdSink.write_line
+
     def after_fork(self) -> None:
         self._lock = threading.RLock()
         self._count_lock = threading.Lock()
