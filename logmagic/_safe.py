@@ -21,6 +21,8 @@ from typing import Any
 MAX_STRING = 32 * 1024
 #: Longest encoded line, in bytes, newline included.
 MAX_LINE = 1024 * 1024
+#: Caps tried, in order, on every string of a line longer than ``MAX_LINE``, before fields go.
+SHRINK_CAPS = (4096, 512, 64)
 #: Deepest nesting converted before the rest is replaced by a marker.
 MAX_DEPTH = 32
 #: Most keys and items one record's walk visits (every container, every depth, together),

@@ -25,6 +25,7 @@ from logmagic._safe import (
     MAX_FIELDS,
     MAX_LINE,
     MAX_STRING,
+    SHRINK_CAPS,
     Budget,
     cap,
     clean,
@@ -47,8 +48,6 @@ _OWNED = {"_id": "_objid", "_facility": "_field_facility", "_exact_level": "_fie
 _KEY_CACHE_LIMIT = 10_000
 #: Nested mappings deeper than this are sent as one JSON string.
 _MAX_FLATTEN_DEPTH = 8
-#: Caps tried, in order, on every string when a line is longer than MAX_LINE.
-_SHRINK_CAPS = (4096, 512, 64)
 #: ``short_message`` of a record logged with an empty or blank (whitespace only) message:
 #: Graylog rejects a record whose ``short_message`` is blank.
 EMPTY_MESSAGE = "(empty message)"
@@ -270,7 +269,7 @@ def _sanitize(d: dict[str, Any]) -> dict[str, Any]:
 def _shrink(d: dict[str, Any]) -> bytes:
     """Re-encode an over-long record within MAX_LINE: cut strings harder, then drop fields."""
     base = _sanitize(d)
-    for limit in _SHRINK_CAPS:
+    for limit in SHRINK_CAPS:
         small = {k: cap(v, limit) if isinstance(v, str) else v for k, v in base.items()}
         small["_truncated"] = True
         line = orjson.dumps(small, option=_NEWLINE)

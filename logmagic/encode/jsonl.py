@@ -18,6 +18,7 @@ from logmagic._identity import IDENTITY
 from logmagic._safe import (
     MAX_LINE,
     MAX_STRING,
+    SHRINK_CAPS,
     Budget,
     clean,
     first_fields,
@@ -34,8 +35,6 @@ from logmagic.record import Record
 # it, non-string keys in nested mappings take the safe path, which names them by their text.
 _OPTS = orjson.OPT_APPEND_NEWLINE
 _RESERVED = frozenset(("timestamp", "level", "level_name", "host", "facility", "message", "full_message"))
-#: Caps tried, in order, on every string when a line is longer than MAX_LINE.
-_SHRINK_CAPS = (4096, 512, 64)
 
 
 class JsonEncoder:
@@ -90,7 +89,7 @@ def _converted(d: dict[str, Any], limit: int = MAX_STRING) -> dict[str, Any]:
 def _bounded(d: dict[str, Any]) -> bytes:
     """Encode through the safe converter, which caps strings, depth, items and cycles."""
     line = orjson.dumps(_converted(d), option=_OPTS)
-    for limit in _SHRINK_CAPS:
+    for limit in SHRINK_CAPS:
         if len(line) <= MAX_LINE:
             return line
         small = _converted(d, limit)
