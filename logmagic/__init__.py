@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     from logmagic.record import Record
     from logmagic.request import request_rewriter
     from logmagic.sinks import Sink
-    from logmagic.txn import TxnInfo, current_txn_id, new_txn_id, parse_txn_id, transaction
+    from logmagic.txn import current_txn_id, new_txn_id, transaction
+    from logmagic.txn_format import TxnInfo, parse_txn_id
 
 __all__ = [
     "ALERT",

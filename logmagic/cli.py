@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import orjson
 
-from logmagic.txn import parse_txn_id
+from logmagic.txn_format import parse_txn_id
 
 EPILOG = """examples:
   logmagic txn .rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0

@@ -2,8 +2,8 @@
 
 An id looks like ``.rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0``:
 a per-process tag, the origin host, 8 random characters, a per-process counter, the time in
-unix milliseconds and the service version. Everywhere but ``parse_txn_id`` it is opaque: an id
-from another system (a UUID, say) is carried just the same.
+unix milliseconds and the service version (``logmagic.txn_format`` decodes one). Everywhere
+else it is opaque: an id from another system (a UUID, say) is carried just the same.
 
 Context variables follow asyncio tasks by themselves. Threads need ``wrap(fn)`` (or
 ``submit(executor, fn)``), which runs ``fn`` in a copy of the caller's context.
@@ -11,7 +11,6 @@ Context variables follow asyncio tasks by themselves. Threads need ``wrap(fn)`` 
 
 from __future__ import annotations
 
-import datetime
 import functools
 import inspect
 import itertools
@@ -21,7 +20,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from contextvars import ContextVar, Token, copy_context
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -34,18 +32,6 @@ get_current = _current.get
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _HOST_CHARS = re.compile(r"[^A-Za-z0-9.-]")
-#: Matched with ``fullmatch`` (``$`` would accept a trailing newline); ASCII digits only, as
-#: ``int()`` would also read Arabic-Indic or fullwidth ones.
-_PARSE = re.compile(
-    r"\.rh-(?P<rh>[A-Za-z0-9]+)\.h-(?P<host>[A-Za-z0-9_.-]+?)\.r-(?P<r>[A-Za-z0-9]+)"
-    r"\.c-(?P<c>[0-9]+)\.ts-(?P<ts>[0-9]+)\.v-(?P<v>[A-Za-z0-9._+-]*)"
-)
-#: Longest counter and ``ts`` taken, in digits: a process cannot count past 2**63, and 20
-#: digits of milliseconds are far beyond any date ``datetime`` can hold.
-_MAX_NUMBER_DIGITS = 19
-#: A ``ts`` below this is in seconds (the article's second example), above it in milliseconds.
-_MS_THRESHOLD = 10**11
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -93,36 +79,6 @@ def new_txn_id(version: str | None = None) -> str:
         f".rh-{_process.tag}.h-{host}.r-{_random_chars(8)}.c-{next(_process.counter)}"
         f".ts-{int(time.time() * 1000)}.v-{ver}"
     )
-
-
-@dataclass(frozen=True)
-class TxnInfo:
-    """What a transaction id says about where and when a request started."""
-
-    process_tag: str
-    host: str
-    request_tag: str
-    counter: int
-    time: datetime.datetime
-    version: str
-
-
-def parse_txn_id(txn_id: str) -> TxnInfo:
-    """Decode a logmagic transaction id; anything else raises ``ValueError``."""
-    m = _PARSE.fullmatch(txn_id.strip()) if isinstance(txn_id, str) else None
-    if m is None:
-        raise ValueError(f"not a logmagic transaction id: {str(txn_id)[:200]!r}")
-    if len(m["c"]) > _MAX_NUMBER_DIGITS or int(m["c"]) >= 2**63:
-        raise ValueError(f"transaction id {txn_id[:200]!r} has an impossible counter: c-{m['c'][:40]}")
-    if len(m["ts"]) > _MAX_NUMBER_DIGITS:
-        raise ValueError(f"transaction id {txn_id[:200]!r} has an impossible time: ts-{m['ts'][:40]}")
-    ts = int(m["ts"])
-    seconds = ts if ts < _MS_THRESHOLD else ts / 1000
-    try:
-        when = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"transaction id {txn_id[:200]!r} has an impossible time: ts-{m['ts']}") from None
-    return TxnInfo(m["rh"], m["host"], m["r"], int(m["c"]), when, m["v"])
 
 
 def current_txn_id() -> str | None:

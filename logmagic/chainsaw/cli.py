@@ -30,7 +30,7 @@ from logmagic.chainsaw.query import (
 from logmagic.logfiles.follow import follow_streams
 from logmagic.logfiles.prefix import strip_prefix
 from logmagic.logfiles.streams import Stream, blocks
-from logmagic.txn import parse_txn_id
+from logmagic.txn_format import parse_txn_id
 
 EPILOG = """query terms (ANDed):
   field=value   equal; * globs (path=/v1/*)            field!=value   not equal (or missing)
