@@ -1,6 +1,6 @@
 """Where the direct GELF path's time goes: the level method with one step taken out at a time.
 
-The direct path (``logmagic.methods.make_gelf_line``) is the enabled call of
+The direct path (``logmagic.call_paths.make_gelf_line``) is the enabled call of
 ``bench_logging.py``. This script builds variants of it from its own source, each with one
 step replaced by nothing (so each variant is wrong on purpose: it is timed, never used), and
 times them against the same hand-written baseline, all in one process with the rows
@@ -29,7 +29,7 @@ from typing import Any
 from baselines import TXN, gelf_baseline
 
 import logmagic
-from logmagic import config, methods, rewriters
+from logmagic import call_paths, config, rewriters
 
 CALL = '{}("Something is wrong", accountId="ac42", txnId=txn, status=200)'
 
@@ -51,12 +51,12 @@ PYTHON_LOOP = [(_MAKE, "d = _plain.plain_gelf_dict_py(")]
 
 def variant(replacements: list[tuple[str, str]], *args: Any) -> Callable[..., None]:
     """``make_gelf_line(*args)`` built from its source with ``replacements`` made."""
-    source = inspect.getsource(methods.make_gelf_line)
+    source = inspect.getsource(call_paths.make_gelf_line)
     for old, new in replacements:
         if old not in source:
             raise SystemExit(f"bench_direct_path: {old!r} is no longer in make_gelf_line; update STEPS")
         source = source.replace(old, new)
-    namespace = dict(vars(methods))
+    namespace = dict(vars(call_paths))
     exec(compile(source, "<make_gelf_line variant>", "exec"), namespace)
     method: Callable[..., None] = namespace["make_gelf_line"](*args)
     return method

@@ -56,8 +56,8 @@ from baselines import DEVNULL_FD, TXN, empty_function, gelf_baseline, gelf_basel
 from loguru import logger as loguru_logger
 
 import logmagic
+from logmagic import call_paths
 from logmagic import config as logmagic_config
-from logmagic import methods
 from logmagic.encode import _plain
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.record import Record
@@ -169,13 +169,13 @@ def logmagic_stderr_pipe() -> Iterator[None]:
 @contextlib.contextmanager
 def logmagic_python_loop() -> Iterator[None]:
     """The file row again, with the GELF dict made in Python: logmagic installed without a compiler."""
-    saved = methods._plain_gelf_dict
-    methods._plain_gelf_dict = _plain.plain_gelf_dict_py
+    saved = call_paths._plain_gelf_dict
+    call_paths._plain_gelf_dict = _plain.plain_gelf_dict_py
     try:
         with logmagic_file():
             yield
     finally:
-        methods._plain_gelf_dict = saved
+        call_paths._plain_gelf_dict = saved
 
 
 @contextlib.contextmanager

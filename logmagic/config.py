@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
-from logmagic import logger, methods, redact, request, rewriters
+from logmagic import call_paths, logger, redact, request, rewriters
 from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY, Identity
 from logmagic._report import forget_warnings, warn_once
@@ -423,7 +423,7 @@ def reset() -> None:
     with _lock:
         for hook in list(_reset_hooks):
             hook()
-        methods.reset_internal()
+        call_paths.reset_internal()
         forget_warnings()
         _install(State.defaults())  # with no sinks of its own: built-in ones are made afresh
         _apply_env()

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from logmagic import _fdio, _report, config, logger, methods
+from logmagic import _fdio, _report, call_paths, config, logger
 from logmagic._report import REPORTER
 from logmagic.sinks import Sink, queued
 
@@ -83,7 +83,7 @@ def stats() -> dict[str, dict[str, int]]:
             out[name] = dict(sink.stats())
         except Exception:
             out[name] = {}
-    internal = methods.internal_stats()
+    internal = call_paths.internal_stats()
     unwritten = _report.unwritten()
     if unwritten:
         internal["diagnostics_unwritten"] = unwritten

@@ -2,7 +2,7 @@
 
 ``logmagic.local("myapp.api")`` returns a logger of a class made for that facility; the
 class holds the level methods (``info``, ``dbg``, ``errf``, ...) as plain functions from
-``logmagic.methods``. A disabled level's method is an empty function; an enabled one is a
+``logmagic.call_paths``. A disabled level's method is an empty function; an enabled one is a
 closure that already knows its facility, level, sinks and rewriters. Nothing is decided per
 call: routes are resolved here, once, when they change.
 
@@ -20,11 +20,11 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
-from logmagic import methods, rewriters
+from logmagic import call_paths, rewriters
 from logmagic._forklocks import renew_after_fork
 from logmagic._safe import safe_str
+from logmagic.call_paths import EXC, STACK, _internal_error, merge
 from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, TRACE8, parse_level
-from logmagic.methods import EXC, STACK, _internal_error, merge
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
 
@@ -117,7 +117,7 @@ class LocalLogger:
     def log(
         self,
         level: int | str,
-        msg: object = methods.NO_MESSAGE,
+        msg: object = call_paths.NO_MESSAGE,
         fields: Mapping[Any, Any] | None = None,
         /,
         *args: Any,
@@ -135,7 +135,7 @@ class LocalLogger:
                 return
             getattr(self, LEVEL_NAMES[num].lower())(msg, fields, *args, **kw)
         except Exception:  # at the recursion limit even a call fails: count, call nothing
-            methods._internal["dropped"] += 1
+            call_paths._internal["dropped"] += 1
 
     def forward(
         self,
@@ -158,7 +158,7 @@ class LocalLogger:
         try:
             self._forward(level, msg, fields, timestamp, full_message)
         except Exception:  # at the recursion limit even a call fails: count, call nothing
-            methods._internal["dropped"] += 1
+            call_paths._internal["dropped"] += 1
 
     def _forward(
         self, level: int, msg: object, fields: Mapping[Any, Any] | None, timestamp: float | None, full: str | None
@@ -171,21 +171,21 @@ class LocalLogger:
         if level > threshold:
             return
         bad_time = None
-        ts = _seconds(timestamp) if timestamp is not None else methods._now()
+        ts = _seconds(timestamp) if timestamp is not None else call_paths._now()
         if not _EPOCH_MIN <= ts < _EPOCH_MAX:  # also NaN: not a number of seconds
             bad_time = f"invalid timestamp {safe_str(timestamp, 64)}: the time of the call is used"
-            ts = methods._now()
+            ts = call_paths._now()
         try:
             if type(msg) is not str:
                 msg = safe_str(msg)
-            f = methods.finish_fields(self.facility, level, msg, merge(self._bound, fields, {}), rewrite)
+            f = call_paths.finish_fields(self.facility, level, msg, merge(self._bound, fields, {}), rewrite)
             if bad_time is not None:
                 f.setdefault("logmagic_error", bad_time)
             rec = Record(self.facility, level, msg, f, ts, full)
             for emit in emits:
                 emit(rec)
         except Exception as exc:
-            methods.salvage(exc, self.facility, level, msg, (self._bound, fields, {}, ()), rewrite, emits, ts, full)
+            call_paths.salvage(exc, self.facility, level, msg, (self._bound, fields, {}, ()), rewrite, emits, ts, full)
 
     def enabled(self, level: int | str) -> bool:
         """Whether records at ``level`` go anywhere (to skip building costly fields).
@@ -197,7 +197,7 @@ class LocalLogger:
             num = parse_level(level)
         except Exception:
             return False
-        return not methods.is_noop(getattr(type(self), LEVEL_NAMES[num].lower()))
+        return not call_paths.is_noop(getattr(type(self), LEVEL_NAMES[num].lower()))
 
     @classmethod
     def _install(cls, threshold: int, sinks: tuple[Sink, ...], rewrite: rewriters.Runner | None) -> None:
@@ -205,28 +205,30 @@ class LocalLogger:
         emits = tuple(s.emit for s in sinks)
         cls._plan = (threshold if emits else -1, emits, rewrite)
         trigger = rewriters.trigger_of(rewriters.chain()) if rewrite is not None else None
-        direct = methods.direct_gelf(sinks[0]) if len(sinks) == 1 and (rewrite is None or trigger) else None
+        direct = call_paths.direct_gelf(sinks[0]) if len(sinks) == 1 and (rewrite is None or trigger) else None
         facility = cls.facility
-        made: dict[int, tuple[methods.Method, methods.Method]] = {}
+        made: dict[int, tuple[call_paths.Method, call_paths.Method]] = {}
         for name, level in METHOD_LEVELS.items():
             if level not in made:
                 if emits and level <= threshold:
                     extra = STACK if level >= TRACE1 else 0
                     if extra:
-                        plain = methods.make_rich(facility, level, rewrite, emits, template=False, extra=extra)
+                        plain = call_paths.make_rich(facility, level, rewrite, emits, template=False, extra=extra)
                     elif direct is not None:
-                        plain = methods.make_gelf_line(facility, level, rewrite, trigger, direct)
+                        plain = call_paths.make_gelf_line(facility, level, rewrite, trigger, direct)
                     else:
-                        plain = methods.make_plain(facility, level, rewrite, trigger, emits)
-                    templated = methods.make_rich(facility, level, rewrite, emits, template=True, extra=extra)
+                        plain = call_paths.make_plain(facility, level, rewrite, trigger, emits)
+                    templated = call_paths.make_rich(facility, level, rewrite, emits, template=True, extra=extra)
                     made[level] = (plain, templated)
                 else:
-                    made[level] = (methods._noop, methods._noop)
+                    made[level] = (call_paths._noop, call_paths._noop)
             setattr(cls, name, made[level][0])
             setattr(cls, name + "f", made[level][1])
         enabled = emits and threshold >= ERR
         cls.exception = (
-            methods.make_rich(facility, ERR, rewrite, emits, template=False, extra=EXC) if enabled else methods._noop
+            call_paths.make_rich(facility, ERR, rewrite, emits, template=False, extra=EXC)
+            if enabled
+            else call_paths._noop
         )
 
     def __repr__(self) -> str:

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 import logmagic
-from logmagic import _report, config, logger, methods, rewriters
+from logmagic import _report, call_paths, config, logger, rewriters
 from logmagic.integrations import stdlib
 
 #: (module, name of its lock): every module-level lock logmagic has.
 LOCKS: list[tuple[Any, str]] = [
     (config, "_lock"),
     (logger, "_lock"),
-    (methods, "_internal_lock"),
+    (call_paths, "_internal_lock"),
     (rewriters, "_reported_lock"),
     (stdlib, "_lock"),
 ]

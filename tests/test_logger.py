@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 import logmagic
-from logmagic import methods as methods_mod
-from logmagic import txn
+from logmagic import call_paths, txn
 from logmagic.levels import METHOD_LEVELS
 
 from .conftest import ListSink
@@ -37,7 +36,7 @@ def test_a_rewriter_mutating_fields_never_reaches_the_callers_dict(sink: ListSin
 
 
 def test_record_carries_facility_level_message_and_time(sink: ListSink, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(methods_mod, "_now", lambda: 1324936418.221)
+    monkeypatch.setattr(call_paths, "_now", lambda: 1324936418.221)
     logmagic.reset()
     logmagic.register_sink("list", sink)
     logmagic.route("__root__", logmagic.TRACE8, "list")
@@ -111,8 +110,8 @@ def test_bind_adds_fields_and_leaves_the_parent_alone(sink: ListSink) -> None:
 def test_disabled_level_is_the_empty_method_and_route_changes_rebuild_it(sink: ListSink) -> None:
     log = logmagic.local("svc.db")
     logmagic.route("__root__", logmagic.INFO, "list")
-    assert type(log).debug is methods_mod._noop and type(log).dbgf is methods_mod._noop
-    assert type(log).info is not methods_mod._noop
+    assert type(log).debug is call_paths._noop and type(log).dbgf is call_paths._noop
+    assert type(log).info is not call_paths._noop
     assert not log.enabled("debug") and log.enabled(logmagic.INFO)
     assert log.enabled("warn") and not log.enabled("bogus") and not log.enabled(99)
     log.debug("dropped")
@@ -225,7 +224,7 @@ def test_an_internal_failure_still_writes_the_record_with_the_reason(
     def boom() -> None:
         raise RuntimeError("context broke")
 
-    monkeypatch.setattr(methods_mod, "_txn_get", boom)
+    monkeypatch.setattr(call_paths, "_txn_get", boom)
     logmagic.local("x").warning("m", secret="s3", n=1)
     (rec,) = sink.records
     assert (rec.msg, rec.level) == ("m", logmagic.WARNING)
@@ -238,7 +237,7 @@ def test_a_failure_even_the_fallback_cannot_survive_is_reported_on_stderr(
     def boom(*args: object) -> None:
         raise RuntimeError("no records today")
 
-    monkeypatch.setattr(methods_mod, "Record", boom)
+    monkeypatch.setattr(call_paths, "Record", boom)
     logmagic.local("x").info("m")
     logmagic.shutdown(1.0)
     assert "no records today" in capfd.readouterr().err

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import logmagic
-from logmagic import methods as methods_mod
+from logmagic import call_paths
 from logmagic.record import Record
 from logmagic.sinks import FdSink, FileSink
 from logmagic.sinks.queued import QueuedSink
@@ -38,7 +38,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(methods_mod, "_now", c)
+    monkeypatch.setattr(call_paths, "_now", c)
     return c
 
 

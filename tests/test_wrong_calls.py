@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import logmagic
-from logmagic import methods
+from logmagic import call_paths
 
 from .conftest import ListSink
 
@@ -164,5 +164,5 @@ def test_the_loss_of_a_record_at_the_recursion_limit_is_counted(sink: ListSink) 
     log = logmagic.local("app")
     escapes_near_the_recursion_limit(lambda: log.infof("near the limit", {"a": {"b": [1, {"c": object()}]}}))
     written = len(sink.records)
-    lost = methods.internal_stats()["dropped"]
+    lost = call_paths.internal_stats()["dropped"]
     assert written > 0 and lost > 0  # some calls got their record out, the rest were counted

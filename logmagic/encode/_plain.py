@@ -1,6 +1,6 @@
 """The start of a GELF line for a plain record: the dict ``orjson.dumps`` turns into the line.
 
-Both the loggers' direct path (``logmagic.methods.make_gelf_line``) and ``GelfEncoder.encode``
+Both the loggers' direct path (``logmagic.call_paths.make_gelf_line``) and ``GelfEncoder.encode``
 start here; when ``plain_gelf_dict`` answers None, the record takes the encoder's careful
 path, which copes with anything. This is most of what an enabled call costs beyond building
 the dict by hand, so it is also written in C (``_speedups.c``, compiled when logmagic is

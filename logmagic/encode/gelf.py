@@ -60,7 +60,7 @@ def _gelf_name(key: str) -> str:
 
 
 #: Field name -> GELF name, shared by every encoder and the loggers' direct GELF path
-#: (``logmagic.methods``); secret names are never cached, so they always take the slow branch
+#: (``logmagic.call_paths``); secret names are never cached, so they always take the slow branch
 #: that masks them. Cleared when the redaction policy changes. Starts empty: even ``id`` and
 #: ``facility`` must be checked once, since they may be secret.
 NAMES: dict[Any, str] = {}
@@ -100,7 +100,7 @@ class GelfEncoder:
 
         Most records hold only plain values (text, numbers, booleans, None) under names seen
         before: their dict is made by ``_plain.plain_gelf_dict``, as on the loggers'
-        direct path (``logmagic.methods.make_gelf_line``). Anything else starts over on
+        direct path (``logmagic.call_paths.make_gelf_line``). Anything else starts over on
         the careful path.
         """
         try:

@@ -51,7 +51,7 @@ class Sink:
 
     def takes_gelf_lines(self) -> bool:
         """Whether the loggers may hand this sink a GELF line they made themselves instead of a
-        record (their direct path, ``logmagic.methods.make_gelf_line``): only when what the
+        record (their direct path, ``logmagic.call_paths.make_gelf_line``): only when what the
         sink would write for the record is exactly that line. False unless a sink says so.
         """
         return False

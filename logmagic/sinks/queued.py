@@ -223,7 +223,7 @@ class QueuedSink(Sink):
         """Queue one encoded line for the worker. Never raises.
 
         ``emit`` encodes its record and comes here; the loggers' direct GELF path
-        (``logmagic.methods.make_gelf_line``) comes here with the line it made itself.
+        (``logmagic.call_paths.make_gelf_line``) comes here with the line it made itself.
         """
         if _exited and self._refuse_late():
             return

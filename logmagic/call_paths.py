@@ -1,4 +1,4 @@
-"""The functions a logger's level methods are made of, built once per configuration change.
+"""The functions a logger's level methods are made of (its call paths), built once per configuration change.
 
 Each facility's logger class holds one function per level name (see ``logmagic.logger``). A
 disabled level holds ``_noop``; an enabled one holds a closure that already knows its

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import logmagic
+from logmagic import call_paths, rewriters
 from logmagic import logger as logger_mod
-from logmagic import methods, rewriters
 from logmagic._safe import safe_str
 from logmagic.encode import JsonEncoder
 from logmagic.encode.gelf import GelfEncoder
@@ -38,7 +38,7 @@ PIPE_BUF = 4096  # Linux
 
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(methods, "_now", lambda: NOW)
+    monkeypatch.setattr(call_paths, "_now", lambda: NOW)
     return NOW
 
 
@@ -62,7 +62,7 @@ class Counting(Record):
 @pytest.fixture
 def records_made(monkeypatch: pytest.MonkeyPatch) -> type[Counting]:
     Counting.made = 0
-    monkeypatch.setattr(methods, "Record", Counting)
+    monkeypatch.setattr(call_paths, "Record", Counting)
     return Counting
 
 
@@ -397,9 +397,9 @@ def test_a_logger_method_can_be_patched_on_one_instance(sink: ListSink) -> None:
 def test_a_disabled_level_is_the_empty_method_on_the_class() -> None:
     logmagic.route("__root__", logmagic.INFO, "graylog2-stderr")
     log = logmagic.local("svc.quiet")
-    assert methods.is_noop(type(log).debug) and not methods.is_noop(type(log).info)
+    assert call_paths.is_noop(type(log).debug) and not call_paths.is_noop(type(log).info)
     logmagic.route("svc.quiet", logmagic.DEBUG, "graylog2-stderr")
-    assert not methods.is_noop(type(log).debug)
+    assert not call_paths.is_noop(type(log).debug)
 
 
 class Collected(QueuedSink):
@@ -413,7 +413,7 @@ class Collected(QueuedSink):
         self.lines.extend(batch)
 
 
-def lab_logger(facility: str, info: methods.Method) -> Any:
+def lab_logger(facility: str, info: call_paths.Method) -> Any:
     """A logger of ``facility``'s class, with ``info`` as its INFO method."""
     log = logmagic.local(facility)
     lab_class = type("Lab", (type(log),), {"info": info})
@@ -427,11 +427,11 @@ def test_a_network_sink_gets_the_lines_the_general_path_sends(frozen: float, rec
     rewrite = type(logmagic.local("svc.api"))._plan[2]
     trigger = rewriters.trigger_of(rewriters.chain())
     direct, general = Collected(), Collected()
-    assert methods.direct_gelf(direct) is direct
+    assert call_paths.direct_gelf(direct) is direct
     logs = {
-        "direct": lab_logger("svc.api", methods.make_gelf_line("svc.api", logmagic.INFO, rewrite, trigger, direct)),
+        "direct": lab_logger("svc.api", call_paths.make_gelf_line("svc.api", logmagic.INFO, rewrite, trigger, direct)),
         "general": lab_logger(
-            "svc.api", methods.make_plain("svc.api", logmagic.INFO, rewrite, trigger, (general.emit,))
+            "svc.api", call_paths.make_plain("svc.api", logmagic.INFO, rewrite, trigger, (general.emit,))
         ),
     }
     fields = {"accountId": "ac42", "status": 200, "ratio": 0.5, "ok": True, "gone": None}
@@ -468,10 +468,10 @@ def test_a_network_sink_with_its_own_emit_or_another_encoder_takes_the_general_p
         def emit(self, record: Record) -> None:
             super().emit(record)
 
-    assert methods.direct_gelf(OwnEmit()) is None
-    assert methods.direct_gelf(Collected(encoder=JsonEncoder())) is None
+    assert call_paths.direct_gelf(OwnEmit()) is None
+    assert call_paths.direct_gelf(Collected(encoder=JsonEncoder())) is None
 
     class LoudGelf(GelfEncoder):
         __slots__ = ()
 
-    assert methods.direct_gelf(Collected(encoder=LoudGelf())) is None
+    assert call_paths.direct_gelf(Collected(encoder=LoudGelf())) is None
