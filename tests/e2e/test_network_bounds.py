@@ -25,7 +25,7 @@ from logmagic import config
 from logmagic.sinks import queued
 from logmagic.txn import transaction
 
-from .peers import Peer, start_peer
+from .peers import Peer, running_peers
 from .test_network_sinks import StartPeer, free_port, ndjson, requests_seen, scribe_entries, use
 
 #: Seconds a thread may take to end once nothing keeps it: a hang guard, not a measurement.
@@ -68,17 +68,9 @@ def queued_bytes(sink: queued.QueuedSink) -> int:
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[StartPeer]:
-    """Start peers with ``peers("scribe_server.py", *args)``; all are killed at the end."""
-    started: list[Peer] = []
-
-    def start(script: str, *args: str, port: int = 0) -> Peer:
-        peer = start_peer(script, tmp_path / f"{script.removesuffix('.py')}-{len(started)}.out", *args, port=port)
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        peer.kill()
+    """Start peers with ``peers("scribe_server.py", *args, port=...)``; all are killed at the end."""
+    with running_peers(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture

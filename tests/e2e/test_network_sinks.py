@@ -35,7 +35,7 @@ from logmagic.sinks import queued
 from logmagic.sinks.gelf_net import GelfTcpSink, GelfUdpSink
 
 from ..diagnostics import diagnostics
-from .peers import Peer, start_peer
+from .peers import Peer, running_peers
 
 StartPeer = Callable[..., Peer]
 Message = dict[str, Any]
@@ -52,17 +52,8 @@ CHILD_TIMEOUT = 60.0
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[StartPeer]:
     """Start peers with ``peers("scribe_server.py", *args, port=...)``; all are killed at the end."""
-    started: list[Peer] = []
-
-    def start(script: str, *args: str, port: int = 0) -> Peer:
-        out = tmp_path / f"{script.removesuffix('.py')}-{len(started)}.out"
-        peer = start_peer(script, out, *args, port=port)
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        peer.kill()
+    with running_peers(tmp_path) as start:
+        yield start
 
 
 def free_port() -> int:

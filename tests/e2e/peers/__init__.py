@@ -4,6 +4,7 @@ Every peer script takes ``--port`` (0: the OS picks one) and ``--out FILE``, wri
 received to ``FILE`` one line per entry (flushed as it goes, so a test can read it at any time),
 and prints ``READY <port>`` on stdout once it is listening. ``start_peer`` waits for that line;
 ``Peer.kill`` ends the process with SIGKILL, which is also how tests simulate a crash.
+``running_peers`` starts any number of them and kills them all at the end (a fixture's body).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,3 +90,21 @@ def start_peer(script: str, out: Path, *args: str, port: int = 0) -> Peer:
         raise RuntimeError(f"{script} said {line!r} instead of READY: {peer.diagnostics()}")
     peer.port = int(number)
     return peer
+
+
+@contextmanager
+def running_peers(directory: Path) -> Iterator[Callable[..., Peer]]:
+    """``start(script, *args, port=0)`` starts a peer writing into ``directory``; all are
+    killed when the block ends."""
+    started: list[Peer] = []
+
+    def start(script: str, *args: str, port: int = 0) -> Peer:
+        peer = start_peer(script, directory / f"{script.removesuffix('.py')}-{len(started)}.out", *args, port=port)
+        started.append(peer)
+        return peer
+
+    try:
+        yield start
+    finally:
+        for peer in started:
+            peer.kill()
