@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _HTTP = frozenset(("format", "gzip", "ca", "verify", "timeout"))
@@ -35,8 +35,7 @@ DEFAULT_PORTS = {"scribe": 1463, "http": 80, "https": 443, "gelf+udp": 12201, "g
 DEFAULT_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
-class CollectorUrl:
+class CollectorUrl(NamedTuple):
     """A collector URL, its options checked; what the clients of this package are made from."""
 
     scheme: str
@@ -46,14 +45,14 @@ class CollectorUrl:
     port: int
     #: The path without its slashes at either end, unquoted: a Scribe URL's category.
     path: str
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float
     #: HTTP: ``ndjson`` (the default) or ``gelf``, checked by the client.
-    format: str = "ndjson"
-    gzip: bool = False
-    ca: str | None = None
-    verify: bool = True
+    format: str
+    gzip: bool
+    ca: str | None
+    verify: bool
     #: The options of the caller's own ``extra`` that the URL gave, as text.
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str]
 
 
 def query_options(query: str, url: str, allowed: AbstractSet[str], label: str = "sink") -> dict[str, str]:
