@@ -30,16 +30,16 @@ from typing import Any
 
 import orjson
 
-import logmagic
 from logmagic._safe import describe_exception
+from logmagic.api import flush, local
 from logmagic.logfiles.identity import Trust
 from logmagic.ship.destination import Destination, Reject
 from logmagic.ship.kinds import Waiting, open_source
 from logmagic.ship.source import Batch, Position, Source
 from logmagic.ship.state import StateFile, write_atomically
-from logmagic.sinks.queued import retry_delay
+from logmagic.transport.retry import retry_delay
 
-log = logmagic.local("logmagic.ship")
+log = local("logmagic.ship")
 
 #: Seconds at most between two writes of the state while batches are being acknowledged.
 SAVE_EVERY = 1.0
@@ -176,7 +176,7 @@ class Shipper:
             for source in self.sources.values():
                 source.close()
             log.info("stopped", lines=self.totals.lines, retries=self.totals.retries, dropped=self.totals.dropped)
-            logmagic.flush(2.0)
+            flush(2.0)
         return 0
 
     def _round(self) -> bool:

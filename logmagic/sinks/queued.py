@@ -33,8 +33,7 @@ from logmagic._safe import describe_exception
 from logmagic.encode import GelfEncoder
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
-from logmagic.transport.retry import Reject, next_backoff
-from logmagic.transport.retry import retry_delay as retry_delay  # re-exported: logmagic.ship.shipper imports it here
+from logmagic.transport.retry import Reject, next_backoff, retry_delay
 
 #: Seconds the worker sleeps when idle before looking at the queue again.
 IDLE_POLL = 0.05
