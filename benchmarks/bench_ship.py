@@ -7,7 +7,7 @@ line length, would fit) and a last ``current``, every line a GELF record of 300-
 an ``svlogd -tt`` timestamp (``2026-11-23_18:01:07.94904 ``). The same directory, cut to its
 first quarter (hard links), is the small input.
 
-The shipper runs as a process (``python -m logmagic.cli ship``, default batch settings) and
+The shipper runs as a process (``python -m logmagic.tools.cli ship``, default batch settings) and
 sends to the Thrift Scribe server of ``tests/e2e/peers/scribe_server.py``, itself a process,
 which writes every entry to a file. The time is from starting the shipper until the server
 has acknowledged every line; RSS is read from ``/proc/PID/status`` (VmHWM: the peak over the
@@ -206,7 +206,7 @@ def ship(directory: Path, expected: int, work: Path, profile: Path | None = None
     argv = [sys.executable]
     if profile is not None:
         argv += ["-m", "cProfile", "-o", str(profile)]
-    argv += ["-m", "logmagic.cli", "ship", "--from", str(directory), "--to", f"scribe://127.0.0.1:{port}"]
+    argv += ["-m", "logmagic.tools.cli", "ship", "--from", str(directory), "--to", f"scribe://127.0.0.1:{port}"]
     argv += ["--state", str(state), "--poll", "0.05"]
     errors = (work / f"shipper-{tag}.stderr").open("wb")
     start = time.perf_counter()

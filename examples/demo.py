@@ -187,7 +187,7 @@ def story() -> None:
         sys.stderr.flush()
 
         section(f"and even with no log at hand, the id says where and when to look: logmagic txn {txn_id}")
-        subprocess.run([sys.executable, "-m", "logmagic.cli", "txn", txn_id], stdout=sys.stderr, check=True)
+        subprocess.run([sys.executable, "-m", "logmagic.tools.cli", "txn", txn_id], stdout=sys.stderr, check=True)
 
 
 def main() -> None:

@@ -28,9 +28,9 @@ from logmagic.encode.gelf import forget_names
 from logmagic.levels import INFO, parse_level
 from logmagic.redact import Redactor, set_active
 from logmagic.routing import ROOT, Route, RouteTable, check_pattern
+from logmagic.sink_specs import BUILTIN, sink_from_spec
 from logmagic.sinks import FdSink, GuardedSink, Sink
 from logmagic.sinks.queued import QueuedSink
-from logmagic.specs import BUILTIN, sink_from_spec
 
 SinkSpec = Union[str, Sink, Callable[[str, int, str, dict[str, Any]], Any]]  # noqa: UP007 (runtime alias on 3.10)
 RouteSpec = Union[str, Mapping[str, Any], Iterable[Any]]  # noqa: UP007

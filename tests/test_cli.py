@@ -16,7 +16,7 @@ ARTICLE = ".rh-g2Tm.h-ord1.product.api0.r-axAIO3bO.c-9210.ts-1324830675.v-24e946
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "logmagic.cli", *args]
+    cmd = [sys.executable, "-m", "logmagic.tools.cli", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
 
 
@@ -60,7 +60,7 @@ def test_bad_usage_is_one_line_and_exit_2() -> None:
 
 def test_txn_with_stdout_closed_is_one_line_and_exit_2() -> None:
     proc = subprocess.run(
-        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "logmagic.cli", "txn", ARTICLE],
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "logmagic.tools.cli", "txn", ARTICLE],
         capture_output=True,
         text=True,
         timeout=60,
@@ -94,7 +94,7 @@ def test_a_time_the_local_zone_cannot_show_is_given_in_utc_only() -> None:
 def test_an_id_with_a_hostile_host_is_refused_in_one_plain_line(host: bytes) -> None:
     """The host is printed on a terminal: only host-name characters are read as one, and the
     refusal shows the id escaped (bytes that are not UTF-8 arrive as lone surrogates)."""
-    argv = [sys.executable.encode(), b"-m", b"logmagic.cli", b"txn"]
+    argv = [sys.executable.encode(), b"-m", b"logmagic.tools.cli", b"txn"]
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # a strict stdout, as in a UTF-8 locale
     for extra in ([b"--json"], []):
         proc = subprocess.run([*argv, *extra, b".rh-a.h-" + host + b".r-b.c-1.ts-1.v-1"], capture_output=True, env=env)

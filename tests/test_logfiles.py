@@ -1,4 +1,4 @@
-"""logmagic.logfiles: the one line cutter, the one gzip reader and the svlogd listing policy."""
+"""logmagic.tools.logfiles: the one line cutter, the one gzip reader and the svlogd listing policy."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import zlib
 
 import pytest
 
-from logmagic.logfiles.compressed import GzipReader
-from logmagic.logfiles.lines import Cutter
-from logmagic.logfiles.svlogd import ORIGINAL, OUTPUT, reading_order
+from logmagic.tools.logfiles.compressed import GzipReader
+from logmagic.tools.logfiles.lines import Cutter
+from logmagic.tools.logfiles.svlogd import ORIGINAL, OUTPUT, reading_order
 
 
 def test_a_long_line_is_cut_and_its_rest_skipped_without_split() -> None:

@@ -46,13 +46,14 @@ def probe(code: str) -> dict[str, list[str]]:
 
 
 TOOLS = {
-    "gelf-chainsaw": "import logmagic.chainsaw.cli",
+    "gelf-chainsaw": "import logmagic.tools.chainsaw.cli",
     "gelf-chainsaw searching": (
-        "import io, sys, logmagic.chainsaw.cli as c; sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"level\":3}\\n'));"
+        "import io, sys, logmagic.tools.chainsaw.cli as c;"
+        " sys.stdin = io.TextIOWrapper(io.BytesIO(b'{\"level\":3}\\n'));"
         " sys.stdout = io.TextIOWrapper(io.BytesIO()); c.main(['level<=err', '-o', 'json', '--count'])"
     ),
     "logmagic txn": (
-        "import io, sys, logmagic.cli as c; sys.stdout = io.TextIOWrapper(io.BytesIO());"
+        "import io, sys, logmagic.tools.cli as c; sys.stdout = io.TextIOWrapper(io.BytesIO());"
         " c.main(['txn', '.rh-g2Tm.h-api0.r-axAIO3bO.c-9.ts-1324830675.v-24e946e'])"
     ),
 }
@@ -72,5 +73,5 @@ def test_a_host_tool_registers_no_exit_or_fork_hook(tool: str) -> None:
 
 def test_the_shipper_still_loads_its_command() -> None:
     """``logmagic ship`` is only loaded when it is run, and then it is there."""
-    loaded = probe("import logmagic.cli as c; c._parser(['ship', '--help'])")["modules"]
-    assert "logmagic.ship.cli" in loaded
+    loaded = probe("import logmagic.tools.cli as c; c._parser(['ship', '--help'])")["modules"]
+    assert "logmagic.tools.ship.cli" in loaded

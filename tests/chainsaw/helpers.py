@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from logmagic.chainsaw import render
-from logmagic.chainsaw.cli import Scan
-from logmagic.chainsaw.query import Query, parse_term
+from logmagic.tools.chainsaw import render
+from logmagic.tools.chainsaw.cli import Scan
+from logmagic.tools.chainsaw.query import Query, parse_term
 
-CHAINSAW = [sys.executable, "-m", "logmagic.chainsaw"]
+CHAINSAW = [sys.executable, "-m", "logmagic.tools.chainsaw"]
 #: C0 controls and DEL: what must never reach a terminal from log data.
 CONTROL = frozenset((*range(0x20), 0x7F))
 

@@ -15,9 +15,9 @@ from typing import IO
 
 import pytest
 
-from logmagic.logfiles.compressed import read_whole
-from logmagic.logfiles.follow import FOLLOW_READ, Follower
-from logmagic.logfiles.streams import MAX_LINE
+from logmagic.tools.logfiles.compressed import read_whole
+from logmagic.tools.logfiles.follow import FOLLOW_READ, Follower
+from logmagic.tools.logfiles.streams import MAX_LINE
 
 from ..conftest import require
 from .helpers import CHAINSAW, chainsaw, env_without_color, jl, unprivileged, write_lines

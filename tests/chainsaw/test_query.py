@@ -8,9 +8,9 @@ import json
 import orjson
 import pytest
 
-from logmagic.chainsaw.cli import parse_time
-from logmagic.chainsaw.query import Query, QueryError, parse_term
-from logmagic.logfiles.prefix import strip_prefix
+from logmagic.tools.chainsaw.cli import parse_time
+from logmagic.tools.chainsaw.query import Query, QueryError, parse_term
+from logmagic.tools.logfiles.prefix import strip_prefix
 
 from .helpers import jl, scan_lines
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from logmagic.logfiles.compressed import read_whole
-from logmagic.logfiles.streams import Stream, blocks
+from logmagic.tools.logfiles.compressed import read_whole
+from logmagic.tools.logfiles.streams import Stream, blocks
 
 from ..conftest import require
 from .helpers import chainsaw, unprivileged, write_lines
@@ -219,7 +219,7 @@ def test_memory_stays_flat_on_input_without_newlines(tmp_path: Path) -> None:
     # pytest process that started it; a child's ru_maxrss would include that).
     peak_file = tmp_path / "peak"
     run = (
-        "import sys; from logmagic.chainsaw.cli import main; rc = main(sys.argv[2:]); "
+        "import sys; from logmagic.tools.chainsaw.cli import main; rc = main(sys.argv[2:]); "
         "status = open('/proc/self/status').read(); "
         "open(sys.argv[1], 'w').write(status.split('VmHWM:')[1].split()[0]); sys.exit(rc)"
     )

@@ -40,7 +40,7 @@ def env() -> dict[str, str]:
 
 
 def ship_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "logmagic.cli", "ship", *args]
+    return [sys.executable, "-m", "logmagic.tools.cli", "ship", *args]
 
 
 def run_ship(*args: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from logmagic.sink_specs import sink_from_spec
 from logmagic.sinks import FdSink
-from logmagic.specs import sink_from_spec
 
 from ..diagnostics import diagnostics
 
@@ -313,7 +313,7 @@ def test_a_diagnostic_cannot_forge_a_record_nor_leak_a_secret(tmp_path: Path) ->
     said = diagnostics(err.read_bytes())
     assert len(said) == 1 and "forged" in said[0] and "hunter2" not in said[0] and "[REDACTED]" in said[0]
     chainsaw = subprocess.run(
-        [sys.executable, "-m", "logmagic.chainsaw", "facility=auth", str(err)], capture_output=True, timeout=60
+        [sys.executable, "-m", "logmagic.tools.chainsaw", "facility=auth", str(err)], capture_output=True, timeout=60
     )
     assert (chainsaw.returncode, chainsaw.stdout) == (1, b"")
 

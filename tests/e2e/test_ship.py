@@ -1,6 +1,6 @@
 """``logmagic ship`` end to end: real svlogd, real collectors, real crashes, on 127.0.0.1.
 
-Each test runs the shipper as its own process (``python -m logmagic.cli ship``), feeds it
+Each test runs the shipper as its own process (``python -m logmagic.tools.cli ship``), feeds it
 numbered JSON lines (``line_writer.line``, some longer than 1,000 bytes) from a writer process
 or, where no timing is involved, from the test itself, and compares what the Scribe server or
 the HTTP collector of ``tests/e2e/peers`` accepted with what was written, line by line.
@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from logmagic.ship.destination import open_destination
-from logmagic.ship.shipper import Options, Shipper
-from logmagic.ship.state import StateFile
+from logmagic.tools.ship.destination import open_destination
+from logmagic.tools.ship.shipper import Options, Shipper
+from logmagic.tools.ship.state import StateFile
 
 from ..conftest import require
 from .line_writer import LONG_SIZE, line

@@ -114,7 +114,7 @@ def response_id(resp: httpx.Response | requests.Response) -> str:
 
 def logmagic_cli(*args: str) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).parent / "logmagic"
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "logmagic.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "logmagic.tools.cli"]
     return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=60)
 
 

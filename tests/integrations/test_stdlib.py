@@ -382,7 +382,7 @@ def test_the_built_in_stdlib_sink_is_made_without_the_integration_module() -> No
     """The configuration makes it from ``logmagic.sinks``; this module only re-exports it."""
     code = (
         "import sys\n"
-        "from logmagic.specs import sink_from_spec\n"
+        "from logmagic.sink_specs import sink_from_spec\n"
         "from logmagic.sinks import StdlibSink\n"
         "assert type(sink_from_spec('stdlib')) is StdlibSink\n"
         "assert 'logmagic.integrations.stdlib' not in sys.modules, 'integrations.stdlib was imported'\n"

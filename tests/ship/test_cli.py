@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SHIP = [sys.executable, "-m", "logmagic.cli", "ship"]
+SHIP = [sys.executable, "-m", "logmagic.tools.cli", "ship"]
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", '"running"', "3", '{"sources": [1]}', '{"sources": {"a": 1}}'])

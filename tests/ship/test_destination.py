@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from logmagic.ship.destination import open_destination
+from logmagic.tools.ship.destination import open_destination
 
 from ..e2e.peers import Peer, running_peers
 

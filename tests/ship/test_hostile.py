@@ -15,12 +15,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from logmagic.logfiles.identity import Trust
-from logmagic.ship.state import StateError, StateFile, write_atomically
+from logmagic.tools.logfiles.identity import Trust
+from logmagic.tools.ship.state import StateError, StateFile, write_atomically
 
 from .test_source import create_rotation, drain, follow, rotated
 
-SHIP = [sys.executable, "-m", "logmagic.cli", "ship"]
+SHIP = [sys.executable, "-m", "logmagic.tools.cli", "ship"]
 #: A user id that owns nothing here (Debian's ``nobody``).
 OTHER = 65534
 

@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 import pytest
 
-from logmagic.logfiles.prefix import without_prefix
-from logmagic.ship.kinds import Waiting, open_source
-from logmagic.ship.source import Position, Source
-from logmagic.ship.state import StateError, StateFile
-from logmagic.ship.svlogd_source import SvlogdSource
+from logmagic.tools.logfiles.prefix import without_prefix
+from logmagic.tools.ship.kinds import Waiting, open_source
+from logmagic.tools.ship.source import Position, Source
+from logmagic.tools.ship.state import StateError, StateFile
+from logmagic.tools.ship.svlogd_source import SvlogdSource
 
 
 def follow(path: str, category: str | None = None, **options: Any) -> Source:

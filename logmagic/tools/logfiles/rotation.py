@@ -14,8 +14,8 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from logmagic.logfiles import compressed
-from logmagic.logfiles.identity import FINGERPRINT_BYTES, File, FileId
+from logmagic.tools.logfiles import compressed
+from logmagic.tools.logfiles.identity import FINGERPRINT_BYTES, File, FileId
 
 __all__ = ["COMPRESSED", "SUFFIX", "Sibling", "compressed_head", "copy_of", "rotated_after", "siblings"]
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from logmagic.logfiles.compressed import GzipReader, Readable, is_gzip, open_content
-from logmagic.logfiles.identity import open_regular
-from logmagic.logfiles.lines import Cutter
+from logmagic.tools.logfiles.compressed import GzipReader, Readable, is_gzip, open_content
+from logmagic.tools.logfiles.identity import open_regular
+from logmagic.tools.logfiles.lines import Cutter
 
 __all__ = ["CHUNK", "MAX_LINE", "Report", "Stream", "blocks", "why_unreadable"]
 

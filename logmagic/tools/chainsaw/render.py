@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from logmagic.chainsaw.query import MISSING, as_number, as_text, lookup, record_time
 from logmagic.levels import INFO
 from logmagic.record import Record
+from logmagic.tools.chainsaw.query import MISSING, as_number, as_text, lookup, record_time
 
 #: Keys shown in the line head (or not at all) rather than among the fields.
 _HEAD_KEYS = frozenset(

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 
-from logmagic.logfiles import rotation
-from logmagic.logfiles.identity import File, FileId, Trust, ident
-from logmagic.ship.source import Opened, Position, Source
+from logmagic.tools.logfiles import rotation
+from logmagic.tools.logfiles.identity import File, FileId, Trust, ident
+from logmagic.tools.ship.source import Opened, Position, Source
 
 __all__ = ["FileSource"]
 

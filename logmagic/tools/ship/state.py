@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from logmagic.logfiles.identity import FINGERPRINT_BYTES, open_regular
-from logmagic.ship.source import Position
+from logmagic.tools.logfiles.identity import FINGERPRINT_BYTES, open_regular
+from logmagic.tools.ship.source import Position
 
 VERSION = 1
 #: Largest offset a file can have (``off_t``), and largest device or inode number.

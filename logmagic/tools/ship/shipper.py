@@ -32,14 +32,14 @@ import orjson
 
 from logmagic._safe import describe_exception
 from logmagic.api import flush, local
-from logmagic.logfiles.identity import Trust
-from logmagic.ship.destination import Destination, Reject
-from logmagic.ship.kinds import Waiting, open_source
-from logmagic.ship.source import Batch, Position, Source
-from logmagic.ship.state import StateFile, write_atomically
+from logmagic.tools.logfiles.identity import Trust
+from logmagic.tools.ship.destination import Destination, Reject
+from logmagic.tools.ship.kinds import Waiting, open_source
+from logmagic.tools.ship.source import Batch, Position, Source
+from logmagic.tools.ship.state import StateFile, write_atomically
 from logmagic.transport.retry import retry_delay
 
-log = local("logmagic.ship")
+log = local("logmagic.tools.ship")
 
 #: Seconds at most between two writes of the state while batches are being acknowledged.
 SAVE_EVERY = 1.0

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from logmagic.logfiles.compressed import is_gzip, read_whole
-from logmagic.logfiles.identity import ident, open_regular
-from logmagic.logfiles.lines import Cutter
-from logmagic.logfiles.streams import MAX_LINE, Report, Stream, blocks, why_unreadable
-from logmagic.logfiles.svlogd import has_processor, rotated_files
+from logmagic.tools.logfiles.compressed import is_gzip, read_whole
+from logmagic.tools.logfiles.identity import ident, open_regular
+from logmagic.tools.logfiles.lines import Cutter
+from logmagic.tools.logfiles.streams import MAX_LINE, Report, Stream, blocks, why_unreadable
+from logmagic.tools.logfiles.svlogd import has_processor, rotated_files
 
 __all__ = ["FOLLOW_READ", "POLL", "Follower", "ReadError", "follow_streams"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from logmagic.logfiles import svlogd
-from logmagic.logfiles.streams import Report, Stream, why_unreadable
+from logmagic.tools.logfiles import svlogd
+from logmagic.tools.logfiles.streams import Report, Stream, why_unreadable
 
 __all__ = ["streams_for"]
 

@@ -13,7 +13,7 @@ import os
 import zlib
 from typing import BinaryIO, Protocol
 
-from logmagic.logfiles.identity import open_regular
+from logmagic.tools.logfiles.identity import open_regular
 
 __all__ = ["GZIP_MAGIC", "GzipReader", "Readable", "head", "is_gzip", "open_content", "read_whole"]
 

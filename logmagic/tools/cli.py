@@ -2,7 +2,7 @@
 
 ``logmagic txn ID`` decodes a transaction id: origin host, time (UTC and local), counter,
 version and process tag — where to start digging, even when no log line holds the id.
-``logmagic ship`` forwards log files to Scribe or HTTP (see ``logmagic.ship``).
+``logmagic ship`` forwards log files to Scribe or HTTP (see ``logmagic.tools.ship``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     txn.add_argument("txn_id", metavar="ID", help="the id, e.g. from an X-Response-Id header or a 500 page")
     txn.add_argument("--json", action="store_true", help="print the decoded fields as one JSON object")
     if next((arg for arg in argv if not arg.startswith("-")), None) != "txn":
-        from logmagic.ship.cli import add_parser
+        from logmagic.tools.ship.cli import add_parser
 
         add_parser(sub)
     return parser
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _txn(args.txn_id, args.json)
     if args.command == "ship":
-        from logmagic.ship.cli import run
+        from logmagic.tools.ship.cli import run
 
         return run(args)
     _parser(argv).print_help(sys.stderr)

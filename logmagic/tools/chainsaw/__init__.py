@@ -1,5 +1,5 @@
 """gelf-chainsaw: search GELF/JSON log lines on one host (files, .gz, svlogd directories, stdin)."""
 
-from logmagic.chainsaw.cli import main
+from logmagic.tools.chainsaw.cli import main
 
 __all__ = ["main"]

@@ -25,9 +25,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple, cast
 
-from logmagic.logfiles.compressed import GzipReader, open_content
-from logmagic.logfiles.identity import FINGERPRINT_BYTES, File, FileId, Refused, Trust, ident, ident_of_fd, open_regular
-from logmagic.logfiles.lines import Cutter
+from logmagic.tools.logfiles.compressed import GzipReader, open_content
+from logmagic.tools.logfiles.identity import (
+    FINGERPRINT_BYTES,
+    File,
+    FileId,
+    Refused,
+    Trust,
+    ident,
+    ident_of_fd,
+    open_regular,
+)
+from logmagic.tools.logfiles.lines import Cutter
 
 __all__ = ["Batch", "Counters", "Position", "Source", "default_category"]
 

@@ -24,8 +24,8 @@ import re
 import time
 from pathlib import Path
 
-from logmagic.logfiles.identity import File, ident, open_regular
-from logmagic.logfiles.prefix import TAI_OFFSET
+from logmagic.tools.logfiles.identity import File, ident, open_regular
+from logmagic.tools.logfiles.prefix import TAI_OFFSET
 
 __all__ = [
     "ORIGINAL",

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import stat
 
-from logmagic.logfiles.identity import Trust
-from logmagic.ship.file_source import FileSource
-from logmagic.ship.source import Counters, Position, Source
-from logmagic.ship.svlogd_source import SvlogdSource
+from logmagic.tools.logfiles.identity import Trust
+from logmagic.tools.ship.file_source import FileSource
+from logmagic.tools.ship.source import Counters, Position, Source
+from logmagic.tools.ship.svlogd_source import SvlogdSource
 
 __all__ = ["Waiting", "open_source"]
 

@@ -2,7 +2,7 @@
 
 Sources cut files (``file_source``) and svlogd directories (``svlogd_source``) into batches
 of whole lines, sharing ``source``; ``kinds`` tells which a path is. Reading the files is
-``logmagic.logfiles``'s, which ``gelf-chainsaw`` shares. The
+``logmagic.tools.logfiles``'s, which ``gelf-chainsaw`` shares. The
 shipper (``shipper``) sends each batch to a destination (``destination``: Scribe or HTTP)
 and records, in the state file (``state``), the position after every acknowledged batch.
 """

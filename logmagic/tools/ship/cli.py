@@ -8,10 +8,10 @@ import os
 import sys
 from typing import Any
 
-from logmagic.logfiles.identity import Trust
-from logmagic.ship.kinds import open_source
-from logmagic.ship.shipper import Options, Shipper, source_specs
-from logmagic.ship.state import StateError, StateFile, read_json
+from logmagic.tools.logfiles.identity import Trust
+from logmagic.tools.ship.kinds import open_source
+from logmagic.tools.ship.shipper import Options, Shipper, source_specs
+from logmagic.tools.ship.state import StateError, StateFile, read_json
 
 EPILOG = """examples:
   logmagic ship --from /var/log/api --to scribe://scribe1:1463 --state /var/lib/ship/api.state
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.isdir(directory):
             raise ValueError(f"--state {args.state!r}: directory {directory!r} does not exist")
         state.load()
-        from logmagic.ship.destination import open_destination
+        from logmagic.tools.ship.destination import open_destination
 
         destination = open_destination(args.to)
     except (ValueError, StateError) as exc:

@@ -15,9 +15,9 @@ from typing import Any, NoReturn
 
 import orjson
 
-from logmagic.chainsaw import render
-from logmagic.chainsaw.inputs import streams_for
-from logmagic.chainsaw.query import (
+from logmagic.tools.chainsaw import render
+from logmagic.tools.chainsaw.inputs import streams_for
+from logmagic.tools.chainsaw.query import (
     MISSING,
     Buffer,
     Query,
@@ -27,9 +27,9 @@ from logmagic.chainsaw.query import (
     parse_term,
     record_time,
 )
-from logmagic.logfiles.follow import follow_streams
-from logmagic.logfiles.prefix import strip_prefix
-from logmagic.logfiles.streams import Stream, blocks
+from logmagic.tools.logfiles.follow import follow_streams
+from logmagic.tools.logfiles.prefix import strip_prefix
+from logmagic.tools.logfiles.streams import Stream, blocks
 from logmagic.txn_format import parse_txn_id
 
 EPILOG = """query terms (ANDed):

@@ -18,11 +18,11 @@ import os
 import tempfile
 import zlib
 
-from logmagic.logfiles import svlogd
-from logmagic.logfiles.compressed import GZIP_MAGIC, GzipReader
-from logmagic.logfiles.identity import File, Trust, ident
-from logmagic.logfiles.prefix import without_prefix
-from logmagic.ship.source import Opened, Position, Source
+from logmagic.tools.logfiles import svlogd
+from logmagic.tools.logfiles.compressed import GZIP_MAGIC, GzipReader
+from logmagic.tools.logfiles.identity import File, Trust, ident
+from logmagic.tools.logfiles.prefix import without_prefix
+from logmagic.tools.ship.source import Opened, Position, Source
 
 __all__ = ["SvlogdSource"]
 

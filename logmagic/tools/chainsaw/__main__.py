@@ -1,0 +1,5 @@
+"""``python -m logmagic.tools.chainsaw``."""
+
+from logmagic.tools.chainsaw.cli import main
+
+raise SystemExit(main())
