@@ -42,7 +42,7 @@ STEPS: dict[str, list[tuple[str, str]]] = {
     "request rewriter trigger": [("if when in f:", "if False:")],
     "transaction id lookup": [("t = _txn_get()", "t = None")],
     "line length check": [("if n <= MAX_STRING:", "if True:")],
-    "lock-free window check": [("if sink.look_from <= ts < sink.free_until:", "if True:")],
+    "lock-free window check": [("elif out.look_from <= ts < out.free_until:", "elif True:")],
     "written counter": [("_next(written)", "pass")],
 }
 #: Not a step taken out: the same method with the GELF dict made in Python instead of C.
