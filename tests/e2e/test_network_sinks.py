@@ -137,19 +137,6 @@ def losses(stderr: str) -> Counter[str]:
     return total
 
 
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(CA certificate, server key + certificate chain) from a private CA, for 127.0.0.1 and localhost."""
-    trustme = pytest.importorskip("trustme")
-    directory = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file, server_file = directory / "ca.pem", directory / "server.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    server.private_key_and_cert_chain_pem.write_to_path(str(server_file))
-    return ca_file, server_file
-
-
 # -- Scribe --------------------------------------------------------------------------------
 
 
