@@ -10,7 +10,7 @@ import pytest
 
 from logmagic.tools.ship.destination import open_destination
 
-from ..e2e.peers import Peer, running_peers
+from ...e2e.peers import Peer, running_peers
 
 StartPeer = Callable[..., Peer]
 

@@ -19,7 +19,7 @@ from logmagic.tools.logfiles.compressed import read_whole
 from logmagic.tools.logfiles.follow import FOLLOW_READ, Follower
 from logmagic.tools.logfiles.streams import MAX_LINE
 
-from ..conftest import require
+from ...conftest import require
 from .helpers import CHAINSAW, chainsaw, env_without_color, jl, unprivileged, write_lines
 from .test_svlogd_input import unreadable_in_the_middle
 

@@ -16,7 +16,7 @@ import pytest
 from logmagic.tools.logfiles.compressed import read_whole
 from logmagic.tools.logfiles.streams import Stream, blocks
 
-from ..conftest import require
+from ...conftest import require
 from .helpers import chainsaw, unprivileged, write_lines
 
 PAST, FUTURE = 1_000_000_000.5, 4_000_000_000.5
