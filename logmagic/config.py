@@ -32,6 +32,26 @@ from logmagic.sink_specs import BUILTIN, sink_from_spec
 from logmagic.sinks import FdSink, GuardedSink, Sink
 from logmagic.sinks.queued import QueuedSink
 
+__all__ = [
+    "RouteSpec",
+    "SinkSpec",
+    "State",
+    "add_rewriter",
+    "close_made",
+    "configure",
+    "on_reset",
+    "parse_routes",
+    "parse_sinks",
+    "register_sink",
+    "remove_rewriter",
+    "reset",
+    "restore",
+    "route",
+    "routes",
+    "sinks",
+    "snapshot",
+]
+
 SinkSpec = Union[str, Sink, Callable[[str, int, str, dict[str, Any]], Any]]  # noqa: UP007 (runtime alias on 3.10)
 RouteSpec = Union[str, Mapping[str, Any], Iterable[Any]]  # noqa: UP007
 

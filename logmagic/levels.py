@@ -6,6 +6,39 @@ level is numerically less than or equal to the route's level.
 
 from __future__ import annotations
 
+__all__ = [
+    "ALERT",
+    "ALIASES",
+    "CRIT",
+    "DBG",
+    "DEBUG",
+    "EMERG",
+    "ERR",
+    "ERROR",
+    "INFO",
+    "LEVELS_BY_NAME",
+    "LEVEL_NAMES",
+    "MAX_LEVEL",
+    "METHOD_LEVELS",
+    "MIN_LEVEL",
+    "MSG",
+    "NOTICE",
+    "TRACE",
+    "TRACE1",
+    "TRACE2",
+    "TRACE3",
+    "TRACE4",
+    "TRACE5",
+    "TRACE6",
+    "TRACE7",
+    "TRACE8",
+    "WARN",
+    "WARNING",
+    "level_name",
+    "parse_level",
+    "syslog_level",
+]
+
 EMERG = 0
 ALERT = 1
 CRIT = 2

@@ -21,6 +21,8 @@ from logmagic import _fdio, _report, call_paths, config, logger
 from logmagic._report import REPORTER
 from logmagic.sinks import Sink, queued
 
+__all__ = ["EXIT_TIMEOUT", "flush", "reopen", "shutdown", "stats"]
+
 #: Seconds ``flush`` at interpreter exit may take in all.
 EXIT_TIMEOUT = 5.0
 

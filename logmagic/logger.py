@@ -28,6 +28,8 @@ from logmagic.levels import ERR, LEVEL_NAMES, METHOD_LEVELS, TRACE1, TRACE8, par
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
 
+__all__ = ["LocalLogger", "LogMethod", "local", "rebuild_all", "set_resolver"]
+
 
 class LogMethod(Protocol):
     """``log.info(msg, fields=None, **kw)``: fields as a mapping and/or keyword arguments."""

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+__all__ = ["logmagic_records"]
+
 
 @pytest.fixture
 def logmagic_records() -> Iterator[list[dict[str, Any]]]:

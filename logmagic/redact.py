@@ -50,6 +50,18 @@ from logmagic._safe import (
     omitted,
 )
 
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_NAMES",
+    "DEFAULT_PATTERNS",
+    "MASK",
+    "SCALARS",
+    "Redactor",
+    "needs_scrub",
+    "set_active",
+    "stage",
+]
+
 MASK = "[REDACTED]"
 
 DEFAULT_NAMES = (

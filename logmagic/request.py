@@ -21,6 +21,19 @@ from typing import Any
 from logmagic._report import warn, warn_once
 from logmagic._safe import describe_exception, safe_str
 
+__all__ = [
+    "ENVIRON_KEY",
+    "STATE_KEY",
+    "AccountHook",
+    "account_hook_state",
+    "describe",
+    "environ_path",
+    "hide_unknown_request",
+    "request_rewriter",
+    "restore_account_hook",
+    "scope_path",
+]
+
 #: Where the middleware leaves the txnId for the app: WSGI environ key, ASGI scope["state"] key.
 ENVIRON_KEY = "logmagic.txn_id"
 STATE_KEY = "txn_id"

@@ -19,6 +19,8 @@ from logmagic._report import warn
 from logmagic._safe import describe_exception, safe_str
 from logmagic.sinks.base import MAX_NESTING, _nesting
 
+__all__ = ["Rewriter", "Runner", "Saved", "add", "chain", "compile_chain", "remove", "restore", "run", "trigger_of"]
+
 Rewriter = Callable[[str, int, str, dict[str, Any]], Any]
 #: A compiled chain: ``fn(facility, level, msg, fields) -> fields``, never raising.
 Runner = Callable[[str, int, str, dict[str, Any]], dict[str, Any]]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+__all__ = ["ROOT", "Route", "RouteTable", "check_pattern"]
+
 ROOT = "__root__"
 _COMPONENT = re.compile(r"[^.*\s]+")  # fullmatch: ``$`` would accept a trailing newline
 

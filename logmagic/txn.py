@@ -25,6 +25,8 @@ from typing import Any, TypeVar, cast
 
 from logmagic._identity import IDENTITY
 
+__all__ = ["current_txn_id", "get_current", "new_txn_id", "submit", "transaction", "wrap"]
+
 _current: ContextVar[str | None] = ContextVar("logmagic_txn_id", default=None)
 
 #: The hot path reads the id through this bound method.

@@ -17,6 +17,8 @@ from logmagic._safe import Budget, cap, clean, first_fields, safe_str, to_jsonab
 from logmagic.levels import DEBUG, ERR, INFO, NOTICE, WARNING, level_name
 from logmagic.record import Record
 
+__all__ = ["ConsoleEncoder", "escape", "render_value"]
+
 # C0 controls, DEL and C1 controls become visible escapes; so do bidi overrides, which can
 # make a line read differently from what it holds.
 _ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}

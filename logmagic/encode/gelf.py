@@ -40,6 +40,8 @@ from logmagic._safe import (
 from logmagic.encode import _plain
 from logmagic.record import Record
 
+__all__ = ["EMPTY_MESSAGE", "NAMES", "GelfEncoder", "forget_names"]
+
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 _RENAMED = {"id": "_objid", "facility": "_field_facility", "exact_level": "_field_exact_level"}

@@ -31,6 +31,8 @@ from logmagic._safe import (
 from logmagic.levels import ERR, level_name
 from logmagic.record import Record
 
+__all__ = ["JsonEncoder"]
+
 # No OPT_NON_STR_KEYS: it writes the keys 1 and "1" as two members with the same name. Without
 # it, non-string keys in nested mappings take the safe path, which names them by their text.
 _OPTS = orjson.OPT_APPEND_NEWLINE

@@ -14,6 +14,8 @@ from logmagic._report import REPORTER, warn
 from logmagic._safe import describe_exception
 from logmagic.record import Record
 
+__all__ = ["MAX_NESTING", "GuardedSink", "Sink"]
+
 #: How deep a record may be emitted from inside a user sink or rewriter that logs itself.
 MAX_NESTING = 2
 

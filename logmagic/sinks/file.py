@@ -21,6 +21,8 @@ import weakref
 from logmagic._report import warn
 from logmagic.sinks.stream import FdSink
 
+__all__ = ["FileSink"]
+
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 

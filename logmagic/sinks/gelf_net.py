@@ -16,6 +16,8 @@ from typing import Any
 from logmagic.sinks.queued import QueuedSink
 from logmagic.transport.gelf import CHUNK_SIZE, GelfTcpClient, GelfUdpClient
 
+__all__ = ["GelfTcpSink", "GelfUdpSink"]
+
 
 class GelfUdpSink(QueuedSink):
     """GELF over UDP: compressed, chunked above 8 KiB."""

@@ -20,6 +20,8 @@ from typing import Any
 from logmagic.sinks.queued import QueuedSink
 from logmagic.transport.http import HttpClient, safe_url
 
+__all__ = ["HttpSink"]
+
 
 class HttpSink(QueuedSink):
     """POST batches of GELF lines to an HTTP(S) collector."""

@@ -35,6 +35,17 @@ from logmagic.record import Record
 from logmagic.sinks.base import Sink
 from logmagic.transport.retry import Reject, next_backoff, retry_delay
 
+__all__ = [
+    "DISCARDED",
+    "IDLE_POLL",
+    "LATE_TIMEOUT",
+    "QUEUE_BYTES",
+    "QUEUE_SIZE",
+    "QueuedSink",
+    "after_exit",
+    "set_logger_factory",
+]
+
 #: Seconds the worker sleeps when idle before looking at the queue again.
 IDLE_POLL = 0.05
 #: Seconds a record logged after the exit flush may wait for its delivery (see ``after_exit``).

@@ -12,6 +12,8 @@ from typing import Any
 from logmagic.sinks.queued import QueuedSink
 from logmagic.transport.scribe import ScribeClient
 
+__all__ = ["ScribeSink"]
+
 
 class ScribeSink(QueuedSink):
     """Deliver batches of GELF lines to a Scribe server, under one category."""

@@ -30,6 +30,8 @@ from logmagic.encode import ConsoleEncoder, GelfEncoder, JsonEncoder
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
 
+__all__ = ["CHECK_INTERVAL", "ConsoleSink", "Encoder", "FdSink", "StderrSink", "make_encoder", "wants_color"]
+
 #: Seconds (of record time) between two looks at what the descriptor is (and, for the file
 #: sink, whether the path still names the open file).
 CHECK_INTERVAL = 1.0

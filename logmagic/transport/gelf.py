@@ -23,6 +23,8 @@ import orjson
 
 from logmagic.transport.retry import Retry
 
+__all__ = ["CHUNK_SIZE", "MAX_CHUNKS", "GelfTcpClient", "GelfUdpClient", "chunks"]
+
 CHUNK_SIZE = 8192
 MAX_CHUNKS = 128
 _HEADER = 12  # magic (2) + message id (8) + sequence (1) + count (1)

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from logmagic.transport.retry import Reject, Retry
 
+__all__ = ["FORMATS", "RETRYABLE", "HttpClient", "parse_headers", "retry_after", "safe_url"]
+
 #: Statuses worth retrying: rate limits and server errors.
 RETRYABLE = frozenset((408, 425, 429, 500, 502, 503, 504))
 FORMATS = ("ndjson", "gelf")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 
+__all__ = ["Reject", "Retry", "next_backoff", "retry_delay"]
+
 
 class Retry(Exception):
     """Delivery failed for now: keep the batch and try again (after ``after`` seconds if given)."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from logmagic.transport.retry import Retry
 
+__all__ = ["ScribeClient", "load_scribe"]
+
 IDL = os.path.join(os.path.dirname(__file__), "scribe.thrift")
 
 

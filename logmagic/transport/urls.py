@@ -19,6 +19,8 @@ from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+__all__ = ["DEFAULT_PORTS", "DEFAULT_TIMEOUT", "SCHEME_OPTIONS", "CollectorUrl", "parse_collector_url", "query_options"]
+
 _HTTP = frozenset(("format", "gzip", "ca", "verify", "timeout"))
 #: The options each scheme takes in its query string.
 SCHEME_OPTIONS: dict[str, frozenset[str]] = {

@@ -21,6 +21,8 @@ from logmagic.levels import ERR
 from logmagic.request import STATE_KEY, scope_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
+__all__ = ["ASGIApp", "ASGIMiddleware", "Message", "Receive", "Scope", "Send"]
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

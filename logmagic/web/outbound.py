@@ -14,6 +14,8 @@ from typing import Any
 
 from logmagic.txn import current_txn_id
 
+__all__ = ["HEADER", "httpx_async_hook", "httpx_hook", "requests_adapter", "txn_headers"]
+
 #: The header backend services receive the id in (the middleware's default inbound header).
 HEADER = "X-Txn-Id"
 

@@ -22,6 +22,8 @@ from logmagic.levels import ERR
 from logmagic.request import ENVIRON_KEY, environ_path
 from logmagic.web._common import Options, access_level, choose_id, error_body
 
+__all__ = ["ExcInfo", "StartResponse", "WSGIApp", "WSGIMiddleware"]
+
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
