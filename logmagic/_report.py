@@ -82,6 +82,11 @@ class LossReporter:
                 for sink, (count, reason) in taken.items():
                     self._add(sink, int(count), str(reason))  # type: ignore[call-overload]
 
+    def forget(self) -> None:
+        """Drop the losses not reported yet (``logmagic.reset()``: their sinks are gone)."""
+        with self._lock:
+            self._pending = {}
+
     def after_fork(self) -> None:
         """A child starts with no pending report and a fresh lock."""
         self._lock = threading.RLock()
@@ -180,8 +185,10 @@ def warn_once(kind: str, line: str) -> None:
 
 
 def forget_warnings() -> None:
-    """Say every kind of trouble again (``logmagic.reset()``), and count unwritten lines from zero."""
+    """Start over (``logmagic.reset()``): say every kind of trouble again, drop the losses not
+    reported yet (their sinks are gone) and count unwritten lines from zero."""
     _said.clear()
+    REPORTER.forget()
     _STDERR.unwritten = 0
 
 
