@@ -39,7 +39,7 @@ from logmagic.tools.ship.source import Batch, Position, Source
 from logmagic.tools.ship.state import StateFile, write_atomically
 from logmagic.transport.retry import retry_delay
 
-log = local("logmagic.tools.ship")
+log = local("logmagic.ship")  # the facility of the shipper's own records (docs/ship.md)
 
 #: Seconds at most between two writes of the state while batches are being acknowledged.
 SAVE_EVERY = 1.0

@@ -61,9 +61,14 @@ class SvlogdSource(Source):
             return found
         since = pos.after if pos.name == "current" else pos.name
         later = [p for p in listing if p.name > since]
-        # Processed while the shipper was down: the output (a new inode) holds its lines.
-        processed = pos.name == "current" and later and later[0].name.endswith(".s")
-        if processed and svlogd.has_processor(self.path) and self._open_at(pos, later[0]):
+        # Processed while the shipper was down: the output (a new inode) holds its lines. The
+        # file read last was ``current`` (its output is the first rotated file after it) or the
+        # ``.u`` it was renamed to (its output is the ``.s`` of the same stamp).
+        if pos.name == "current":
+            output = later[0] if later and later[0].name.endswith(".s") else None
+        else:
+            output = next((p for p in listing if pos.name.endswith(".u") and p.name == pos.name[:-2] + ".s"), None)
+        if output is not None and svlogd.has_processor(self.path) and self._open_at(pos, output):
             return True
         if not later or not self._open(later[0], 0):
             return False

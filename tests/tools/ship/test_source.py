@@ -160,6 +160,26 @@ def test_with_a_gzip_processor_the_output_of_the_file_read_is_not_sent_again(tmp
     assert (source.counters.gaps, source.counters.losses) == (0, [])
 
 
+def test_a_position_in_a_unprocessed_file_goes_on_in_its_output_after_a_restart(tmp_path: Path) -> None:
+    """The shipper was reading ``@<stamp>.u`` (svlogd had rotated ``current``, the processor was
+    at work) when it stopped; by the restart the ``.u`` is gone and its output ``@<stamp>.s``
+    holds its lines: the rest is read from there, with no gap."""
+    (tmp_path / "config").write_text("!gzip\n")
+    unprocessed = tmp_path / rotated(1).replace(".s", ".u")
+    unprocessed.write_bytes(b"a1\na2\na3\n")
+    (tmp_path / "current").write_bytes(b"b1\n")
+    source = follow(str(tmp_path), "svc")
+    batch = source.read_batch(1, 1)
+    assert batch is not None and batch.lines == [b"a1\n"] and batch.end.name == unprocessed.name
+    source.close()
+    (tmp_path / rotated(1)).write_bytes(gzip.compress(unprocessed.read_bytes()))
+    unprocessed.unlink()
+    again = follow(str(tmp_path), "svc")
+    again.resume(Position.from_json(batch.end.to_json()))
+    assert drain(again)[0] == [b"a2\n", b"a3\n", b"b1\n"]
+    assert (again.counters.gaps, again.counters.losses) == (0, [])
+
+
 def test_status_with_a_gzip_processor_counts_the_lines_of_outputs_not_read(tmp_path: Path) -> None:
     (tmp_path / "config").write_text("!gzip\n")
     (tmp_path / "current").write_bytes(b"a1\na2\n")
