@@ -14,7 +14,7 @@ facility, level, sinks and rewriters, so nothing is decided per call. Three kind
   enough for the encoder to cut) goes through the sink's encoder exactly as ``make_plain``
   would send it. Its
   output must stay byte-for-byte what ``GelfEncoder`` writes for the same record;
-  tests/test_methods.py checks that over generated records.
+  tests/test_call_paths.py checks that over generated records.
 * ``make_rich``: the ``f`` variants (``${name}`` interpolation), trace levels (a call stack)
   and ``exception`` (the traceback).
 """
