@@ -18,41 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
-    from logmagic import txn, web
-    from logmagic.config import add_rewriter, configure, register_sink, remove_rewriter, reset, route
-    from logmagic.levels import (
-        ALERT,
-        CRIT,
-        DBG,
-        DEBUG,
-        EMERG,
-        ERR,
-        ERROR,
-        INFO,
-        MSG,
-        NOTICE,
-        TRACE,
-        TRACE1,
-        TRACE2,
-        TRACE3,
-        TRACE4,
-        TRACE5,
-        TRACE6,
-        TRACE7,
-        TRACE8,
-        WARN,
-        WARNING,
-        level_name,
-        parse_level,
-    )
-    from logmagic.lifecycle import flush, reopen, shutdown, stats
-    from logmagic.logger import LocalLogger, LogMethod, local
-    from logmagic.record import Record
-    from logmagic.request import request_rewriter
-    from logmagic.sinks import Sink
-    from logmagic.txn import current_txn_id, new_txn_id, transaction
-    from logmagic.txn_format import TxnInfo, parse_txn_id
+if TYPE_CHECKING:  # the public names for type checkers; at run time __getattr__ loads them
+    from logmagic import web
+    from logmagic.api import *  # noqa: F403
 
 __all__ = [
     "ALERT",

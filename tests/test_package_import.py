@@ -36,7 +36,10 @@ def test_import_logmagic_starts_nothing_and_writes_nothing_until_first_use() -> 
 
 def test_every_public_name_resolves_and_unknown_names_raise() -> None:
     import logmagic
+    from logmagic import api
 
+    # The lazy names and those type checkers import from the API are the same.
+    assert set(logmagic.__all__) == {*api.__all__, "web"}
     for name in logmagic.__all__:
         assert getattr(logmagic, name) is not None
     assert set(logmagic.__all__) <= set(dir(logmagic))
