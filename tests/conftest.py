@@ -71,6 +71,24 @@ def open_here(path: object) -> bool:
     return False
 
 
+def drain_pty(main: int) -> bytes:
+    """Everything written to a pseudo-terminal until its other side is closed (then ``main``
+    is closed too; Linux answers EIO when nothing holds the other side any more)."""
+    out = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(main)
+    return out
+
+
 def require(tool: str) -> str:
     """The path of ``tool``; skip when missing, or fail under LOGMAGIC_REQUIRE_ALL=1."""
     path = shutil.which(tool)

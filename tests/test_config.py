@@ -16,7 +16,7 @@ import pytest
 import logmagic
 from logmagic._identity import IDENTITY
 
-from .conftest import ListSink, open_here
+from .conftest import ListSink, drain_pty, open_here
 from .diagnostics import diagnostics, records
 
 CHILD = """
@@ -50,18 +50,9 @@ def test_default_on_a_terminal_is_the_console() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOGMAGIC_")}
         env["NO_COLOR"] = "1"
         proc = subprocess.run([sys.executable, "-c", CHILD], env=env, stderr=replica, timeout=60)
-        os.close(replica)
-        out = b""
-        while True:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
     finally:
-        os.close(main)
+        os.close(replica)
+        out = drain_pty(main)
     assert proc.returncode == 0
     text = out.decode()
     assert "INFO  child.app  hello  n=1" in text

@@ -24,6 +24,7 @@ import pytest
 from logmagic.sink_specs import sink_from_spec
 from logmagic.sinks import FdSink
 
+from ..conftest import drain_pty
 from ..diagnostics import diagnostics
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -331,18 +332,7 @@ def test_a_diagnostic_on_a_terminal_is_one_escaped_line() -> None:
         sub,
     )
     os.close(sub)
-    out = b""
-    try:
-        while True:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        os.close(main)
+    out = drain_pty(main)
     finish(proc)
     text = out.decode()
     assert text.count("logmagic:") == 2 and text.count("\n") == 1  # one line (the pty adds \r)
