@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from logmagic.tools.logfiles import rotation
-from logmagic.tools.logfiles.identity import File, FileId, Trust, ident
+from logmagic.tools.logfiles.identity import File, FileId, ident
 from logmagic.tools.ship.source import Opened, Position, Source
 
 __all__ = ["FileSource"]
@@ -26,16 +26,7 @@ class FileSource(Source):
     """Follow the log file ``path``; its lines are sent as written (a timestamp the application
     put there is its own)."""
 
-    def __init__(
-        self,
-        path: str,
-        category: str | None = None,
-        *,
-        keep_prefix: bool = False,
-        max_line: int = 1 << 20,
-        trust: Trust = Trust(),  # noqa: B008 - frozen, shared safely
-    ) -> None:
-        super().__init__(path, category, keep_prefix=keep_prefix, max_line=max_line, trust=trust)
+    def _setup(self) -> None:
         #: Generations beside the file that are read already, or were there when the file itself
         #: was opened (older), by device and inode; and the ids of the files read lately, to know
         #: a compressed generation as one of them.

@@ -122,6 +122,9 @@ class Source:
 
     #: Whether the source is a directory (for the default category and messages).
     directory = False
+    #: What takes a timestamp prefix off the start of a line (unless ``keep_prefix``); None:
+    #: lines are sent as written.
+    strip_prefix: Callable[[bytes], bytes] | None = None
 
     def __init__(
         self,
@@ -140,7 +143,7 @@ class Source:
         self.finished = False
         self.counters = Counters()
         #: Applied to the start of each line: svlogd directories take the timestamp off.
-        self._head: Callable[[bytes], bytes] | None = None
+        self._head: Callable[[bytes], bytes] | None = None if keep_prefix else self.strip_prefix
         self._lines = Cutter(max_line, split=True)  # holds the start of a line not read to its newline
         self._fd = -1
         self._id: FileId | None = None
@@ -154,8 +157,12 @@ class Source:
         self._warned = ""  # the last warning given, not repeated until another one
         self._refused: dict[tuple[int, int], str] = {}  # files not read, by device and inode: why
         self._parked = False  # the open file's descriptor was let go (see park)
+        self._setup()
 
     # -- what each kind of source says -------------------------------------------------------
+
+    def _setup(self) -> None:
+        """Make the state of this kind of source (called at the end of ``__init__``)."""
 
     def _listing(self, whole: bool = True) -> list[File]:
         """The files of the source in reading order that may be read (``whole``: see

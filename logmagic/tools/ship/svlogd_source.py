@@ -20,7 +20,7 @@ import zlib
 
 from logmagic.tools.logfiles import svlogd
 from logmagic.tools.logfiles.compressed import GZIP_MAGIC, GzipReader
-from logmagic.tools.logfiles.identity import File, Trust, ident
+from logmagic.tools.logfiles.identity import File, ident
 from logmagic.tools.logfiles.prefix import without_prefix
 from logmagic.tools.ship.source import Opened, Position, Source
 
@@ -32,18 +32,9 @@ class SvlogdSource(Source):
     ``keep_prefix``."""
 
     directory = True
+    strip_prefix = staticmethod(without_prefix)
 
-    def __init__(
-        self,
-        path: str,
-        category: str | None = None,
-        *,
-        keep_prefix: bool = False,
-        max_line: int = 1 << 20,
-        trust: Trust = Trust(),  # noqa: B008 - frozen, shared safely
-    ) -> None:
-        super().__init__(path, category, keep_prefix=keep_prefix, max_line=max_line, trust=trust)
-        self._head = None if keep_prefix else without_prefix
+    def _setup(self) -> None:
         self._cached: list[File] = []  # the directory as last listed
 
     def _listing(self, whole: bool = True) -> list[File]:
