@@ -51,6 +51,8 @@ __all__ = [
     "TxnInfo",
     "add_rewriter",
     "configure",
+    "context",
+    "context_fields",
     "current_txn_id",
     "flush",
     "level_name",

@@ -39,7 +39,7 @@ from logmagic.logger import LocalLogger, LogMethod, local
 from logmagic.record import Record
 from logmagic.request import request_rewriter
 from logmagic.sinks import Sink
-from logmagic.txn import current_txn_id, new_txn_id, transaction
+from logmagic.txn import context, context_fields, current_txn_id, new_txn_id, transaction
 from logmagic.txn_format import TxnInfo, parse_txn_id
 
 __all__ = [
@@ -71,6 +71,8 @@ __all__ = [
     "TxnInfo",
     "add_rewriter",
     "configure",
+    "context",
+    "context_fields",
     "current_txn_id",
     "flush",
     "level_name",

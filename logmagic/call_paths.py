@@ -175,17 +175,33 @@ def _say_once(exc: Exception, facility: str) -> None:
 def finish_fields(
     facility: str, level: int, msg: str, fields: dict[Any, Any], rewrite: rewriters.Runner | None
 ) -> dict[Any, Any]:
-    """The pipeline's steps after the merge: run the rewriters, add the current txnId unless
-    the fields name one already, then redact (``redact.stage``): what every sink receives.
+    """The pipeline's steps after the merge: run the rewriters, add the current txnId and
+    ``context`` fields unless the fields name them already, then redact (``redact.stage``):
+    what every sink receives.
 
     The fast methods (``make_plain``, ``make_gelf_line``) inline these steps.
     """
     if rewrite is not None:
         fields = rewrite(facility, level, msg, fields)
     t = _txn_get()
-    if t is not None and "txnId" not in fields:
-        fields["txnId"] = t
+    if t is not None:
+        add_scope(t, fields)
     return _redacted(fields)
+
+
+def add_scope(t: str | txn.Scope, fields: dict[Any, Any]) -> None:
+    """Add the current txnId, then the ``context`` fields, each where ``fields`` has no such
+    name: the record's own fields (and ``bind()``'s) win."""
+    if isinstance(t, str):
+        if "txnId" not in fields:
+            fields["txnId"] = t
+        return
+    txn_id, extra = t
+    if txn_id is not None and "txnId" not in fields:
+        fields["txnId"] = txn_id
+    for k, v in extra.items():
+        if k not in fields:
+            fields[k] = v
 
 
 def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any], args: tuple[Any, ...]) -> dict[str, Any]:
@@ -258,8 +274,12 @@ def make_plain(
             if rewrite is not None and (trigger is None or trigger in f):
                 f = rewrite(facility, level, msg, f)
             t = _txn_get()
-            if t is not None and "txnId" not in f:
-                f["txnId"] = t
+            if t is not None:
+                if t.__class__ is str:
+                    if "txnId" not in f:
+                        f["txnId"] = t
+                else:
+                    add_scope(t, f)
             f = _redacted(f)
             if one is not None:
                 one(Record(facility, level, msg, f, _now(), None))
@@ -352,8 +372,8 @@ def make_gelf_line(
             except Exception:  # TypeError from orjson: the encoder copes
                 pass
             # The general path's last steps, for what the line above could not hold.
-            if t is not None and "txnId" not in f:
-                f["txnId"] = t
+            if t is not None:
+                add_scope(t, f)
             out.emit(Record(facility, level, msg, _redacted(f), ts, None))
         except Exception as exc:
             try:

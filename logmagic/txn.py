@@ -1,9 +1,14 @@
-"""Transaction ids: made at the edge, carried in a context variable, decoded when debugging.
+"""Transaction ids and request-scoped fields: made at the edge, carried in a context variable.
 
 An id looks like ``.rh-3dT5.h-product-api0.r-pVDF7IRM.c-0.ts-1324936588828.v-062c3d0``:
 a per-process tag, the origin host, 8 random characters, a per-process counter, the time in
 unix milliseconds and the service version (``logmagic.txn_format`` decodes one). Everywhere
 else it is opaque: an id from another system (a UUID, say) is carried just the same.
+
+``context(**fields)`` adds fields to every record written inside it (an ``accountId`` known
+once the request is authenticated). The id and those fields share one context variable: it
+holds the id alone (a ``str``), or a ``Scope`` when fields are in force, so a record outside any
+``context`` block pays for no second lookup.
 
 Context variables follow asyncio tasks by themselves. Threads need ``wrap(fn)`` (or
 ``submit(executor, fn)``), which runs ``fn`` in a copy of the caller's context.
@@ -21,15 +26,35 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from contextvars import ContextVar, Token, copy_context
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from logmagic._identity import IDENTITY
 
-__all__ = ["current_txn_id", "get_current", "new_txn_id", "submit", "transaction", "wrap"]
+__all__ = [
+    "Scope",
+    "context",
+    "context_fields",
+    "current_txn_id",
+    "get_current",
+    "new_txn_id",
+    "reset_current",
+    "set_current",
+    "submit",
+    "transaction",
+    "wrap",
+]
 
-_current: ContextVar[str | None] = ContextVar("logmagic_txn_id", default=None)
 
-#: The hot path reads the id through this bound method.
+class Scope(NamedTuple):
+    """What the context variable holds inside a ``context`` block: the id and the fields."""
+
+    txn_id: str | None
+    fields: dict[str, Any]
+
+
+_current: ContextVar[str | Scope | None] = ContextVar("logmagic_txn_id", default=None)
+
+#: The hot path reads the id (or the ``Scope``) through this bound method.
 get_current = _current.get
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -85,7 +110,62 @@ def new_txn_id(version: str | None = None) -> str:
 
 def current_txn_id() -> str | None:
     """The transaction id of the running request or job, or ``None``."""
-    return _current.get()
+    now = _current.get()
+    return now.txn_id if isinstance(now, Scope) else now
+
+
+def context_fields() -> dict[str, Any]:
+    """The fields ``context`` blocks have put in force here (a copy; empty outside any)."""
+    now = _current.get()
+    return dict(now.fields) if isinstance(now, Scope) else {}
+
+
+def set_current(txn_id: str | None) -> Token[str | Scope | None]:
+    """Make ``txn_id`` current, keeping the context fields in force; reset with the token."""
+    now = _current.get()
+    if isinstance(now, Scope):
+        return _current.set(Scope(txn_id, now.fields))
+    return _current.set(txn_id)
+
+
+def reset_current(token: Token[str | Scope | None]) -> None:
+    """Undo the ``set_current`` that gave ``token``."""
+    _current.reset(token)
+
+
+class context:
+    """Add fields to every record written inside the block, by any logger: ``with`` or ``async with``.
+
+    ``with logmagic.context(accountId=user.account_id):`` after authentication puts
+    ``accountId`` on every record of the request, library code included. Blocks nest (inner
+    values win) and each exit restores what was in force before. The fields follow threads and
+    tasks as the txnId does (``wrap``, ``submit``, asyncio tasks). A record's own fields and its
+    logger's ``bind()`` fields win over them; they are added after the rewriters, next to the
+    txnId, and go through redaction like any field. The values are kept as given: a mutable
+    one shows its state when each record is written.
+    """
+
+    def __init__(self, **fields: Any) -> None:
+        self.fields = fields
+        self._tokens: list[Token[str | Scope | None]] = []
+
+    def __enter__(self) -> dict[str, Any]:
+        now = _current.get()
+        if isinstance(now, Scope):
+            scope = Scope(now.txn_id, {**now.fields, **self.fields})
+        else:
+            scope = Scope(now, dict(self.fields))
+        self._tokens.append(_current.set(scope))
+        return dict(scope.fields)
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        _current.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> dict[str, Any]:
+        return self.__enter__()
+
+    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.__exit__(t, e, tb)
 
 
 class transaction:
@@ -98,11 +178,11 @@ class transaction:
 
     def __init__(self, txn_id: str | None = None) -> None:
         self.txn_id = txn_id
-        self._tokens: list[Token[str | None]] = []
+        self._tokens: list[Token[str | Scope | None]] = []
 
     def __enter__(self) -> str:
         txn_id = self.txn_id or new_txn_id()
-        self._tokens.append(_current.set(txn_id))
+        self._tokens.append(set_current(txn_id))
         return txn_id
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:

@@ -88,10 +88,13 @@ class General(FileSink):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    msg=st.one_of(st.text(max_size=60), st.sampled_from(["", " ", "\n\t"])), fields=field_dicts, in_txn=st.booleans()
+    msg=st.one_of(st.text(max_size=60), st.sampled_from(["", " ", "\n\t"])),
+    fields=field_dicts,
+    in_txn=st.booleans(),
+    scope=st.one_of(st.none(), st.dictionaries(names, st.one_of(plain, other), max_size=3)),
 )
 def test_every_line_is_what_the_general_path_writes(
-    tmp_path: Path, frozen: float, msg: str, fields: dict[str, Any], in_txn: bool
+    tmp_path: Path, frozen: float, msg: str, fields: dict[str, Any], in_txn: bool, scope: dict[str, Any] | None
 ) -> None:
     direct, general = tmp_path / "direct.log", tmp_path / "general.log"
     for path, sink in ((direct, str), (general, General)):
@@ -99,7 +102,8 @@ def test_every_line_is_what_the_general_path_writes(
         logmagic.register_sink("main", f"file://{path}" if sink is str else General(str(path)))
         logmagic.route("__root__", logmagic.DEBUG, "main")
         log = logmagic.local("svc.api")
-        with logmagic.transaction(".t") if in_txn else contextlib.nullcontext():
+        in_context = logmagic.context(**scope) if scope is not None else contextlib.nullcontext()
+        with logmagic.transaction(".t") if in_txn else contextlib.nullcontext(), in_context:
             log.info(msg, fields)  # the first sighting of a name goes through the encoder
             log.info(msg, fields)  # the second may be written directly
     assert direct.read_bytes() == general.read_bytes()

@@ -19,7 +19,7 @@ from typing import Any
 from logmagic._safe import MAX_FIELDS
 
 PlainGelfDict = Callable[
-    [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], "str | None", str], "dict[str, Any] | None"
+    [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], Any, str], "dict[str, Any] | None"
 ]
 
 
@@ -31,7 +31,7 @@ def plain_gelf_dict_py(
     facility: str,
     fields: Mapping[Any, Any],
     names: Mapping[Any, str],
-    txn: str | None,
+    txn: Any,
     empty: str,
 ) -> dict[str, Any] | None:
     """The GELF dict of a record of plain fields under cached names, or None when it needs care.
@@ -42,8 +42,10 @@ def plain_gelf_dict_py(
     ``names`` (not seen yet, or secret); so does a record of more than ``MAX_FIELDS`` fields
     (the careful path caps them). A blank message is sent as ``empty`` (Graylog refuses a
     blank ``short_message``). ``txn`` is added as the txnId unless the fields hold one; it too
-    needs care when it holds ``=`` or ``@``. Never raises: a message that is not text, or a
-    hostile key whose ``__eq__`` raises, answers None too.
+    needs care when it holds ``=`` or ``@``. ``txn`` may be a ``logmagic.txn.Scope`` (the id
+    and the context fields): its fields follow the txnId, each unless the record has the name.
+    Never raises: a message that is not text, or a hostile key whose ``__eq__`` raises, answers
+    None too.
     """
     try:
         if len(fields) > MAX_FIELDS:
@@ -67,10 +69,33 @@ def plain_gelf_dict_py(
                 d[names[k]] = v
             else:
                 return None
+        extra = None
+        if isinstance(txn, tuple):  # a logmagic.txn.Scope: the id and the context fields
+            txn, extra = txn
+            if type(extra) is not dict or len(fields) + len(extra) > MAX_FIELDS:
+                return None
+        added = False
         if txn is not None and "txnId" not in fields:
             if type(txn) is not str or "=" in txn or "@" in txn:
                 return None
             d[names["txnId"]] = txn
+            added = True
+        if extra:
+            for k in extra:
+                if type(k) is not str:
+                    return None
+                if k in fields or (added and k == "txnId"):
+                    continue
+                v = extra[k]
+                kind = type(v)
+                if kind is str:
+                    if "=" in v or "@" in v:
+                        return None
+                    d[names[k]] = v
+                elif kind is int or kind is bool or v is None or (kind is float and v - v == 0):
+                    d[names[k]] = v
+                else:
+                    return None
     except Exception:
         return None
     return d

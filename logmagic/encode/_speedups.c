@@ -4,7 +4,9 @@
  * plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) does what
  * logmagic.encode._plain.plain_gelf_dict_py does: build the GELF dict of a record whose fields
  * are all plain values (exactly str, int, bool, None, or a finite float) under names cached in
- * ``names``, and add ``txn`` as the txnId unless the fields hold one. It returns None as soon
+ * ``names``, and add ``txn`` as the txnId unless the fields hold one (``txn`` may be a
+ * logmagic.txn.Scope, a (txnId, context fields) tuple: its fields are added after the txnId,
+ * each unless the record already has that name). It returns None as soon
  * as anything needs the encoder's careful path: a value or name like the above, text with
  * '=' or '@' in it (a URL or query string for the redactor), more than MAX_FIELDS fields (the
  * careful path caps them), a message that is not exactly str, a timestamp that is not a
@@ -130,6 +132,18 @@ plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto fail;
         }
     }
+    PyObject *scope_fields = NULL;
+    if (PyTuple_Check(txn)) { /* a logmagic.txn.Scope: (txn_id, context fields) */
+        if (PyTuple_GET_SIZE(txn) != 2 || !PyDict_CheckExact(PyTuple_GET_ITEM(txn, 1))) {
+            goto careful;
+        }
+        scope_fields = PyTuple_GET_ITEM(txn, 1);
+        txn = PyTuple_GET_ITEM(txn, 0);
+        if (PyDict_GET_SIZE(fields) + PyDict_GET_SIZE(scope_fields) > MAX_FIELDS) {
+            goto careful;
+        }
+    }
+    int txn_added = 0;
     if (txn != Py_None) {
         /* Every key of ``fields`` is exactly str by now, so this lookup runs no Python code. */
         if (PyDict_GetItemWithError(fields, s_txnId) == NULL) {
@@ -141,6 +155,29 @@ plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             name = PyDict_GetItemWithError(names, s_txnId);
             if (name == NULL || PyDict_SetItem(d, name, txn) < 0) {
+                goto fail;
+            }
+            txn_added = 1;
+        }
+    }
+    if (scope_fields != NULL) { /* context fields, where neither the record nor its txnId has the name */
+        pos = 0;
+        while (PyDict_Next(scope_fields, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key)) {
+                goto careful;
+            }
+            int has = PyDict_Contains(fields, key);
+            if (has < 0) {
+                goto fail;
+            }
+            if (has || (txn_added && PyUnicode_Compare(key, s_txnId) == 0)) {
+                continue;
+            }
+            if (!is_plain(value)) {
+                goto careful;
+            }
+            name = PyDict_GetItemWithError(names, key);
+            if (name == NULL || PyDict_SetItem(d, name, value) < 0) {
                 goto fail;
             }
         }

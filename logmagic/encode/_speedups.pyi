@@ -9,7 +9,7 @@ def plain_gelf_dict(
     facility: str,
     fields: Mapping[Any, Any],
     names: Mapping[Any, str],
-    txn: str | None,
+    txn: object,
     empty: str,
     /,
 ) -> dict[str, Any] | None: ...

@@ -12,7 +12,7 @@ connection is closed.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from logmagic import txn
@@ -27,15 +27,33 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: An app the middleware wraps. Frameworks annotate the scope and messages each their own way
+#: (Starlette a ``MutableMapping``, Django a ``dict``, asgiref ``TypedDict`` unions), so they are
+#: ``Any`` here, as in Starlette's own middleware factory: every framework's app is accepted, and
+#: the middleware is itself an app of this type.
+ASGIApp = Callable[[Any, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 class ASGIMiddleware:
-    """Wrap an ASGI app: ``app = logmagic.web.ASGIMiddleware(app, inbound_headers=["X-Txn-Id"])``."""
+    """Wrap an ASGI app: ``app = logmagic.web.ASGIMiddleware(app, inbound_headers=["X-Txn-Id"])``.
 
-    def __init__(self, app: ASGIApp, **options: Any) -> None:
+    The options are named keywords, not ``**options``: Starlette's and FastAPI's
+    ``add_middleware(ASGIMiddleware, ...)`` and ``Middleware(ASGIMiddleware, ...)`` type their
+    arguments by this signature, which a ``**options: Any`` does not satisfy (it would also take
+    a second ``app``), and a misspelt option is a type error there too.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        inbound_headers: Iterable[str] | str = Options.inbound_headers,
+        response_header: str = Options.response_header,
+        facility: str = Options.facility,
+        access_log: bool = Options.access_log,
+    ) -> None:
         self.app = app
-        self.options = Options.make(**options)
+        self.options = Options.make(inbound_headers, response_header, facility, access_log)
         self.log = local(self.options.facility)
         self._inbound = [(h, h.lower().encode("latin-1")) for h in self.options.inbound_headers]
         self._response_header = self.options.response_header.lower().encode("latin-1")
@@ -55,7 +73,7 @@ class ASGIMiddleware:
         state = dict(scope.get("state") or {})
         state[STATE_KEY] = txn_id
         scope = {**scope, "state": state}
-        token = txn._current.set(txn_id)
+        token = txn.set_current(txn_id)
         ex = _Exchange(self, scope, txn_id, headers.get(b"accept", b"").decode("latin-1"))
         try:
             await self.app(scope, receive, ex.send_to(send))
@@ -72,7 +90,7 @@ class ASGIMiddleware:
             await ex.error_page(send)
         finally:
             ex.finish()
-            txn._current.reset(token)
+            txn.reset_current(token)
 
 
 #: A held-back 500 response larger than this is sent on as it is.

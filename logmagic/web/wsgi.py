@@ -49,7 +49,7 @@ class WSGIMiddleware:
                 inbound, header = environ[key], name
                 break
         txn_id = choose_id(inbound, self.log, header)
-        txn._current.set(txn_id)
+        txn.set_current(txn_id)
         environ[ENVIRON_KEY] = txn_id
         state = _Exchange(self, ctx, environ, txn_id)
 

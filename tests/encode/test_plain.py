@@ -28,6 +28,7 @@ from logmagic.encode import _plain
 from logmagic.encode.gelf import EMPTY_MESSAGE, GelfEncoder
 from logmagic.record import Record
 from logmagic.redact import needs_scrub
+from logmagic.txn import Scope
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_ALL = os.environ.get("LOGMAGIC_REQUIRE_ALL") == "1"
@@ -76,7 +77,7 @@ def make(impl: Make, fields: Any, msg: str = "m", ts: Any = TS, txn: Any = None,
     return impl(HOST, msg, ts, 6, FACILITY, fields, names, txn, EMPTY_MESSAGE)
 
 
-def expected(fields: dict[str, Any], msg: str, ts: float, txn: str | None) -> dict[str, Any]:
+def expected(fields: dict[str, Any], msg: str, ts: float, txn: Any) -> dict[str, Any]:
     """What the dict must be, written out from the GELF rules (docs/gelf.md)."""
     d: dict[str, Any] = {
         "version": "1.1",
@@ -87,8 +88,12 @@ def expected(fields: dict[str, Any], msg: str, ts: float, txn: str | None) -> di
         "_facility": FACILITY,
     }
     d.update({NAMES[k]: v for k, v in fields.items()})
+    extra: dict[str, Any] = {}
+    if isinstance(txn, Scope):
+        txn, extra = txn
     if txn is not None and "txnId" not in fields:
         d["_txnId"] = txn
+    d.update({NAMES[k]: v for k, v in extra.items() if k not in fields and NAMES[k] not in d})
     return d
 
 
@@ -114,22 +119,27 @@ stamps = st.one_of(
     fields=st.dictionaries(keys, values, max_size=5),
     msg=messages,
     ts=stamps,
-    txn=st.sampled_from([None, ".t1", ".t=1", "t@h"]),
+    txn_id=st.sampled_from([None, ".t1", ".t=1", "t@h"]),
+    scope=st.one_of(st.none(), st.dictionaries(keys, values, max_size=3)),
 )
 def test_c_and_python_make_the_same_dict(
-    c_make: Make, fields: dict[str, Any], msg: str, ts: float, txn: str | None
+    c_make: Make, fields: dict[str, Any], msg: str, ts: float, txn_id: str | None, scope: dict[str, Any] | None
 ) -> None:
+    txn = txn_id if scope is None else Scope(txn_id, scope)
     made_c = make(c_make, fields, msg, ts, txn)
     made_py = make(_plain.plain_gelf_dict_py, fields, msg, ts, txn)
+    added = txn_id is not None and "txnId" not in fields
+    # Context fields count where the record has no such name (nor the txnId just added).
+    extra = {k: v for k, v in (scope or {}).items() if k not in fields and not (added and k == "txnId")}
     plain = (
-        all(k in NAMES for k in fields)
+        all(k in NAMES for k in [*fields, *extra])
         and all(
             (type(v) is str and not needs_scrub(v))
             or type(v) in (int, bool, type(None))
             or (type(v) is float and math.isfinite(v))
-            for v in fields.values()
+            for v in [*fields.values(), *extra.values()]
         )
-        and (txn is None or "txnId" in fields or not needs_scrub(txn))
+        and (not added or not needs_scrub(txn_id))  # type: ignore[arg-type]
     )
     if not plain or not math.isfinite(ts * 1000):
         assert made_c is None and made_py is None
