@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Union
 
-from logmagic import call_paths, logger, redact, request, rewriters
+from logmagic import _propagation, call_paths, logger, redact, request, rewriters
 from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY, Identity
+from logmagic._propagation import Propagation, check_header_name
 from logmagic._report import forget_warnings, warn_once
 from logmagic.encode.gelf import forget_names
 from logmagic.levels import INFO, parse_level
@@ -122,7 +124,8 @@ def _commit(routes: Iterable[Route] | None, new_sinks: Mapping[str, Sink], repla
 
 class State:
     """The whole configuration at one moment, in one object: routes, sinks (the objects
-    themselves), the rewriter chain, the redactor, host, version and account hook.
+    themselves), the rewriter chain, the redactor, host, version, account hook and the
+    transaction-id headers (``propagation``).
 
     Every change is a new ``State`` installed whole by ``_install``: ``route()``,
     ``register_sink()``, ``configure()`` (all or nothing), ``reset()`` (``State.defaults()``),
@@ -131,7 +134,7 @@ class State:
     request rewriter's account hook, the loggers' resolver) get it from ``_install`` only.
     """
 
-    __slots__ = ("account_hook", "host", "redactor", "rewriters", "routes", "sinks", "version")
+    __slots__ = ("account_hook", "host", "propagation", "redactor", "rewriters", "routes", "sinks", "version")
 
     def __init__(
         self,
@@ -142,6 +145,7 @@ class State:
         host: str,
         version: str,
         account_hook: tuple[request.AccountHook | None, bool],
+        propagation: Propagation = _propagation.DEFAULT,
     ) -> None:
         self.routes = list(routes)
         self.sinks = dict(sinks)
@@ -150,6 +154,7 @@ class State:
         self.host = host
         self.version = version
         self.account_hook = account_hook
+        self.propagation = propagation
 
     @classmethod
     def now(cls) -> State:
@@ -163,6 +168,7 @@ class State:
                 IDENTITY.host,
                 IDENTITY.version,
                 request.account_hook_state(),
+                _propagation.ACTIVE,
             )
 
     @classmethod
@@ -184,6 +190,7 @@ class State:
             "host": self.host,
             "version": self.version,
             "account_hook": self.account_hook,
+            "propagation": self.propagation,
         }
         fields.update(changes)
         return State(**fields)
@@ -215,6 +222,7 @@ def _install(state: State) -> None:
         IDENTITY.host = state.host
         IDENTITY.version = state.version
         request.restore_account_hook(state.account_hook)
+        _propagation.set_active(state.propagation)
         logger.set_resolver(_resolve)
     _close_unused(old)
 
@@ -367,6 +375,9 @@ def configure(
     rewriters: Iterable[rewriters.Rewriter] | None = None,
     account_id: request.AccountHook | None = None,
     redact: bool | Iterable[str] | None = None,
+    txn_header: str | None = None,
+    response_header: str | None = None,
+    trust_inbound: bool | None = None,
     env: bool = True,
 ) -> None:
     """Set sinks, routes, identity and rewriters in one call, then apply LOGMAGIC_* on top.
@@ -376,8 +387,12 @@ def configure(
     replaces sinks by name. ``rewriters`` replaces the user's rewriters (the built-in request
     and redaction rewriters stay). ``account_id`` is ``fn(request) -> id`` for the request
     rewriter. ``redact`` is ``False`` (off), ``True`` (the defaults) or a list of names and
-    ``*patterns*``. Everything is checked before anything changes: a ``ValueError`` leaves the
-    configuration as it was.
+    ``*patterns*``. ``txn_header`` names the header the web middleware reads an inbound id
+    from and the outbound hooks send it in (default ``X-Txn-Id``), ``response_header`` the one
+    that gives it back to the client (default ``X-Response-Id``); ``trust_inbound=False`` makes
+    the middleware always make its own id and keep the client's as ``clientTxnId``. A
+    middleware's own keywords win over these three. Everything is checked before anything
+    changes: a ``ValueError`` leaves the configuration as it was.
     """
     with _lock:
         new_sinks = parse_sinks(sinks) if sinks is not None else {}
@@ -393,6 +408,7 @@ def configure(
             if account_id is not None and not callable(account_id):
                 raise ValueError(f"account_id must be callable fn(request) -> id, got {account_id!r}")
             now = State.now()
+            propagation = _propagation_of(now.propagation, txn_header, response_header, trust_inbound)
             changes: dict[str, Any] = {"sinks": {**now.sinks, **new_sinks}}
             if new_routes is not None:
                 changes["routes"] = new_routes
@@ -406,12 +422,28 @@ def configure(
                 changes["version"] = str(version)
             if account_id is not None:
                 changes["account_hook"] = (account_id, False)
+            changes["propagation"] = propagation
             _install(now.but(**changes))
         except BaseException:
             close_made(new_sinks, dict.fromkeys(new_sinks, "") if isinstance(sinks, str) else dict(sinks or {}))
             raise
         if env:
             _apply_env()
+
+
+def _propagation_of(
+    now: Propagation, txn_header: str | None, response_header: str | None, trust_inbound: bool | None
+) -> Propagation:
+    """``now`` with the header options given to ``configure`` (checked: ``ValueError``)."""
+    if txn_header is not None:
+        now = replace(now, txn_header=check_header_name("txn_header", txn_header))
+    if response_header is not None:
+        now = replace(now, response_header=check_header_name("response_header", response_header))
+    if trust_inbound is not None:
+        if not isinstance(trust_inbound, bool):
+            raise ValueError(f"trust_inbound must be True or False, got {trust_inbound!r}")
+        now = replace(now, trust_inbound=trust_inbound)
+    return now
 
 
 def _redactor(redact: bool | Iterable[str] | None) -> Redactor | None:

@@ -39,6 +39,7 @@ __all__ = [
     "new_txn_id",
     "reset_current",
     "set_current",
+    "set_scope",
     "submit",
     "transaction",
     "wrap",
@@ -126,6 +127,16 @@ def set_current(txn_id: str | None) -> Token[str | Scope | None]:
     if isinstance(now, Scope):
         return _current.set(Scope(txn_id, now.fields))
     return _current.set(txn_id)
+
+
+def set_scope(txn_id: str | None, fields: dict[str, Any]) -> Token[str | Scope | None]:
+    """Make ``txn_id`` current and add ``fields`` to the context fields in force (``fields`` win
+    over outer ones), in one step; reset with the token. With no ``fields``, ``set_current``."""
+    if not fields:
+        return set_current(txn_id)
+    now = _current.get()
+    outer = now.fields if isinstance(now, Scope) else None
+    return _current.set(Scope(txn_id, {**outer, **fields} if outer else dict(fields)))
 
 
 def reset_current(token: Token[str | Scope | None]) -> None:

@@ -15,11 +15,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from logmagic import txn
 from logmagic.api import local  # the runtime: the configuration and the exit flush come with it
 from logmagic.levels import ERR
 from logmagic.request import STATE_KEY, scope_path
-from logmagic.web._common import Options, access_level, choose_id, error_body
+from logmagic.web._common import Options, access_level, begin, error_body
 
 __all__ = ["ASGIApp", "ASGIMiddleware", "Message", "Receive", "Scope", "Send"]
 
@@ -47,34 +46,34 @@ class ASGIMiddleware:
         self,
         app: ASGIApp,
         *,
-        inbound_headers: Iterable[str] | str = Options.inbound_headers,
-        response_header: str = Options.response_header,
+        inbound_headers: Iterable[str] | str | None = None,
+        response_header: str | None = None,
         facility: str = Options.facility,
         access_log: bool = Options.access_log,
+        trust_inbound: bool | None = None,
     ) -> None:
         self.app = app
-        self.options = Options.make(inbound_headers, response_header, facility, access_log)
+        self.options = Options.make(inbound_headers, response_header, facility, access_log, trust_inbound)
         self.log = local(self.options.facility)
-        self._inbound = [(h, h.lower().encode("latin-1")) for h in self.options.inbound_headers]
-        self._response_header = self.options.response_header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or ())
-        inbound, header = None, self.options.inbound_headers[0]
-        for name, key in self._inbound:
-            if key in headers:
-                inbound, header = headers[key].decode("latin-1"), name
-                break
-        txn_id = choose_id(inbound, self.log, header)
+        headers = _joined(scope.get("headers") or ())
+
+        def get_header(name: str) -> str | None:
+            value = headers.get(name.lower().encode("latin-1"))
+            return None if value is None else value.decode("latin-1")
+
+        inbound = begin(self.options, get_header, self.log)
+        txn_id = inbound.txn_id
         state = dict(scope.get("state") or {})
         state[STATE_KEY] = txn_id
         scope = {**scope, "state": state}
-        token = txn.set_current(txn_id)
-        ex = _Exchange(self, scope, txn_id, headers.get(b"accept", b"").decode("latin-1"))
+        undo = inbound.activate()
+        ex = _Exchange(self, scope, txn_id, get_header("accept") or "", inbound.response_header)
         try:
             await self.app(scope, receive, ex.send_to(send))
             await ex.release(send)
@@ -90,7 +89,18 @@ class ASGIMiddleware:
             await ex.error_page(send)
         finally:
             ex.finish()
-            txn.reset_current(token)
+            undo()
+
+
+def _joined(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Request headers by (lower-case) name; a header sent several times has its values joined
+    by ``,`` as HTTP reads them, so two ``traceparent`` or two ids are seen as one invalid value
+    (as WSGI servers show them), never one of them picked silently."""
+    out: dict[bytes, bytes] = {}
+    for key, value in raw:
+        key = key.lower()
+        out[key] = out[key] + b"," + value if key in out else value
+    return out
 
 
 #: A held-back 500 response larger than this is sent on as it is.
@@ -100,11 +110,12 @@ _MAX_HELD = 64 * 1024
 class _Exchange:
     """One request's state: status, bytes, timing."""
 
-    def __init__(self, mw: ASGIMiddleware, scope: Scope, txn_id: str, accept: str) -> None:
+    def __init__(self, mw: ASGIMiddleware, scope: Scope, txn_id: str, accept: str, response_header: str) -> None:
         self.mw = mw
         self.scope = scope
         self.txn_id = txn_id
         self.accept = accept
+        self.response_header = response_header.lower().encode("latin-1")
         self.started = time.perf_counter()
         self.status: int | None = None
         self.bytes = 0
@@ -124,7 +135,7 @@ class _Exchange:
             self.response_started = True
 
     def send_to(self, send: Send) -> Send:
-        header = (self.mw._response_header, self.txn_id.encode("latin-1"))
+        header = (self.response_header, self.txn_id.encode("latin-1"))
 
         async def wrapped(message: Message) -> None:
             kind = message.get("type")
@@ -167,7 +178,7 @@ class _Exchange:
                 "headers": [
                     (b"content-type", ctype.encode()),
                     (b"content-length", str(len(body)).encode()),
-                    (self.mw._response_header, self.txn_id.encode("latin-1")),
+                    (self.response_header, self.txn_id.encode("latin-1")),
                 ],
             }
         )

@@ -16,11 +16,10 @@ from contextvars import Context, copy_context
 from types import TracebackType
 from typing import Any
 
-from logmagic import txn
 from logmagic.api import local  # the runtime: the configuration and the exit flush come with it
 from logmagic.levels import ERR
 from logmagic.request import ENVIRON_KEY, environ_path
-from logmagic.web._common import Options, access_level, choose_id, error_body
+from logmagic.web._common import Options, access_level, begin, error_body
 
 __all__ = ["ExcInfo", "StartResponse", "WSGIApp", "WSGIMiddleware"]
 
@@ -36,26 +35,21 @@ class WSGIMiddleware:
         self.app = app
         self.options = Options.make(**options)
         self.log = local(self.options.facility)
-        self._environ_keys = [(h, "HTTP_" + h.upper().replace("-", "_")) for h in self.options.inbound_headers]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         ctx = copy_context()
         return ctx.run(self._call, ctx, environ, start_response)
 
     def _call(self, ctx: Context, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        inbound, header = None, self.options.inbound_headers[0]
-        for name, key in self._environ_keys:
-            if key in environ:
-                inbound, header = environ[key], name
-                break
-        txn_id = choose_id(inbound, self.log, header)
-        txn.set_current(txn_id)
+        inbound = begin(self.options, lambda name: environ.get(_environ_key(name)), self.log)
+        inbound.activate()  # in ``ctx``, a copy of the server's context: nothing to undo
+        txn_id = inbound.txn_id
         environ[ENVIRON_KEY] = txn_id
-        state = _Exchange(self, ctx, environ, txn_id)
+        state = _Exchange(self, ctx, environ, txn_id, inbound.response_header)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None) -> Any:
             state.status = _status_code(status)
-            headers = [*headers, (self.options.response_header, txn_id)]
+            headers = [*headers, (state.response_header, txn_id)]
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         try:
@@ -64,6 +58,11 @@ class WSGIMiddleware:
             self.log.exception("unhandled exception in the application", {"request": environ})
             return state.error_page(start_response)
         return _Body(state, body)
+
+
+def _environ_key(header: str) -> str:
+    """The WSGI environ key of a request header (servers join repeated headers with ``,``)."""
+    return "HTTP_" + header.upper().replace("-", "_")
 
 
 def _status_code(status: str) -> int | None:
@@ -76,11 +75,14 @@ def _status_code(status: str) -> int | None:
 class _Exchange:
     """One request's state, shared by the middleware call and the body iterator."""
 
-    def __init__(self, mw: WSGIMiddleware, ctx: Context, environ: dict[str, Any], txn_id: str) -> None:
+    def __init__(
+        self, mw: WSGIMiddleware, ctx: Context, environ: dict[str, Any], txn_id: str, response_header: str
+    ) -> None:
         self.mw = mw
         self.ctx = ctx
         self.environ = environ
         self.txn_id = txn_id
+        self.response_header = response_header
         self.started = time.perf_counter()
         self.status: int | None = None
         self.bytes = 0
@@ -92,7 +94,7 @@ class _Exchange:
         headers = [
             ("Content-Type", ctype),
             ("Content-Length", str(len(body))),
-            (self.mw.options.response_header, self.txn_id),
+            (self.response_header, self.txn_id),
         ]
         if self.status is None:
             start_response("500 Internal Server Error", headers)
