@@ -1,21 +1,33 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Both build .venv first.
+# `make demo` installs logmagic and what the demo runs (the `demo` extra: httpx, Starlette,
+# uvicorn, gunicorn, Flask); `make test`, `make lint` and `make bench` install the `dev` extra
+# (test tools, linters, the frameworks and peers the tests and benchmarks use; it includes `demo`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SOURCES := pyproject.toml hatch_build.py logmagic/encode/_speedups.c
+DEMO_STAMP := $(VENV)/.installed-demo
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test bench lint clean
 
-$(STAMP): pyproject.toml hatch_build.py logmagic/encode/_speedups.c
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): $(SOURCES) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+# The dev extra holds the demo's packages too: the demo needs nothing more once it is in.
+$(DEV_STAMP): $(SOURCES) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/demo.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check logmagic tests benchmarks examples hatch_build.py
 	$(BIN)/ruff format --check logmagic tests benchmarks examples hatch_build.py
 	$(BIN)/mypy logmagic
@@ -23,7 +35,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_logging.py
 
 clean:
