@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 import logmagic
 import logmagic.web
@@ -306,3 +307,43 @@ def test_valid_inbound_refuses_control_characters_at_either_end_and_overlong_ids
 
     assert not valid_inbound(value)
     assert valid_inbound("x" * 200) and valid_inbound(".rh-3dT5.h-api0.r-pVDF7IRM.c-0.ts-1.v-1")
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+def test_add_middleware_of_starlette_and_fastapi_takes_the_options(sink: ListSink, framework: str) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, Response
+
+    async def hello(request: Request) -> Response:
+        return PlainTextResponse(f"id {request.state.txn_id}")
+
+    async def broken(request: Request) -> Response:
+        raise LookupError("no such card")
+
+    app: Starlette
+    if framework == "fastapi":
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        app.add_api_route("/hello", hello)
+        app.add_api_route("/broken", broken)
+    else:
+        from starlette.routing import Route
+
+        app = Starlette(routes=[Route("/hello", hello), Route("/broken", broken)])
+    app.add_middleware(logmagic.web.ASGIMiddleware, inbound_headers=["X-Request-Id"], response_header="X-Trace")
+
+    async def calls() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ok = await client.get("/hello", headers={"X-Request-Id": "upstream-1"})
+            failed = await client.get("/broken", headers={"Accept": "application/json"})
+        return ok, failed
+
+    ok, failed = asyncio.run(calls())
+    assert (ok.status_code, ok.text, ok.headers["X-Trace"]) == (200, "id upstream-1", "upstream-1")
+    txn_id = failed.headers["X-Trace"]
+    assert failed.status_code == 500 and failed.json() == {"error": "Internal Server Error", "txnId": txn_id}
+    (err,) = [r for r in sink.records if r.msg == "unhandled exception in the application"]
+    assert err.fields["txnId"] == txn_id and "LookupError: no such card" in (err.full_message or "")
+    assert [(r.fields["path"], r.fields["status"]) for r in access(sink)] == [("/hello", 200), ("/broken", 500)]
