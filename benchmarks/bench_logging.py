@@ -13,6 +13,8 @@ any disk. Rows, all in one process and one run, in nanoseconds per call (median 
 * The production path: GELF to ``graylog2-stderr`` with fd 2 a pipe to another process (``cat``
   writing to /dev/null, in svlogd's place), against the baseline writing to that pipe. On a
   pipe every line takes the sink's lock (see docs/routes-and-sinks.md).
+* A record in a transaction with two of its fields (``accountId``, ``tier``) from
+  ``logmagic.context``, against the record in a transaction alone.
 * structlog, in the fastest configuration its "Performance" page documents (filtering bound
   logger, orjson renderer, ``BytesLoggerFactory``), writing to /dev/null.
 * stdlib ``logging`` with python-json-logger's ``JsonFormatter`` on a ``StreamHandler``
@@ -23,7 +25,8 @@ any disk. Rows, all in one process and one run, in nanoseconds per call (median 
 The rows are interleaved: each repeat times every row once, so a slow moment of the machine
 hits all rows alike. Garbage collection is off while a row is timed (as in ``timeit``), and the
 loop overhead (printed) is included in every row, baselines too. The goals checked at the end:
-logmagic enabled at most 1.3x the GELF baseline, disabled at most 1.1x the empty function.
+logmagic enabled at most 1.3x the GELF baseline, in a context of two fields at most 1.2x the
+same record in a transaction alone, disabled at most 1.1x the empty function.
 
 ``--breakdown`` also times the parts of logmagic's enabled call alone (the whole call, the
 general path's ``sink.emit`` and GELF encoder, ``orjson.dumps``, ``os.write``, building a
@@ -71,7 +74,11 @@ FACILITY = "bench.api"
 GOAL_ENABLED = 1.3
 #: A record written inside a transaction, request rewriter on (the default), against the same baseline.
 GOAL_IN_TRANSACTION = 1.5
+#: The same record with two of its fields from ``logmagic.context``, against the row above.
+GOAL_IN_CONTEXT = 1.2
 GOAL_DISABLED = 1.1
+IN_TRANSACTION = "logmagic info in a transaction (txnId from context), to file:///dev/null"
+IN_CONTEXT = "logmagic info in a transaction and a context of two fields (accountId, tier), to file:///dev/null"
 #: Disabled rows cost tens of nanoseconds: they run this many times more calls per repeat.
 DISABLED_SCALE = 10
 
@@ -185,6 +192,13 @@ def logmagic_in_transaction() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def logmagic_in_context() -> Iterator[None]:
+    """The transaction row again, with two request-scoped fields from ``logmagic.context``."""
+    with logmagic_in_transaction(), logmagic.context(accountId="ac42", tier="gold"):
+        yield
+
+
 # -- structlog: the configuration from its "Performance" page, writing to /dev/null ---------
 
 structlog.configure(
@@ -240,12 +254,20 @@ def make_rows() -> list[Row]:
             goal=GOAL_ENABLED,
         ),
         Row(
-            "logmagic info in a transaction (txnId from context), to file:///dev/null",
+            IN_TRANSACTION,
             'log.info("Something is wrong", accountId="ac42", status=200)',
             lm_log,
             gelf,
             logmagic_in_transaction,
             goal=GOAL_IN_TRANSACTION,
+        ),
+        Row(
+            IN_CONTEXT,
+            'log.info("Something is wrong", status=200)',
+            lm_log,
+            IN_TRANSACTION,
+            logmagic_in_context,
+            goal=GOAL_IN_CONTEXT,
         ),
         Row(
             "logmagic info, to file:///dev/null, in pure Python (no C accelerator)",

@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 
 from logmagic import redact, rewriters, txn
+from logmagic._fdio import EXIT as _EXIT
 from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
@@ -366,6 +367,21 @@ def make_gelf_line(
                                 return
                             if done == n or out.finish(line, done):
                                 _next(written)
+                        elif out.look_from <= ts < out.lock_until and not _EXIT.started:
+                            # A pipe: whole lines under the lock, waiting for room. Not once the
+                            # exit flush has started: write_line then bounds every wait.
+                            with out.line_lock:
+                                if ts < out.lock_until:  # no line was torn meanwhile
+                                    try:
+                                        done = _write(fd, line)
+                                    except OSError:
+                                        done = -1  # tried again by the sink, which counts a loss
+                                    if done == n:
+                                        _next(written)
+                                    else:
+                                        out.locked_write(line, done)
+                                else:
+                                    out.write_line(line, ts)
                         else:
                             out.write_line(line, ts)  # under the sink's lock
                         return

@@ -178,7 +178,7 @@ sink = logmagic.config.sinks()["main"]
 held = threading.Event()
 release = threading.Event()
 def hold():
-    with sink._lock:            # another thread is inside the sink at the moment of fork
+    with sink.line_lock:            # another thread is inside the sink at the moment of fork
         held.set()
         release.wait(10)
 threading.Thread(target=hold, daemon=True).start()
@@ -213,7 +213,7 @@ def on_hup(signum, frame):
 
 signal.signal(signal.SIGHUP, on_hup)
 sink = logmagic.config.sinks()["main"]
-with sink._lock:  # as if the signal arrived in the middle of a write
+with sink.line_lock:  # as if the signal arrived in the middle of a write
     os.kill(os.getpid(), signal.SIGHUP)
     for _ in range(1000):
         pass  # the handler runs here, between bytecodes, with the lock held by this thread
@@ -244,7 +244,7 @@ def test_on_a_pipe_every_line_takes_the_lock() -> None:
     try:
         sink = FdSink(write_end)
         sink.write_line(b'{"m":0}\n', 1000.0)  # the first line looks at the descriptor
-        with sink._lock:
+        with sink.line_lock:
             writer = _write_while_locked(sink, 1000.0)
             assert writer.is_alive()  # waiting for the lock: a pipe keeps only short writes whole
         writer.join(10)
@@ -261,7 +261,7 @@ def test_on_a_regular_file_or_dev_null_lines_skip_the_lock(tmp_path: Path, targe
     try:
         sink = FdSink(fd)
         sink.write_line(b'{"m":0}\n', 1000.0)
-        with sink._lock:
+        with sink.line_lock:
             writer = _write_while_locked(sink, 1000.5)
             writer.join(10)
             assert not writer.is_alive()  # written while the lock was held elsewhere
@@ -277,7 +277,7 @@ def test_on_a_terminal_every_line_takes_the_lock() -> None:
     try:
         sink = FdSink(terminal, "json")
         sink.write_line(b'{"m":0}\n', 1000.0)
-        with sink._lock:
+        with sink.line_lock:
             writer = _write_while_locked(sink, 1000.0)
             assert writer.is_alive()
         writer.join(10)
@@ -335,7 +335,7 @@ def test_a_descriptor_pointed_elsewhere_is_seen_within_a_second(tmp_path: Path) 
         sink.write_line(b'{"m":0}\n', 1000.0)
         os.dup2(write_end, fd)  # as a daemon does when it points fd 2 at a pipe
         sink.write_line(b'{"m":1}\n', 1001.5)  # a second later: the sink looks again
-        with sink._lock:
+        with sink.line_lock:
             writer = _write_while_locked(sink, 1001.6)
             assert writer.is_alive()
         writer.join(10)

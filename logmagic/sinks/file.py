@@ -14,7 +14,6 @@ replaced or closed still lands in the file.
 
 from __future__ import annotations
 
-import math
 import os
 import weakref
 
@@ -77,17 +76,17 @@ class FileSink(FdSink):
             return
         # Until a file is open again every record comes here: an OSError from _open drops
         # this record (counted) and the next record tries again.
-        self.next_check = self.free_until = -math.inf
+        self._look_again()
         self._open()
 
     def reopen(self) -> None:
         """Open the path again at once (after rotation, or on SIGHUP)."""
-        with self._lock:
+        with self.line_lock:
             try:
                 self._open()
             except OSError as exc:
                 warn(f"sink {self.name!r}: cannot reopen {self.path}: {exc.strerror or exc}")
-            self.next_check = self.free_until = -math.inf  # the next record looks at the new file
+            self._look_again()  # the next record looks at the new file
 
     def flush(self, timeout: float | None = None) -> bool:
         return True  # every line is written by the time emit returns
@@ -98,5 +97,5 @@ class FileSink(FdSink):
         The file stays open until the sink is dropped (then the descriptor is closed): a
         thread may still be writing through it without the lock.
         """
-        with self._lock:
-            self.next_check = self.free_until = -math.inf
+        with self.line_lock:
+            self._look_again()

@@ -95,7 +95,9 @@ class FdSink(Sink):
         self._careful = block is not None
         self._count_lock = threading.Lock()  # for ``dropped``; never held across a write
         self._encode = make_encoder(fmt, wants_color(fd) if color is None else color).encode
-        self._lock = threading.RLock()
+        #: Held for a write that must not interleave with another (see ``lock_until``).
+        #: Reentrant: a signal handler may log while its thread holds it.
+        self.line_lock = threading.RLock()
         self._writer = BoundedWriter(fd)
         #: A line was cut short and not finished: the next write starts with a newline.
         self._torn = False
@@ -109,6 +111,10 @@ class FdSink(Sink):
         #: ``next_check`` where writes stay whole, never on a pipe, socket or terminal, nor
         #: while a torn line waits for its newline.
         self.free_until = -math.inf
+        #: Records stamped from ``look_from`` up to this time are written under ``line_lock``
+        #: with one plain write that waits for room (``locked_write``): ``next_check`` on a
+        #: pipe, socket or terminal without a wait limit, else never (``write_line`` decides).
+        self.lock_until = -math.inf
         #: ``next()`` on it counts a written line: one C call, so threads count without a
         #: lock and lose nothing.
         self.written_counter = itertools.count()
@@ -129,7 +135,7 @@ class FdSink(Sink):
             if n == len(line) or self.finish(line, n):
                 next(self.written_counter)
             return
-        lock = self._lock
+        lock = self.line_lock
         careful = self._careful or EXIT.started  # a wait limit, a torn line or exit: see _put
         if not (lock.acquire(True, self._lock_timeout()) if careful else lock.acquire()):
             self.lost(BlockingIOError(errno.EAGAIN, "another writer held the sink longer than the wait allowed"))
@@ -139,18 +145,36 @@ class FdSink(Sink):
                 self._look(timestamp)
             if careful:
                 self._put(line)
-            else:  # a blocking descriptor blocks here, as the default policy says
-                try:
-                    n = os.write(self.fd, line)
-                except BlockingIOError:  # O_NONBLOCK set by whoever shares it: wait for room
-                    n = 0
-                if n != len(line):
-                    self._rest(line, n, None)
+            else:
+                self.locked_write(line, -1)
+                return
             next(self.written_counter)
         except OSError as exc:
             self.lost(exc)
         finally:
             lock.release()
+
+    def locked_write(self, line: bytes, done: int) -> None:
+        """Under ``line_lock``, with no wait limit: write the line whole from byte ``done`` on
+        (-1: nothing tried yet), waiting for room as the default policy says (a blocking
+        descriptor blocks in the write; one made non-blocking by whoever shares it waits in
+        ``_rest``). Counts it. Never raises.
+
+        The loggers' direct GELF methods call this, after a write of their own came out short
+        or failed, for records stamped before ``lock_until`` while the exit flush has not started.
+        """
+        try:
+            if done < 0:
+                try:
+                    done = os.write(self.fd, line)
+                except BlockingIOError:
+                    done = 0
+            if done != len(line):
+                self._rest(line, done, None)
+        except OSError as exc:
+            self.lost(exc)
+            return
+        next(self.written_counter)
 
     def _lock_timeout(self) -> float:
         """Seconds a careful writer waits for the lock (another thread's write): -1 for ever."""
@@ -196,7 +220,7 @@ class FdSink(Sink):
         """A line went out in part (``done`` bytes of it): the next one must start afresh."""
         if done:
             self._torn = self._careful = True
-            self.free_until = -math.inf  # writers without the lock would not add the newline
+            self.free_until = self.lock_until = -math.inf  # those writers would not add the newline
 
     def _wait_text(self) -> str:
         return "the exit wait" if EXIT.started or self.block is None else f"{self.block:g} ms"
@@ -214,6 +238,7 @@ class FdSink(Sink):
         self.next_check = at + CHECK_INTERVAL
         whole = not self._torn and keeps_writes_whole(self.fd)
         self.free_until = self.next_check if whole else -math.inf
+        self.lock_until = self.next_check if not whole and not self._careful else -math.inf
 
     def reopen(self) -> None:
         """Look at the descriptor again with the next record (after fd 2 was pointed elsewhere).
@@ -221,7 +246,11 @@ class FdSink(Sink):
         Without the lock: a writer stuck on a full pipe holds it, and a SIGHUP handler calling
         this must not wait for it.
         """
-        self.next_check = self.free_until = -math.inf
+        self._look_again()
+
+    def _look_again(self) -> None:
+        """Make the next record look at the descriptor before it is written."""
+        self.next_check = self.free_until = self.lock_until = -math.inf
 
     def finish(self, line: bytes, done: int) -> bool:
         """Write the rest of a line the kernel cut short (a full disk). Never raises.
@@ -229,7 +258,7 @@ class FdSink(Sink):
         Called by writers that took no lock. False when that failed: the line is then counted
         as dropped, and the next line starts with a newline.
         """
-        with self._lock:
+        with self.line_lock:
             try:
                 self._rest(line, done, time.monotonic() + (self._wait() or 0.0))
             except OSError as exc:
@@ -256,13 +285,14 @@ class FdSink(Sink):
         return {"written": self.written, "dropped": self.dropped}
 
     def takes_gelf_lines(self) -> bool:
-        """GELF lines, written by ``write_line`` (or by the loggers' copy of its lock-free
-        branch, which reads ``look_from``, ``free_until``, ``fd`` and ``written_counter``), as
-        long as a subclass has not changed how a record is written."""
+        """GELF lines, written by ``write_line`` (or by the loggers' copy of its first two
+        branches, which reads ``look_from``, ``free_until``, ``lock_until``, ``line_lock``, ``fd``
+        and ``written_counter`` and calls ``finish`` and ``locked_write``), as long as a subclass
+        has not changed how a record is written."""
         return self.format == "gelf" and type(self).emit is FdSink.emit and type(self).write_line is FdSink.write_line
 
     def after_fork(self) -> None:
-        self._lock = threading.RLock()
+        self.line_lock = threading.RLock()
         self._count_lock = threading.Lock()
 
 
