@@ -19,6 +19,7 @@ import orjson
 from logmagic import _propagation, trace_context, txn
 from logmagic._propagation import check_header_name
 from logmagic._safe import safe_str
+from logmagic.integrations import otel
 from logmagic.levels import ERR, INFO, WARNING
 from logmagic.logger import LocalLogger
 from logmagic.trace_context import TRACEPARENT, TRACESTATE, TraceParent
@@ -166,7 +167,11 @@ def begin(options: Options, get_header: GetHeader, log: LocalLogger) -> Inbound:
 
 
 def _inbound_trace(get_header: GetHeader, log: LocalLogger, txn_id: str) -> TraceParent | None:
-    """The request's span: a child of the inbound ``traceparent`` when that is valid."""
+    """The request's span: the current OpenTelemetry span when there is one, else a child of the
+    inbound ``traceparent`` when that is valid."""
+    span = otel.request_trace()
+    if span is not None:
+        return span
     value = get_header(TRACEPARENT)
     if value is None or not value.strip():
         return None
