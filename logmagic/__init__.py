@@ -44,6 +44,7 @@ __all__ = [
     "TRACE8",
     "WARN",
     "WARNING",
+    "FlightRecorder",
     "LocalLogger",
     "LogMethod",
     "Record",

@@ -9,6 +9,7 @@ import ``logmagic.<submodule>``, start nothing and write nothing.
 from logmagic import lifecycle as _lifecycle
 from logmagic import txn
 from logmagic.config import add_rewriter, configure, register_sink, remove_rewriter, reset, route
+from logmagic.flight_recorder import FlightRecorder
 from logmagic.levels import (
     ALERT,
     CRIT,
@@ -64,6 +65,7 @@ __all__ = [
     "TRACE8",
     "WARN",
     "WARNING",
+    "FlightRecorder",
     "LocalLogger",
     "LogMethod",
     "Record",

@@ -40,6 +40,7 @@ from logmagic._report import REPORTER, warn_once
 from logmagic._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode import _plain
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
+from logmagic.flight_recorder import estimate as _estimate
 from logmagic.levels import LEVEL_NAMES
 from logmagic.record import Record
 from logmagic.sinks.queued import QueuedSink
@@ -51,6 +52,7 @@ Emit = Callable[[Record], None]
 
 _now = time.time
 _txn_get = txn.get_current
+_Scope = txn.Scope
 _redacted = redact.stage
 _dumps = orjson.dumps
 _write = os.write
@@ -197,7 +199,7 @@ def add_scope(t: str | txn.Scope, fields: dict[Any, Any]) -> None:
         if "txnId" not in fields:
             fields["txnId"] = t
         return
-    txn_id, extra = t
+    txn_id, extra = t.txn_id, t.fields
     if txn_id is not None and "txnId" not in fields:
         fields["txnId"] = txn_id
     for k, v in extra.items():
@@ -398,6 +400,86 @@ def make_gelf_line(
                 _internal["dropped"] += 1
 
     return method
+
+
+def make_recorded(
+    facility: str,
+    level: int,
+    rewrite: rewriters.Runner | None,
+    emits: tuple[Emit, ...],
+    *,
+    template: bool,
+    extra: int,
+) -> Method:
+    """A level below its route's threshold while the flight recorder is on (``flight_recorder``).
+
+    Outside a transaction it does nothing, as a disabled level. Inside one, the record is made
+    as the general path makes it (merge, ``finish_fields``: rewriters, txnId and context
+    fields, redaction; ``${name}`` for the ``f`` variants, the stack for trace levels) and
+    kept in the transaction's recorder with the sinks it would go to, instead of being written.
+    """
+
+    def method(
+        self: Any, msg: object = NO_MESSAGE, fields: Mapping[Any, Any] | None = None, /, *args: Any, **kw: Any
+    ) -> None:
+        t = _txn_get()
+        if t.__class__ is not _Scope or t.recorder is None:
+            return
+        try:
+            if args:
+                raise wrong_call(level, msg, args)
+            full = None
+            if extra == STACK:
+                full = "".join(traceback.format_stack(sys._getframe(1)))
+            elif extra == EXC and sys.exc_info()[1] is not None:
+                full = traceback.format_exc()
+            if type(msg) is not str:
+                msg = message(msg, level)
+            f = finish_fields(facility, level, msg, merge(self._bound, fields, kw), rewrite)
+            if template:
+                msg = interpolate(msg, f)
+            keep(t.recorder, Record(facility, level, msg, f, _now(), full), emits)
+        except Exception as exc:
+            try:
+                _internal_error(exc)
+            except Exception:  # at the recursion limit even a call fails: count, call nothing
+                _internal["dropped"] += 1
+
+    return method
+
+
+def keep(recorder: Any, rec: Record, emits: tuple[Emit, ...]) -> None:
+    """Keep ``rec`` (made as the general path makes it) in a flight recorder, for ``emits``."""
+    recorder.keep(
+        (
+            rec.facility,
+            rec.level,
+            rec.msg,
+            rec.fields,
+            rec.timestamp,
+            rec.full_message,
+            emits,
+            _estimate(rec.msg, rec.fields),
+        )
+    )
+
+
+def with_replay(method: Method) -> Method:
+    """``method`` (a level at ERR or worse) preceded by the replay of the current transaction's
+    flight recorder: the kept records are written before the error record."""
+
+    def replaying(self: Any, *args: Any, **kw: Any) -> None:
+        t = _txn_get()
+        if t.__class__ is _Scope:
+            recorder = t.recorder
+            if recorder is not None and recorder.entries:
+                try:
+                    recorder.replay()
+                except Exception as exc:
+                    _internal_error(exc)
+        method(self, *args, **kw)
+
+    return replaying
 
 
 def make_rich(

@@ -22,12 +22,13 @@ from dataclasses import replace
 from typing import Any, Union
 
 from logmagic import _propagation, call_paths, logger, redact, request, rewriters
+from logmagic import flight_recorder as flight
 from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY, Identity
 from logmagic._propagation import Propagation, check_header_name
 from logmagic._report import forget_warnings, warn_once
 from logmagic.encode.gelf import forget_names
-from logmagic.levels import INFO, parse_level
+from logmagic.levels import DEBUG, INFO, parse_level
 from logmagic.redact import Redactor, set_active
 from logmagic.routing import ROOT, Route, RouteTable, check_pattern
 from logmagic.sink_specs import BUILTIN, sink_from_spec
@@ -134,7 +135,17 @@ class State:
     request rewriter's account hook, the loggers' resolver) get it from ``_install`` only.
     """
 
-    __slots__ = ("account_hook", "host", "propagation", "redactor", "rewriters", "routes", "sinks", "version")
+    __slots__ = (
+        "account_hook",
+        "flight_recorder",
+        "host",
+        "propagation",
+        "redactor",
+        "rewriters",
+        "routes",
+        "sinks",
+        "version",
+    )
 
     def __init__(
         self,
@@ -146,6 +157,7 @@ class State:
         version: str,
         account_hook: tuple[request.AccountHook | None, bool],
         propagation: Propagation = _propagation.DEFAULT,
+        flight_recorder: flight.Settings | None = None,
     ) -> None:
         self.routes = list(routes)
         self.sinks = dict(sinks)
@@ -155,6 +167,7 @@ class State:
         self.version = version
         self.account_hook = account_hook
         self.propagation = propagation
+        self.flight_recorder = flight_recorder
 
     @classmethod
     def now(cls) -> State:
@@ -169,6 +182,7 @@ class State:
                 IDENTITY.version,
                 request.account_hook_state(),
                 _propagation.ACTIVE,
+                flight.active(),
             )
 
     @classmethod
@@ -191,6 +205,7 @@ class State:
             "version": self.version,
             "account_hook": self.account_hook,
             "propagation": self.propagation,
+            "flight_recorder": self.flight_recorder,
         }
         fields.update(changes)
         return State(**fields)
@@ -223,6 +238,7 @@ def _install(state: State) -> None:
         IDENTITY.version = state.version
         request.restore_account_hook(state.account_hook)
         _propagation.set_active(state.propagation)
+        flight.set_active(state.flight_recorder)
         logger.set_resolver(_resolve)
     _close_unused(old)
 
@@ -355,6 +371,9 @@ def _default_routes() -> list[Route]:
 
 
 def _apply_env() -> None:
+    recorder = _env("LOGMAGIC_FLIGHT_RECORDER", _flight_recorder_of)
+    if recorder is not None:
+        _install(State.now().but(flight_recorder=recorder or None))
     sinks = _env("LOGMAGIC_SINKS", parse_sinks)
     if sinks:
         _commit(None, sinks, replace=False)  # no routes: nothing here can fail
@@ -378,6 +397,7 @@ def configure(
     txn_header: str | None = None,
     response_header: str | None = None,
     trust_inbound: bool | None = None,
+    flight_recorder: bool | int | str | flight.Settings | None = None,
     env: bool = True,
 ) -> None:
     """Set sinks, routes, identity and rewriters in one call, then apply LOGMAGIC_* on top.
@@ -391,7 +411,10 @@ def configure(
     from and the outbound hooks send it in (default ``X-Txn-Id``), ``response_header`` the one
     that gives it back to the client (default ``X-Response-Id``); ``trust_inbound=False`` makes
     the middleware always make its own id and keep the client's as ``clientTxnId``. A
-    middleware's own keywords win over these three. Everything is checked before anything
+    middleware's own keywords win over these three. ``flight_recorder`` (a level such as
+    ``DEBUG``, a ``FlightRecorder`` with caps, or ``False`` for off) keeps each transaction's
+    records below their route's threshold, written only if the transaction fails (see
+    docs/flight-recorder.md). Everything is checked before anything
     changes: a ``ValueError`` leaves the configuration as it was.
     """
     with _lock:
@@ -423,6 +446,8 @@ def configure(
             if account_id is not None:
                 changes["account_hook"] = (account_id, False)
             changes["propagation"] = propagation
+            if flight_recorder is not None:
+                changes["flight_recorder"] = _flight_recorder_of(flight_recorder) or None
             _install(now.but(**changes))
         except BaseException:
             close_made(new_sinks, dict.fromkeys(new_sinks, "") if isinstance(sinks, str) else dict(sinks or {}))
@@ -444,6 +469,21 @@ def _propagation_of(
             raise ValueError(f"trust_inbound must be True or False, got {trust_inbound!r}")
         now = replace(now, trust_inbound=trust_inbound)
     return now
+
+
+def _flight_recorder_of(value: bool | int | str | flight.Settings) -> flight.Settings | bool:
+    """The flight recorder's settings from ``configure`` or ``LOGMAGIC_FLIGHT_RECORDER``:
+    ``False`` (or ``off``) for off, ``True`` for DEBUG, a level, or ``FlightRecorder(...)``."""
+    if isinstance(value, flight.Settings):
+        return value.checked()
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "false", "0", "no")):
+        return False
+    if value is True:
+        return flight.Settings(DEBUG)
+    try:
+        return flight.Settings(parse_level(value))
+    except ValueError as exc:
+        raise ValueError(f"flight_recorder: {exc}") from None
 
 
 def _redactor(redact: bool | Iterable[str] | None) -> Redactor | None:
@@ -476,6 +516,7 @@ def reset() -> None:
         for hook in list(_reset_hooks):
             hook()
         call_paths.reset_internal()
+        flight.reset_stats()
         forget_warnings()
         _install(State.defaults())  # with no sinks of its own: built-in ones are made afresh
         _apply_env()

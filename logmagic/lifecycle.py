@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from logmagic import _fdio, _report, call_paths, config, logger
+from logmagic import _fdio, _report, call_paths, config, flight_recorder, logger
 from logmagic._report import REPORTER
 from logmagic.sinks import Sink, queued
 
@@ -77,7 +77,10 @@ def stats() -> dict[str, dict[str, int]]:
 
     Records lost before reaching any sink (an invalid level given to ``log()``) are counted
     under ``logmagic``, once there are any, and so are logmagic's own diagnostic lines that a
-    full stderr did not take (``diagnostics_unwritten``).
+    full stderr did not take (``diagnostics_unwritten``). With the flight recorder on (or once it
+    has counted anything), ``flight_recorder`` holds its counts: ``kept``, ``replayed``,
+    ``dropped`` (a transaction's caps), ``not_kept`` (the process cap), ``discarded``
+    (transactions that ended well) and ``bytes_held``.
     """
     out: dict[str, dict[str, int]] = {}
     for name, sink in config.sinks().items():
@@ -91,6 +94,9 @@ def stats() -> dict[str, dict[str, int]]:
         internal["diagnostics_unwritten"] = unwritten
     if internal["dropped"] or unwritten:
         out["logmagic"] = internal
+    recorded = flight_recorder.stats()
+    if flight_recorder.active() is not None or any(recorded.values()):
+        out["flight_recorder"] = recorded
     return out
 
 

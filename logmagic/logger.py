@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol, cast
 
-from logmagic import call_paths, rewriters
+from logmagic import call_paths, flight_recorder, rewriters, txn
 from logmagic._forklocks import renew_after_fork
 from logmagic._safe import safe_str
 from logmagic.call_paths import EXC, STACK, _internal_error, merge
@@ -170,8 +170,18 @@ class LocalLogger:
             _internal_error(ValueError(f"invalid log level {shown} in forward(): numbers must be in 0..15"))
             return
         threshold, emits, rewrite = self._plan
+        recorder = flight_recorder.active()
         if level > threshold:
-            return
+            if recorder is None or level > recorder.level or not emits:
+                return
+            scope = txn.get_current()
+            if not isinstance(scope, txn.Scope) or scope.recorder is None:
+                return
+        elif level <= ERR and recorder is not None:
+            flight_recorder.replay_current()
+            scope = None
+        else:
+            scope = None
         bad_time = None
         ts = _seconds(timestamp) if timestamp is not None else call_paths._now()
         if not _EPOCH_MIN <= ts < _EPOCH_MAX:  # also NaN: not a number of seconds
@@ -184,9 +194,15 @@ class LocalLogger:
             if bad_time is not None:
                 f.setdefault("logmagic_error", bad_time)
             rec = Record(self.facility, level, msg, f, ts, full)
+            if scope is not None:  # below the threshold: kept by the flight recorder
+                call_paths.keep(scope.recorder, rec, emits)
+                return
             for emit in emits:
                 emit(rec)
         except Exception as exc:
+            if scope is not None:
+                _internal_error(exc)
+                return
             call_paths.salvage(exc, self.facility, level, msg, (self._bound, fields, {}, ()), rewrite, emits, ts, full)
 
     def enabled(self, level: int | str) -> bool:
@@ -209,11 +225,13 @@ class LocalLogger:
         trigger = rewriters.trigger_of(rewriters.chain()) if rewrite is not None else None
         direct = call_paths.direct_gelf(sinks[0]) if len(sinks) == 1 and (rewrite is None or trigger) else None
         facility = cls.facility
+        recorder = flight_recorder.active()
+        kept_down_to = recorder.level if recorder is not None and emits else -1
         made: dict[int, tuple[call_paths.Method, call_paths.Method]] = {}
         for name, level in METHOD_LEVELS.items():
             if level not in made:
+                extra = STACK if level >= TRACE1 else 0
                 if emits and level <= threshold:
-                    extra = STACK if level >= TRACE1 else 0
                     if extra:
                         plain = call_paths.make_rich(facility, level, rewrite, emits, template=False, extra=extra)
                     elif direct is not None:
@@ -221,20 +239,31 @@ class LocalLogger:
                     else:
                         plain = call_paths.make_plain(facility, level, rewrite, trigger, emits)
                     templated = call_paths.make_rich(facility, level, rewrite, emits, template=True, extra=extra)
-                    made[level] = (plain, templated)
+                    made[level] = _replaying((plain, templated)) if recorder and level <= ERR else (plain, templated)
+                elif level <= kept_down_to:
+                    made[level] = (
+                        call_paths.make_recorded(facility, level, rewrite, emits, template=False, extra=extra),
+                        call_paths.make_recorded(facility, level, rewrite, emits, template=True, extra=extra),
+                    )
                 else:
                     made[level] = (call_paths._noop, call_paths._noop)
             setattr(cls, name, made[level][0])
             setattr(cls, name + "f", made[level][1])
-        enabled = emits and threshold >= ERR
-        cls.exception = (
-            call_paths.make_rich(facility, ERR, rewrite, emits, template=False, extra=EXC)
-            if enabled
-            else call_paths._noop
-        )
+        if emits and threshold >= ERR:
+            exception = call_paths.make_rich(facility, ERR, rewrite, emits, template=False, extra=EXC)
+            cls.exception = call_paths.with_replay(exception) if recorder else exception
+        elif kept_down_to >= ERR:
+            cls.exception = call_paths.make_recorded(facility, ERR, rewrite, emits, template=False, extra=EXC)
+        else:
+            cls.exception = call_paths._noop
 
     def __repr__(self) -> str:
         return f"<LocalLogger {self.facility!r}>"
+
+
+def _replaying(methods: tuple[call_paths.Method, call_paths.Method]) -> tuple[call_paths.Method, call_paths.Method]:
+    """Both methods of a level at ERR or worse, each writing the flight recorder's records first."""
+    return (call_paths.with_replay(methods[0]), call_paths.with_replay(methods[1]))
 
 
 #: The timestamps ``forward`` accepts: unix seconds from 1970 up to the end of year 9999.

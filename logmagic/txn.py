@@ -35,10 +35,12 @@ __all__ = [
     "context",
     "context_fields",
     "current_txn_id",
+    "end_current",
     "get_current",
     "new_txn_id",
     "reset_current",
     "set_current",
+    "set_recorder_factory",
     "set_scope",
     "submit",
     "transaction",
@@ -47,10 +49,23 @@ __all__ = [
 
 
 class Scope(NamedTuple):
-    """What the context variable holds inside a ``context`` block: the id and the fields."""
+    """What the context variable holds inside a ``context`` block, or in a transaction while
+    the flight recorder is on: the id, the fields, and the transaction's recorder
+    (``logmagic.flight_recorder.Recorder``, made by the factory that module installs)."""
 
     txn_id: str | None
     fields: dict[str, Any]
+    recorder: Any = None
+
+
+#: Makes a transaction's flight recorder; None while the recorder is off.
+_new_recorder: Callable[[], Any] | None = None
+
+
+def set_recorder_factory(make: Callable[[], Any] | None) -> None:
+    """Have every transaction begun from now on get ``make()`` as its recorder (None: none)."""
+    global _new_recorder
+    _new_recorder = make
 
 
 _current: ContextVar[str | Scope | None] = ContextVar("logmagic_txn_id", default=None)
@@ -121,12 +136,20 @@ def context_fields() -> dict[str, Any]:
     return dict(now.fields) if isinstance(now, Scope) else {}
 
 
+def _begin(txn_id: str | None, fields: dict[str, Any] | None) -> str | Scope | None:
+    """What the variable holds when ``txn_id`` begins with ``fields`` in force: the id alone
+    when it can, a ``Scope`` for fields or a new flight recorder."""
+    make = _new_recorder
+    if make is not None and txn_id is not None:
+        return Scope(txn_id, {} if fields is None else fields, make())
+    return txn_id if fields is None else Scope(txn_id, fields)
+
+
 def set_current(txn_id: str | None) -> Token[str | Scope | None]:
-    """Make ``txn_id`` current, keeping the context fields in force; reset with the token."""
+    """Make ``txn_id`` current, keeping the context fields in force; reset with the token
+    (``reset_current``), which ends the transaction for the flight recorder."""
     now = _current.get()
-    if isinstance(now, Scope):
-        return _current.set(Scope(txn_id, now.fields))
-    return _current.set(txn_id)
+    return _current.set(_begin(txn_id, now.fields if isinstance(now, Scope) else None))
 
 
 def set_scope(txn_id: str | None, fields: dict[str, Any]) -> Token[str | Scope | None]:
@@ -136,12 +159,32 @@ def set_scope(txn_id: str | None, fields: dict[str, Any]) -> Token[str | Scope |
         return set_current(txn_id)
     now = _current.get()
     outer = now.fields if isinstance(now, Scope) else None
-    return _current.set(Scope(txn_id, {**outer, **fields} if outer else dict(fields)))
+    return _current.set(_begin(txn_id, {**outer, **fields} if outer else dict(fields)))
 
 
-def reset_current(token: Token[str | Scope | None]) -> None:
-    """Undo the ``set_current`` that gave ``token``."""
+def reset_current(token: Token[str | Scope | None], error: BaseException | None = None) -> None:
+    """Undo the ``set_current`` (or ``set_scope``) that gave ``token``: the transaction ended,
+    with ``error`` if it raised (its flight recorder then writes what it kept)."""
+    now = _current.get()
     _current.reset(token)
+    _ended(now, error)
+
+
+def end_current(error: BaseException | None = None) -> None:
+    """The current transaction ended (where nothing resets the variable, as in WSGI): its
+    flight recorder writes what it kept if ``error``, else throws it away."""
+    now = _current.get()
+    if isinstance(now, Scope) and now.recorder is not None:
+        now.recorder.end(error)
+
+
+def _ended(before: str | Scope | None, error: BaseException | None) -> None:
+    """End the recorder of ``before`` unless the value in force now still uses it."""
+    recorder = before.recorder if isinstance(before, Scope) else None
+    if recorder is not None:
+        now = _current.get()
+        if not (isinstance(now, Scope) and now.recorder is recorder):
+            recorder.end(error)
 
 
 class context:
@@ -163,7 +206,7 @@ class context:
     def __enter__(self) -> dict[str, Any]:
         now = _current.get()
         if isinstance(now, Scope):
-            scope = Scope(now.txn_id, {**now.fields, **self.fields})
+            scope = Scope(now.txn_id, {**now.fields, **self.fields}, now.recorder)
         else:
             scope = Scope(now, dict(self.fields))
         self._tokens.append(_current.set(scope))
@@ -197,7 +240,7 @@ class transaction:
         return txn_id
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
-        _current.reset(self._tokens.pop())
+        reset_current(self._tokens.pop(), e if isinstance(e, Exception) else None)
 
     async def __aenter__(self) -> str:
         return self.__enter__()

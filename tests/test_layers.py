@@ -12,7 +12,7 @@ from .test_import_cycles import PACKAGE, import_edges
 LAYERS: list[set[str]] = [
     {"levels", "record", "_identity", "_safe", "_fdio", "_forklocks", "txn_format", "_propagation", "trace_context"},
     {"txn"},
-    {"encode", "redact", "_report"},
+    {"encode", "redact", "_report", "flight_recorder"},
     {"sinks", "transport"},
     {"rewriters", "request", "routing", "sink_specs"},
     {"call_paths", "logger"},

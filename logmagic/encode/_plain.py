@@ -71,7 +71,7 @@ def plain_gelf_dict_py(
                 return None
         extra = None
         if isinstance(txn, tuple):  # a logmagic.txn.Scope: the id and the context fields
-            txn, extra = txn
+            txn, extra = txn[0], txn[1]
             if type(extra) is not dict or len(fields) + len(extra) > MAX_FIELDS:
                 return None
         added = False

@@ -133,8 +133,8 @@ plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     PyObject *scope_fields = NULL;
-    if (PyTuple_Check(txn)) { /* a logmagic.txn.Scope: (txn_id, context fields) */
-        if (PyTuple_GET_SIZE(txn) != 2 || !PyDict_CheckExact(PyTuple_GET_ITEM(txn, 1))) {
+    if (PyTuple_Check(txn)) { /* a logmagic.txn.Scope: (txn_id, context fields, recorder) */
+        if (PyTuple_GET_SIZE(txn) < 2 || !PyDict_CheckExact(PyTuple_GET_ITEM(txn, 1))) {
             goto careful;
         }
         scope_fields = PyTuple_GET_ITEM(txn, 1);

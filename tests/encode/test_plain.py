@@ -90,7 +90,7 @@ def expected(fields: dict[str, Any], msg: str, ts: float, txn: Any) -> dict[str,
     d.update({NAMES[k]: v for k, v in fields.items()})
     extra: dict[str, Any] = {}
     if isinstance(txn, Scope):
-        txn, extra = txn
+        txn, extra = txn.txn_id, txn.fields
     if txn is not None and "txnId" not in fields:
         d["_txnId"] = txn
     d.update({NAMES[k]: v for k, v in extra.items() if k not in fields and NAMES[k] not in d})
