@@ -2,6 +2,8 @@
 
 * ``logmagic.integrations.stdlib``: the standard library's ``logging``, both ways.
 * ``logmagic.integrations.structlog``: structlog processors (txnIds, routing into logmagic, GELF).
+* ``logmagic.integrations.otel``: OpenTelemetry's current span ids on records and outbound
+  ``traceparent`` (imports ``opentelemetry`` only when the application has).
 
 Each module is imported on its own; importing this package imports neither.
 """
