@@ -71,6 +71,7 @@ __all__ = [
     "stats",
     "transaction",
     "txn",
+    "watch_event_loop",
     "web",
 ]
 

@@ -37,6 +37,7 @@ from logmagic.levels import (
 )
 from logmagic.lifecycle import flush, reopen, shutdown, stats
 from logmagic.logger import LocalLogger, LogMethod, local
+from logmagic.loop_watch import watch_event_loop
 from logmagic.record import Record
 from logmagic.request import request_rewriter
 from logmagic.sinks import Sink
@@ -92,6 +93,7 @@ __all__ = [
     "stats",
     "transaction",
     "txn",
+    "watch_event_loop",
 ]
 
 del _lifecycle  # loaded for its exit flush and fork handlers

@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"sinks", "transport"},
     {"rewriters", "request", "routing", "sink_specs"},
     {"call_paths", "logger"},
-    {"config", "lifecycle"},
+    {"config", "lifecycle", "loop_watch"},
     {"api", "web", "integrations", "testing", "pytest_plugin"},
 ]
 #: What each host tool may import besides the other parts of the tools.

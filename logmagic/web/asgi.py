@@ -11,12 +11,14 @@ connection is closed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from logmagic.api import local  # the runtime: the configuration and the exit flush come with it
 from logmagic.levels import ERR
+from logmagic.loop_watch import watch_event_loop
 from logmagic.request import STATE_KEY, scope_path
 from logmagic.web._common import Options, access_level, begin, error_body
 
@@ -51,12 +53,23 @@ class ASGIMiddleware:
         facility: str = Options.facility,
         access_log: bool = Options.access_log,
         trust_inbound: bool | None = None,
+        watch_loop: bool | float = False,
     ) -> None:
         self.app = app
         self.options = Options.make(inbound_headers, response_header, facility, access_log, trust_inbound)
         self.log = local(self.options.facility)
+        #: ``watch_loop``: the stall threshold in seconds (``True``: 0.1), or 0 for no watch.
+        self.watch_threshold = 0.1 if watch_loop is True else float(watch_loop)
+        if self.watch_threshold and not 0.001 <= self.watch_threshold <= 3600:
+            raise ValueError(f"watch_loop must be True, False or a threshold in seconds, got {watch_loop!r}")
+        self._watched: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.watch_threshold:
+            loop = asyncio.get_running_loop()
+            if loop is not self._watched:  # the first call on each loop (lifespan, or a request)
+                watch_event_loop(loop, self.watch_threshold)
+                self._watched = loop
         kind = scope.get("type")
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)

@@ -16,6 +16,7 @@ from contextvars import Context, copy_context
 from types import TracebackType
 from typing import Any
 
+from logmagic import txn
 from logmagic.api import local  # the runtime: the configuration and the exit flush come with it
 from logmagic.levels import ERR
 from logmagic.request import ENVIRON_KEY, environ_path
@@ -106,7 +107,14 @@ class _Exchange:
         return [body]
 
     def finish(self) -> None:
-        """Write the access record, once."""
+        """Write the access record, once; the request's transaction ends with it (its flight
+        recorder, if any, throws away what it kept: an error was written already)."""
+        try:
+            self._access_record()
+        finally:
+            txn.end_current()
+
+    def _access_record(self) -> None:
         if self.logged or not self.mw.options.access_log:
             return
         self.logged = True
