@@ -87,7 +87,8 @@ def is_access(record: Record, txn_id: str) -> bool:
 
 
 def server_env(host: str, log: Path, **extra: str) -> dict[str, str]:
-    """The environment of a server: logmagic to ``log`` as GELF at DEBUG, host ``host``."""
+    """The environment of a server: logmagic to ``log`` as GELF at DEBUG, host ``host``; ``extra``
+    adds variables or replaces these."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOGMAGIC_")}
     env.update(
         APP_HOST=host,
@@ -96,8 +97,8 @@ def server_env(host: str, log: Path, **extra: str) -> dict[str, str]:
         LOGMAGIC_VERSION="e2e-1.0",
         PYTHONPATH=os.pathsep.join(p for p in (str(APPS), env.get("PYTHONPATH", "")) if p),
         PYTHONUNBUFFERED="1",
-        **extra,
     )
+    env.update(extra)  # may replace the defaults above (``LOGMAGIC_ROUTES``, say)
     return env
 
 
