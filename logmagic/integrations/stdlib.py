@@ -34,7 +34,7 @@ from logmagic._safe import describe_exception, safe_str
 from logmagic.integrations._bridge import logger_for
 from logmagic.levels import CRIT, DEBUG, ERR, INFO, TRACE1, WARNING
 from logmagic.request import ENVIRON_KEY
-from logmagic.sinks.stdlib import LOGRECORD_ATTRIBUTES, MARK, StdlibSink, busy, to_stdlib_level
+from logmagic.sinks.stdlib import LOGRECORD_ATTRIBUTES, MARK, StdlibSink, busy, reported, to_stdlib_level
 
 __all__ = [
     "MARK",
@@ -49,7 +49,9 @@ __all__ = [
 
 #: Loggers that servers configure with their own handlers and ``propagate = False``, so that
 #: a root handler never sees their records. ``capture()`` takes them over by default.
-SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
+#: ``django.server`` is Django's ``runserver`` (its access lines), set up so by Django's
+#: default ``LOGGING``.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access", "django.server")
 
 #: ``LogRecord`` attributes ``Handler`` does not take as fields: the standard ones, and
 #: uvicorn's ``color_message``, which is the message again with terminal color codes in it.
@@ -96,7 +98,10 @@ class Handler(logging.Handler):
     record, the id ``WSGIMiddleware`` put in the request's environ); then
     logmagic's rewriters and the facility's route apply, as for ``logmagic.local(name)``. The
     record keeps the time it was made. A broken format string still gives one record: the
-    unformatted message, with ``args`` and ``format_error`` fields.
+    unformatted message, with ``args`` and ``format_error`` fields. A record whose exception a
+    logmagic record has written already (``logmagic.sinks.stdlib.mark_reported``: Django's
+    ``django.request`` record of an error the Django middleware wrote) is dropped, and
+    ``runserver``'s access lines lose their ``request`` (a socket) and ``server_time`` fields.
 
     For ``dictConfig``: ``{"class": "logmagic.integrations.stdlib.Handler"}``.
     """
@@ -106,6 +111,8 @@ class Handler(logging.Handler):
         guard = busy
         if guard.active or MARK in record.__dict__:
             return
+        if record.exc_info and reported(record.exc_info[1]):
+            return  # a logmagic record has written this exception and its traceback already
         guard.active = True
         try:
             level = from_stdlib_level(record.levelno)
@@ -113,6 +120,11 @@ class Handler(logging.Handler):
             if not log.enabled(level):
                 return
             fields = {k: v for k, v in record.__dict__.items() if k not in _NOT_FIELDS}
+            if record.name == "django.server":
+                # runserver's access line: its "request" is the connection's socket and its
+                # "server_time" the time again, for Django's own formatter.
+                fields.pop("request", None)
+                fields.pop("server_time", None)
             args = record.args
             if isinstance(args, Mapping) and _GUNICORN_TXN_ATOM in args and "txnId" not in fields:
                 # gunicorn writes its access line after the request's transaction has ended.

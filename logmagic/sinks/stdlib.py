@@ -20,11 +20,41 @@ from logmagic.levels import ALERT, CRIT, DEBUG, EMERG, ERR, INFO, NOTICE, TRACE1
 from logmagic.record import Record
 from logmagic.sinks.base import Sink
 
-__all__ = ["LOGRECORD_ATTRIBUTES", "MARK", "StdlibSink", "busy", "to_stdlib_level"]
+__all__ = [
+    "LOGRECORD_ATTRIBUTES",
+    "MARK",
+    "REPORTED",
+    "StdlibSink",
+    "busy",
+    "mark_reported",
+    "reported",
+    "to_stdlib_level",
+]
 
 #: The ``LogRecord`` attribute set by ``StdlibSink`` (the record's exact logmagic level).
 #: ``logmagic.integrations.stdlib.Handler`` ignores records that have it: they came from logmagic.
 MARK = "logmagic_level"
+
+#: Set (to ``True``) on an exception a logmagic record has already reported with its traceback,
+#: such as the Django middleware's error record. ``Handler`` drops a ``logging`` record whose
+#: ``exc_info`` holds that exception (Django's ``django.request`` record of the same error,
+#: gunicorn's "Error handling request"), so one error gives one record with one traceback;
+#: the ``logging`` handlers of other libraries still get theirs.
+REPORTED = "__logmagic_reported__"
+
+
+def mark_reported(exc: BaseException) -> None:
+    """Say that ``exc`` was written, with its traceback, by a logmagic record."""
+    try:
+        setattr(exc, REPORTED, True)
+    except Exception:  # an exception class with __slots__ and no __dict__: it is written twice
+        pass
+
+
+def reported(exc: BaseException | None) -> bool:
+    """Whether ``mark_reported(exc)`` was called."""
+    return exc is not None and getattr(exc, REPORTED, False) is True
+
 
 #: ``LogRecord`` attributes that are not ``extra=`` fields: a field with one of these names is
 #: set as ``field_<name>``, and ``Handler`` does not take them as fields.

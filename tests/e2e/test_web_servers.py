@@ -1,9 +1,10 @@
 """The web middleware end to end: real uvicorn and gunicorn processes on 127.0.0.1.
 
-Service A is a FastAPI app under uvicorn (ASGI), service B a Flask app under gunicorn with two
-workers (WSGI, ``--preload`` so logmagic is imported before the fork), and a single-file Django
-project runs under gunicorn too. Each server logs GELF lines to its own file, configured by
-``LOGMAGIC_SINKS``/``LOGMAGIC_ROUTES`` alone; the tests read those files.
+Service A is a FastAPI app under uvicorn (ASGI), service B a Flask app with
+``logmagic.web.flask.init_app`` under gunicorn with two workers (WSGI, ``--preload`` so logmagic
+is imported before the fork). Each server logs GELF lines to its own file, configured by
+``LOGMAGIC_SINKS``/``LOGMAGIC_ROUTES`` alone; the tests read those files. Django has its own
+module, test_django.py.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from .servers import Record, Server, gunicorn, is_access, uvicorn
 
 HOST_A = "service-a.local"
 HOST_B = "service-b.local"
-HOST_DJANGO = "django.local"
 AGENT = "logmagic-e2e/1.0"
 #: Valid inbound ids: an opaque upstream id with every allowed punctuation, and the longest allowed.
 VALID_INBOUND = ["upstream-7f3a:zone/1+x=y_z.9", "a" * 200]
@@ -58,13 +58,6 @@ def service_b(workdir: Path) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def service_a(workdir: Path, service_b: Server) -> Iterator[Server]:
     server = uvicorn("asgi-a", "asgi_app:app", workdir, HOST_A, BACKEND_URL=service_b.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def django_server(workdir: Path) -> Iterator[Server]:
-    server = gunicorn("django", "django_app:application", workdir, HOST_DJANGO, workers=1)
     yield server
     server.stop()
 
@@ -355,6 +348,31 @@ def test_asgi_a_500_the_app_returns_on_purpose_goes_out_unchanged(service_a: Ser
     assert not [r for r in records if r["short_message"] == "unhandled exception in the application"]
 
 
+# -- Flask: init_app's exception hook -----------------------------------------------------------
+
+
+def test_flask_writes_an_unhandled_exception_once(service_b: Server) -> None:
+    resp = httpx.get(f"{service_b.url}/boom", timeout=30)
+    assert resp.status_code == 500
+    txn_id = response_id(resp)
+    service_b.access_record(txn_id)  # written after the error record
+    records = [r for r in service_b.records() if r.get("_txnId") == txn_id]
+    assert [r["short_message"] for r in records if "full_message" in r] == ["unhandled exception in the application"]
+    # Flask's own "Exception on /boom [GET]" (app.logger, captured here) is not written at all.
+    assert not [r for r in service_b.records() if r["_facility"] == "e2e_flask"]
+    assert "Exception on /boom" not in service_b.output.read_text(errors="replace")
+
+
+def test_flask_keeps_werkzeug_page_for_abort_500(service_b: Server) -> None:
+    resp = httpx.get(f"{service_b.url}/abort-500", timeout=30)
+    assert resp.status_code == 500
+    assert "<title>500 Internal Server Error</title>" in resp.text
+    txn_id = response_id(resp)
+    assert txn_id not in resp.text
+    assert service_b.access_record(txn_id)["level"] == ERR
+    assert not [r for r in service_b.records() if r.get("_txnId") == txn_id and "full_message" in r]
+
+
 # -- WSGI under gunicorn: two preloaded workers ------------------------------------------------
 
 
@@ -378,56 +396,6 @@ def test_gunicorn_workers_make_their_own_ids_and_share_the_log_file(service_b: S
     assert len(set.union(*tags.values())) == 2, tags  # ... and not the same tag in both (fork)
     done = service_b.wait_for(lambda r: r["short_message"] == "slow request done" and r["_txnId"] in ids, len(ids))
     assert {r["_txnId"] for r in done} == set(ids)
-
-
-# -- Django ------------------------------------------------------------------------------------
-
-
-def test_django_view_records_describe_the_request(django_server: Server) -> None:
-    resp = httpx.get(f"{django_server.url}/hello", headers={"User-Agent": AGENT}, timeout=30)
-    assert resp.status_code == 200
-    txn_id = response_id(resp)
-    assert logmagic.parse_txn_id(txn_id).host == HOST_DJANGO
-    assert resp.json() == {"app_txn_id": txn_id, "current": txn_id}
-
-    view = one(django_server.wait_for_txn(txn_id, count=2), "django view")
-    assert view["_facility"] == "e2e.django"
-    assert view["_method"] == "GET"
-    assert view["_path"] == "/hello"
-    assert view["_accountId"] == "acct-django-7"
-    assert view["_remote_addr"] == "127.0.0.1"
-    assert view["_user_agent"] == AGENT
-    access = django_server.access_record(txn_id)
-    assert access["short_message"] == "GET /hello 200"
-    assert access["_bytes"] == len(resp.content)
-
-
-def test_django_accepts_an_inbound_id(django_server: Server) -> None:
-    resp = httpx.get(f"{django_server.url}/hello", headers={"X-Txn-Id": VALID_INBOUND[0]}, timeout=30)
-    assert response_id(resp) == VALID_INBOUND[0]
-    assert resp.json()["app_txn_id"] == VALID_INBOUND[0]
-    assert one(django_server.wait_for_txn(VALID_INBOUND[0], count=2), "django view")["_path"] == "/hello"
-
-
-@pytest.mark.parametrize("accept", ["application/json", "text/html"])
-def test_django_unhandled_exception_reaches_the_middleware(django_server: Server, accept: str) -> None:
-    resp = httpx.get(f"{django_server.url}/boom", headers={"Accept": accept}, timeout=30)
-    assert resp.status_code == 500
-    txn_id = response_id(resp)
-    if accept == "application/json":
-        assert resp.json() == {"error": "Internal Server Error", "txnId": txn_id}
-    else:
-        assert txn_id in resp.text
-
-    records = django_server.wait_for_txn(txn_id, count=3)
-    error = one(records, "unhandled exception in the application")
-    assert error["level"] == ERR
-    assert "RuntimeError: kaboom from the django view" in error["full_message"]
-    assert error["_method"] == "GET"
-    assert error["_path"] == "/boom"
-    access = django_server.access_record(txn_id)
-    assert access["level"] == ERR
-    assert access["_status"] == 500
 
 
 # -- two services: A (ASGI) calls B (WSGI) -----------------------------------------------------

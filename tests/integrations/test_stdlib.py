@@ -17,6 +17,7 @@ from freezegun import freeze_time
 import logmagic
 from logmagic.integrations import stdlib
 from logmagic.sinks import StdlibSink
+from logmagic.sinks.stdlib import mark_reported
 from tests.conftest import FROZEN, FROZEN_TS, Collect, ListSink
 
 
@@ -84,6 +85,26 @@ def test_gunicorns_access_record_gets_the_txn_id_the_middleware_put_in_the_envir
     atoms = {"r": "GET / HTTP/1.1", "s": "200", "{logmagic.txn_id}e": txn_id, "{x-forwarded-for}i": "-"}
     logging.getLogger("gunicorn.access").info('"%(r)s" %(s)s', atoms)
     assert [(r.msg, r.fields) for r in sink.records] == [('"GET / HTTP/1.1" 200', {"txnId": txn_id})]
+
+
+def test_runserver_access_line_drops_its_socket_and_server_time(sink: ListSink) -> None:
+    stdlib.capture()
+    assert "django.server" in stdlib.SERVER_LOGGERS
+    extra = {"request": object(), "server_time": "06/Dec/2026 22:00:00", "status_code": 200}
+    logging.getLogger("django.server").info('"%s" %s %s', "GET / HTTP/1.1", "200", "12", extra=extra)
+    assert [(r.msg, r.fields) for r in sink.records] == [('"GET / HTTP/1.1" 200 12', {"status_code": 200})]
+
+
+def test_an_exception_a_logmagic_record_reported_is_not_written_again(sink: ListSink) -> None:
+    stdlib.capture()
+    for reported in (True, False):
+        try:
+            raise RuntimeError(f"reported={reported}")
+        except RuntimeError as exc:
+            if reported:
+                mark_reported(exc)
+            logging.getLogger("django.request").error("Internal Server Error: /", exc_info=True)
+    assert [r.full_message.splitlines()[-1] for r in sink.records if r.full_message] == ["RuntimeError: reported=False"]
 
 
 def test_the_record_time_is_the_log_record_time(sink: ListSink) -> None:

@@ -1,4 +1,9 @@
-"""A Flask app wrapped in logmagic's WSGI middleware, served by gunicorn in the e2e tests."""
+"""A Flask app with ``logmagic.web.flask.init_app``, served by gunicorn in the e2e tests.
+
+Flask handles its exceptions itself (no ``PROPAGATE_EXCEPTIONS``): the hook of ``init_app``
+writes the error record and the 500 page. ``logging`` is captured, so that a record Flask
+wrote of its own would be seen too.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,18 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 import logmagic
-import logmagic.web
+import logmagic.web.flask
+from logmagic.integrations import stdlib
 
 logmagic.configure(host=os.environ["APP_HOST"], env=True)
+stdlib.capture()
 log = logmagic.local("e2e.flask")
 
 app = Flask("e2e_flask")
-app.config["PROPAGATE_EXCEPTIONS"] = True  # let exceptions reach the middleware, which writes the 500
-app.wsgi_app = logmagic.web.WSGIMiddleware(app.wsgi_app, inbound_headers=("X-Txn-Id", "X-Request-Id"))  # type: ignore[method-assign]
+logmagic.web.flask.init_app(app, inbound_headers=("X-Txn-Id", "X-Request-Id"))
 
 
 @app.get("/ready")
@@ -48,6 +54,11 @@ def slow() -> dict[str, Any]:
 def boom() -> dict[str, Any]:
     log.info("about to fail")
     raise RuntimeError("kaboom from the flask app")
+
+
+@app.get("/abort-500")
+def abort_500() -> dict[str, Any]:
+    abort(500)
 
 
 @app.get("/stream")

@@ -1,0 +1,10 @@
+"""The ASGI application, as ``django-admin startproject`` makes it: nothing of logmagic here."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djproject.settings")
+application = get_asgi_application()
