@@ -11,13 +11,15 @@
 ``install()`` connects four of Celery's signals, once however often it is called:
 
 * ``before_task_publish`` (producer, and a worker publishing from inside a task): the headers
-  ``logmagic.web.txn_headers()`` gives, the txnId header, are added to the message, unless the
-  caller set a header of that name. Outside a transaction nothing is added.
+  ``logmagic.web.txn_headers()`` gives (the txnId header; ``traceparent`` inside a trace) are
+  added to the message, unless the caller set a header of that name. Outside a transaction
+  and a trace nothing is added.
 * ``task_prerun`` (worker, just before the task runs): the id from the message's header is made
   current, as the web middleware does with a request's header (``logmagic.web._common.begin``:
-  an invalid id is replaced by a fresh one and a WARNING says so); a message without one gets a
-  fresh id of its own. ``celeryTaskId`` and ``celeryTask`` (the task's name) are put in force
-  with it as context fields, so every record written while the task runs carries all three:
+  an invalid id is replaced by a fresh one and a WARNING says so; a ``traceparent`` is
+  continued); a message without an id gets a fresh one of its own. ``celeryTaskId`` and
+  ``celeryTask`` (the task's name) are put in force with it as context fields, so every record
+  written while the task runs carries all three:
   the task's own, those of the libraries it calls, and Celery's ``logging`` records ("Task ...
   succeeded", "raised unexpected", "retry") once ``stdlib.capture()`` sends ``logging`` to
   logmagic. A task run eagerly (``task.apply()``, ``task_always_eager``) is not published: it
@@ -49,6 +51,7 @@ from logmagic import _propagation, txn
 from logmagic._report import warn_once
 from logmagic.integrations import stdlib
 from logmagic.integrations._bridge import logger_for
+from logmagic.trace_context import TRACEPARENT, TRACESTATE
 from logmagic.web._common import Options, begin
 from logmagic.web.outbound import txn_headers
 
@@ -78,18 +81,21 @@ _state = {"installed": False, "take_over_logging": False}
 
 def outgoing_headers() -> dict[str, str]:
     """The headers a task message gets: ``logmagic.web.txn_headers()``, the one definition of
-    what is sent to another process (``{}`` outside a transaction)."""
+    what is sent to another process: the configured txn header inside a transaction, and
+    ``traceparent``/``tracestate`` inside a trace (``{}`` outside both)."""
     return txn_headers()
 
 
 def _on_publish(headers: Any = None, **_: Any) -> None:
-    """``before_task_publish``: add the outgoing headers the caller did not set (any case)."""
+    """``before_task_publish``: add the outgoing headers the caller did not set (in any case),
+    and no ``tracestate`` when the caller chose the ``traceparent``, as the HTTP hooks do."""
     if not isinstance(headers, dict):
         return  # task protocol 1 has no message headers of this kind
     present = {name.lower() for name in headers if isinstance(name, str)}
     for name, value in outgoing_headers().items():
-        if name.lower() not in present:
-            headers[name] = value
+        if name.lower() in present or (name.lower() == TRACESTATE and TRACEPARENT in present):
+            continue
+        headers[name] = value
 
 
 def _header_reader(request: Any) -> Callable[[str], str | None]:

@@ -17,6 +17,7 @@ import pytest
 from celery import Celery, chain
 
 import logmagic
+from logmagic import trace_context
 from logmagic.integrations import celery as logmagic_celery
 
 from .jobqueues import Record, Worker, redis_server, start_worker, worker_env
@@ -187,6 +188,22 @@ def test_a_header_the_caller_set_wins_and_an_invalid_one_is_replaced_with_a_warn
     assert warning["level"] == 4
     assert warning["_txnId"] == record["_txnId"]
     assert warning["_inbound"] == 'bad id\\n{"forged":1}'
+
+
+def test_a_task_published_in_a_trace_continues_it_in_the_worker(worker: Worker, producer: Celery) -> None:
+    # What the web middleware makes current for a request that came with a traceparent.
+    trace = trace_context.parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    token = trace_context.set_current(trace)
+    try:
+        with logmagic.transaction() as txn_id:
+            task_id = send(producer, "e2e.work", "traced")
+    finally:
+        trace_context.reset_current(token)
+
+    record = one(worker, of_task(task_id, "work", "tasks"))
+    assert record["_txnId"] == txn_id
+    assert record["_trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert record["_span_id"] not in ("00f067aa0ba902b7", None)  # the task's own span in that trace
 
 
 def test_the_worker_writes_only_gelf_records_on_stderr_celerys_included(worker: Worker, producer: Celery) -> None:

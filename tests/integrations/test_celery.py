@@ -14,6 +14,7 @@ import pytest
 from celery import Celery, signals
 
 import logmagic
+from logmagic import trace_context
 from logmagic.integrations import celery as logmagic_celery
 from logmagic.integrations import stdlib
 from tests.conftest import ListSink
@@ -142,6 +143,32 @@ def test_a_header_the_caller_set_is_left_alone_in_any_case(app: Celery) -> None:
     assert [(k, v) for k, v in headers.items() if k.lower() == "x-txn-id"] == [("x-txn-id", "mine")]
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def in_a_trace() -> Iterator[None]:
+    """A current trace context, as the web middleware sets one for a request with a traceparent."""
+    token = trace_context.set_current(trace_context.parse_traceparent(TRACEPARENT, "vendor=abc"))
+    yield
+    trace_context.reset_current(token)
+
+
+def test_a_message_published_in_a_trace_carries_its_traceparent_and_tracestate(app: Celery, in_a_trace: None) -> None:
+    logmagic_celery.install()
+    with logmagic.transaction() as txn_id:
+        headers = published(app, lambda: app.send_task("unit.work", args=("x",)))
+    assert (headers["X-Txn-Id"], headers["traceparent"], headers["tracestate"]) == (txn_id, TRACEPARENT, "vendor=abc")
+
+
+def test_a_traceparent_the_caller_set_keeps_its_own_tracestate(app: Celery, in_a_trace: None) -> None:
+    logmagic_celery.install()
+    mine = "00-11111111111111111111111111111111-2222222222222222-00"
+    headers = published(app, lambda: app.send_task("unit.work", args=("x",), headers={"Traceparent": mine}))
+    assert headers["Traceparent"] == mine
+    assert "traceparent" not in headers and "tracestate" not in headers
+
+
 def test_without_install_nothing_is_added(app: Celery) -> None:
     with logmagic.transaction():
         headers = published(app, lambda: app.send_task("unit.work", args=("x",)))
@@ -179,6 +206,14 @@ def test_a_header_given_to_an_eager_task_wins_over_the_callers_transaction(app: 
     with logmagic.transaction():
         app.tasks["unit.work"].apply(args=("h",), headers={"X-Txn-Id": "given-by-header"})
     assert by_msg(sink, "work")["txnId"] == "given-by-header"
+
+
+def test_a_traceparent_header_is_continued_as_the_web_middleware_continues_one(app: Celery, sink: ListSink) -> None:
+    logmagic_celery.install()
+    app.tasks["unit.work"].apply(args=("t",), headers={"traceparent": TRACEPARENT})
+    fields = by_msg(sink, "work")
+    assert fields["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert len(fields["span_id"]) == 16 and fields["span_id"] != "00f067aa0ba902b7"  # the task's own span
 
 
 def test_a_task_run_inside_a_task_has_its_own_fields_and_the_outer_ones_come_back(app: Celery, sink: ListSink) -> None:
