@@ -8,20 +8,17 @@ from typing import Any
 from flask import Flask, request
 
 import logmagic
-import logmagic.web
+import logmagic.web.flask
 
 logmagic.configure(host=os.environ.get("SERVICE_HOST", "auth0.example"))
 log = logmagic.local("story.auth.authorize")
-flask_app = Flask("auth")
-flask_app.config["PROPAGATE_EXCEPTIONS"] = True  # let the middleware write the 500 with the id
+app = Flask("auth")
+logmagic.web.flask.init_app(app)  # the id on every record, and on the 500 of the bug below
 
 
-@flask_app.post("/authorize")
+@app.post("/authorize")
 def authorize() -> dict[str, Any]:
     card = request.get_json()["card"]
     log.dbg("looking up card", {"request": request}, card_last4=card[-4:])
     limits = {"4242": 1000}
     return {"authorized": request.get_json()["amount"] <= limits[card[-4:]]}  # KeyError on unknown cards
-
-
-app = logmagic.web.WSGIMiddleware(flask_app.wsgi_app)
