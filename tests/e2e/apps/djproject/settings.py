@@ -16,13 +16,10 @@ MIDDLEWARE = [
 LOGMAGIC_MIDDLEWARE = {"inbound_headers": ["X-Txn-Id", "X-Request-Id"]}
 USE_TZ = True
 
-# Django's defaults print django.* records on stderr (DEBUG) and runserver's access lines with
-# a handler of their own; logmagic's capture() writes them all instead.
+# As docs/web.md says: Django's default prints django.* records on stderr when DEBUG is on;
+# runserver's django.server logger is taken over by capture() in apps.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "loggers": {
-        "django": {"handlers": [], "level": "INFO"},
-        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
-    },
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
 }
