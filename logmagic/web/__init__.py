@@ -1,6 +1,9 @@
 """Web integration: WSGI/ASGI middleware and outbound propagation of the transaction id.
 
 Nothing here imports a web framework; the ``requests`` adapter imports ``requests`` when made.
+The framework adapters import theirs, and are imported by their full name:
+``logmagic.web.django.TransactionMiddleware`` (a ``MIDDLEWARE`` entry) and
+``logmagic.web.flask.init_app``.
 """
 
 from logmagic.web.asgi import ASGIMiddleware
