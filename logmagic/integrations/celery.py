@@ -76,7 +76,7 @@ _UIDS = {
 }
 
 _lock = threading.Lock()
-_state = {"installed": False, "take_over_logging": False}
+_state = {"installed": False}
 
 
 def outgoing_headers() -> dict[str, str]:
@@ -105,7 +105,7 @@ def _header_reader(request: Any) -> Callable[[str], str | None]:
     as attributes of the request; both are read. A value that is not text counts as absent.
     """
     found: dict[str, str] = {}
-    for source in (vars(request), getattr(request, "headers", None)):
+    for source in (getattr(request, "__dict__", None), getattr(request, "headers", None)):
         if isinstance(source, Mapping):
             for name, value in source.items():
                 if isinstance(name, str) and isinstance(value, str):
@@ -202,7 +202,7 @@ def install(*, take_over_logging: bool = True) -> None:
             signals.setup_logging.connect(_on_setup_logging, weak=False, dispatch_uid=_UIDS["logging"])
         else:
             signals.setup_logging.disconnect(_on_setup_logging, dispatch_uid=_UIDS["logging"])
-        _state.update(installed=True, take_over_logging=take_over_logging)
+        _state["installed"] = True
 
 
 def uninstall() -> None:
@@ -213,7 +213,7 @@ def uninstall() -> None:
         signals.task_prerun.disconnect(_on_prerun, dispatch_uid=_UIDS["prerun"])
         signals.task_postrun.disconnect(_on_postrun, dispatch_uid=_UIDS["postrun"])
         signals.setup_logging.disconnect(_on_setup_logging, dispatch_uid=_UIDS["logging"])
-        _state.update(installed=False, take_over_logging=False)
+        _state["installed"] = False
 
 
 def installed() -> bool:

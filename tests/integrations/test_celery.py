@@ -208,6 +208,17 @@ def test_a_header_given_to_an_eager_task_wins_over_the_callers_transaction(app: 
     assert by_msg(sink, "work")["txnId"] == "given-by-header"
 
 
+def test_a_valid_header_is_used_even_where_inbound_ids_are_not_trusted(app: Celery, sink: ListSink) -> None:
+    """``trust_inbound=False`` is for a web edge facing clients; task messages come from the
+    application's own producers."""
+    logmagic.configure(trust_inbound=False)
+    logmagic_celery.install()
+    app.tasks["unit.work"].apply(args=("h",), headers={"X-Txn-Id": "from-the-producer"})
+    fields = by_msg(sink, "work")
+    assert fields["txnId"] == "from-the-producer"
+    assert "clientTxnId" not in fields
+
+
 def test_a_traceparent_header_is_continued_as_the_web_middleware_continues_one(app: Celery, sink: ListSink) -> None:
     logmagic_celery.install()
     app.tasks["unit.work"].apply(args=("t",), headers={"traceparent": TRACEPARENT})
