@@ -13,6 +13,8 @@ any disk. Rows, all in one process and one run, in nanoseconds per call (median 
 * The production path: GELF to ``graylog2-stderr`` with fd 2 a pipe to another process (``cat``
   writing to /dev/null, in svlogd's place), against the baseline writing to that pipe. On a
   pipe every line takes the sink's lock (see docs/routes-and-sinks.md).
+* A DEBUG record kept by the flight recorder (the route at INFO, in a transaction), against
+  the enabled INFO record written to /dev/null.
 * A record in a transaction with two of its fields (``accountId``, ``tier``) from
   ``logmagic.context``, against the record in a transaction alone.
 * structlog, in the fastest configuration its "Performance" page documents (filtering bound
@@ -26,7 +28,8 @@ The rows are interleaved: each repeat times every row once, so a slow moment of 
 hits all rows alike. Garbage collection is off while a row is timed (as in ``timeit``), and the
 loop overhead (printed) is included in every row, baselines too. The goals checked at the end:
 logmagic enabled at most 1.3x the GELF baseline, in a context of two fields at most 1.2x the
-same record in a transaction alone, disabled at most 1.1x the empty function.
+same record in a transaction alone, a record kept by the flight recorder at most 0.5x the
+enabled record, disabled at most 1.1x the empty function.
 
 ``--breakdown`` also times the parts of logmagic's enabled call alone (the whole call, the
 general path's ``sink.emit`` and GELF encoder, ``orjson.dumps``, ``os.write``, building a
@@ -77,6 +80,9 @@ GOAL_IN_TRANSACTION = 1.5
 #: The same record with two of its fields from ``logmagic.context``, against the row above.
 GOAL_IN_CONTEXT = 1.2
 GOAL_DISABLED = 1.1
+#: A DEBUG record the flight recorder keeps, against an enabled INFO record written.
+GOAL_KEPT = 0.5
+ENABLED = "logmagic info, GELF to file:///dev/null"
 IN_TRANSACTION = "logmagic info in a transaction (txnId from context), to file:///dev/null"
 IN_CONTEXT = "logmagic info in a transaction and a context of two fields (accountId, tier), to file:///dev/null"
 #: Disabled rows cost tens of nanoseconds: they run this many times more calls per repeat.
@@ -199,6 +205,19 @@ def logmagic_in_context() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def logmagic_flight_recorder() -> Iterator[None]:
+    """The file row's route (INFO) with the flight recorder keeping DEBUG, in a transaction:
+    each ``debug`` call is kept in memory (the oldest dropped past the 256-record cap)."""
+    with logmagic_file():
+        logmagic.configure(flight_recorder=logmagic.DEBUG, env=False)
+        try:
+            with logmagic.transaction(TXN):
+                yield
+        finally:
+            logmagic.configure(flight_recorder=False, env=False)
+
+
 # -- structlog: the configuration from its "Performance" page, writing to /dev/null ---------
 
 structlog.configure(
@@ -238,7 +257,7 @@ def make_rows() -> list[Row]:
     return [
         Row(gelf, CALL_FN, gelf_baseline),
         Row(
-            "logmagic info, GELF to file:///dev/null",
+            ENABLED,
             CALL_KW.format(method="info"),
             lm_log,
             gelf,
@@ -268,6 +287,14 @@ def make_rows() -> list[Row]:
             IN_TRANSACTION,
             logmagic_in_context,
             goal=GOAL_IN_CONTEXT,
+        ),
+        Row(
+            "logmagic debug kept by the flight recorder (route at INFO, in a transaction)",
+            CALL_KW.format(method="debug"),
+            lm_log,
+            ENABLED,
+            logmagic_flight_recorder,
+            goal=GOAL_KEPT,
         ),
         Row(
             "logmagic info, to file:///dev/null, in pure Python (no C accelerator)",

@@ -13,7 +13,9 @@ record) under real servers on 127.0.0.1: uvicorn for the ASGI pair and gunicorn 
 worker, keep-alive) for the WSGI pair, one server process per app, driven by one client that
 sends requests one after another over a kept-alive connection. The bare and wrapped servers
 are timed in turns; the difference of their medians is the middleware's cost per request as
-a client sees it.
+a client sees it. The last server row compares the wrapped ASGI app with the same app whose
+middleware also watches the event loop (``watch_loop=True``, the stall detector): the cost of
+the heartbeat and its watchdog thread when nothing stalls.
 
     .venv/bin/python benchmarks/bench_web.py [--quick] [--server]
 """
@@ -174,6 +176,7 @@ def server_rows(n: int, repeats: int) -> list[tuple[str, float, float]]:
     for label, kind, bare, wrapped in (
         ("ASGI under uvicorn", "uvicorn", "asgi_bare", "asgi_wrapped"),
         ("WSGI under gunicorn", "gunicorn", "wsgi_bare", "wsgi_wrapped"),
+        ("ASGI + watch_loop=True", "uvicorn", "asgi_wrapped", "asgi_watched"),
     ):
         with serving(kind, bare) as bare_port, serving(kind, wrapped) as wrapped_port:
             time_server(bare_port, n // 10)  # warm up both

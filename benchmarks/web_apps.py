@@ -44,5 +44,6 @@ def make_wsgi(with_record: bool) -> Any:
 
 asgi_bare = make_asgi(True)
 asgi_wrapped = logmagic.web.ASGIMiddleware(make_asgi(True))
+asgi_watched = logmagic.web.ASGIMiddleware(make_asgi(True), watch_loop=True)
 wsgi_bare = make_wsgi(True)
 wsgi_wrapped = logmagic.web.WSGIMiddleware(make_wsgi(True))

@@ -40,6 +40,8 @@ from logmagic._report import REPORTER, warn_once
 from logmagic._safe import MAX_STRING, describe_exception, safe_key, safe_str
 from logmagic.encode import _plain
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
+from logmagic.encode.gelf import learn_names as _learn_names
+from logmagic.flight_recorder import ENTRY_SIZE as _ENTRY_SIZE
 from logmagic.flight_recorder import estimate as _estimate
 from logmagic.levels import LEVEL_NAMES
 from logmagic.record import Record
@@ -53,12 +55,14 @@ Emit = Callable[[Record], None]
 _now = time.time
 _txn_get = txn.get_current
 _Scope = txn.Scope
+add_scope = txn.add_scope
 _redacted = redact.stage
 _dumps = orjson.dumps
 _write = os.write
 _next = next
 #: The fast path's GELF dict: made in C when that was built (see ``logmagic.encode._plain``).
 _plain_gelf_dict = _plain.plain_gelf_dict
+_keep_plain = _plain.keep_plain
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
 
@@ -190,21 +194,6 @@ def finish_fields(
     if t is not None:
         add_scope(t, fields)
     return _redacted(fields)
-
-
-def add_scope(t: str | txn.Scope, fields: dict[Any, Any]) -> None:
-    """Add the current txnId, then the ``context`` fields, each where ``fields`` has no such
-    name: the record's own fields (and ``bind()``'s) win."""
-    if isinstance(t, str):
-        if "txnId" not in fields:
-            fields["txnId"] = t
-        return
-    txn_id, extra = t.txn_id, t.fields
-    if txn_id is not None and "txnId" not in fields:
-        fields["txnId"] = txn_id
-    for k, v in extra.items():
-        if k not in fields:
-            fields[k] = v
 
 
 def _text_keys(bound: Mapping[Any, Any], fields: Any, kw: Mapping[Any, Any], args: tuple[Any, ...]) -> dict[str, Any]:
@@ -406,6 +395,7 @@ def make_recorded(
     facility: str,
     level: int,
     rewrite: rewriters.Runner | None,
+    trigger: str | None,
     emits: tuple[Emit, ...],
     *,
     template: bool,
@@ -414,31 +404,52 @@ def make_recorded(
     """A level below its route's threshold while the flight recorder is on (``flight_recorder``).
 
     Outside a transaction it does nothing, as a disabled level. Inside one, the record is made
-    as the general path makes it (merge, ``finish_fields``: rewriters, txnId and context
-    fields, redaction; ``${name}`` for the ``f`` variants, the stack for trace levels) and
-    kept in the transaction's recorder with the sinks it would go to, instead of being written.
+    as the general path makes it up to the redaction stage and kept in the transaction's
+    recorder with the sinks it would go to, instead of being written; the txnId and context
+    fields (its ``Scope``) are added when it is written (``flight_recorder``). Fields that are
+    plain values under names known to be harmless (``_plain.plain_size``, the direct GELF
+    path's test) are kept as they are: the rewriters (unless ``trigger`` is among them) and the
+    redaction stage would leave them so. Anything else takes ``rewrite`` and ``redact.stage``.
     """
+    when: object = trigger if rewrite is not None and trigger is not None else _NEVER
+    careful = template or extra != 0 or (rewrite is not None and trigger is None)
 
     def method(
         self: Any, msg: object = NO_MESSAGE, fields: Mapping[Any, Any] | None = None, /, *args: Any, **kw: Any
     ) -> None:
         t = _txn_get()
-        if t.__class__ is not _Scope or t.recorder is None:
+        if t.__class__ is not _Scope:
+            return
+        recorder = t.recorder
+        if recorder is None:
             return
         try:
             if args:
                 raise wrong_call(level, msg, args)
+            bound = self._bound
+            f = kw if fields is None and not bound else merge(bound, fields, kw)
+            if type(msg) is not str:
+                msg = message(msg, level)
+            if not careful and when not in f:  # Recorder.keep, inlined, for plain fields
+                entries = recorder.entries
+                size = _keep_plain(entries, f, NAMES, facility, level, msg, emits, t, _ENTRY_SIZE, _now)
+                if size >= 0:
+                    recorder.pending += size
+                    if recorder.pending > recorder.pending_cap or len(entries) > recorder.check_at:
+                        recorder.account()
+                    return
             full = None
             if extra == STACK:
                 full = "".join(traceback.format_stack(sys._getframe(1)))
             elif extra == EXC and sys.exc_info()[1] is not None:
                 full = traceback.format_exc()
-            if type(msg) is not str:
-                msg = message(msg, level)
-            f = finish_fields(facility, level, msg, merge(self._bound, fields, kw), rewrite)
+            if rewrite is not None:
+                f = rewrite(facility, level, msg, f)
+            f = _redacted(f)
+            _learn_names(f)  # the next record with these names may skip this
             if template:
-                msg = interpolate(msg, f)
-            keep(t.recorder, Record(facility, level, msg, f, _now(), full), emits)
+                msg = interpolate(msg, {**t.fields, **f})
+            keep(recorder, t, Record(facility, level, msg, f, _now(), full), emits)
         except Exception as exc:
             try:
                 _internal_error(exc)
@@ -448,20 +459,11 @@ def make_recorded(
     return method
 
 
-def keep(recorder: Any, rec: Record, emits: tuple[Emit, ...]) -> None:
-    """Keep ``rec`` (made as the general path makes it) in a flight recorder, for ``emits``."""
-    recorder.keep(
-        (
-            rec.facility,
-            rec.level,
-            rec.msg,
-            rec.fields,
-            rec.timestamp,
-            rec.full_message,
-            emits,
-            _estimate(rec.msg, rec.fields),
-        )
-    )
+def keep(recorder: Any, scope: txn.Scope, rec: Record, emits: tuple[Emit, ...]) -> None:
+    """Keep ``rec`` (rewritten and redacted; its txnId and context fields come from ``scope``
+    when it is written) in a flight recorder, for ``emits``."""
+    size = _estimate(rec.msg, rec.fields)
+    recorder.keep((rec.facility, rec.level, rec.msg, rec.fields, rec.timestamp, rec.full_message, emits, scope, size))
 
 
 def with_replay(method: Method) -> Method:

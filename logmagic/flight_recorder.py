@@ -48,8 +48,12 @@ MAX_TOTAL = 64 * 1024 * 1024
 FACILITY = "logmagic.flight_recorder"
 
 Emit = Callable[[Record], None]
-#: A kept record: facility, level, message, fields, timestamp, full_message, the sinks' emits, size.
-Entry = tuple[str, int, str, "dict[Any, Any]", float, "str | None", "tuple[Emit, ...]", int]
+#: A kept record: facility, level, message, fields (rewritten and redacted), timestamp,
+#: full_message, the sinks' emits, the ``txn.Scope`` it was made in (its txnId and context
+#: fields are added when it is written), estimated size.
+Entry = tuple[str, int, str, "dict[Any, Any]", float, "str | None", "tuple[Emit, ...]", "txn.Scope", int]
+#: What a kept record counts for besides its message and fields.
+ENTRY_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -96,43 +100,94 @@ def set_active(settings: Settings | None) -> None:
 
 
 class Recorder:
-    """One transaction's kept records, shared by every thread and task of the transaction."""
+    """One transaction's kept records, shared by every thread and task of the transaction.
 
-    __slots__ = ("dropped", "ended", "entries", "limits", "size")
+    Keeping must cost well under writing, so a kept record is only appended (``deque.append``
+    is atomic: threads of one transaction need no lock for it) and its size added to
+    ``pending``; the caps are applied under the lock by ``account``, when ``BATCH`` records
+    or ``max_bytes / 8`` bytes are waiting, and before every replay. Between two accounts a
+    transaction may hold that much beyond its caps; what a replay writes is within them.
+    """
+
+    __slots__ = (
+        "accounted",
+        "check_at",
+        "dropped",
+        "ended",
+        "entries",
+        "limits",
+        "max_bytes",
+        "max_records",
+        "max_total",
+        "pending",
+        "pending_cap",
+        "size",
+    )
+
+    #: Records appended between two accounts, at most.
+    BATCH = 16
 
     def __init__(self, limits: Settings) -> None:
         self.limits = limits
+        self.max_records, self.max_bytes, self.max_total = limits.max_records, limits.max_bytes, limits.max_total
         self.entries: deque[Entry] = deque()
+        #: Entries at the left of ``entries`` whose size is counted in ``size`` and ``_held``.
+        self.accounted = 0
+        #: Estimated bytes appended since the last account (a trigger: threads may race on it).
+        self.pending = 0
+        self.pending_cap = max(limits.max_bytes // 8, 1)
+        self.check_at = self.BATCH
         self.size = 0
         self.dropped = 0
         self.ended = False
 
     def keep(self, entry: Entry) -> None:
-        """Keep a record for a replay; the oldest go when a cap is reached."""
-        global _held
-        size = entry[7]
-        limits = self.limits
+        """Keep a record for a replay (the level methods inline this)."""
+        entries = self.entries
+        entries.append(entry)
+        self.pending += entry[8]
+        if self.pending > self.pending_cap or len(entries) > self.check_at:
+            self.account()
+
+    def account(self) -> None:
+        """Apply the caps to what was appended since the last account."""
         with _lock:
-            if self.ended:
-                return
-            if size > limits.max_bytes:
-                self.dropped += 1
-                _counts["dropped"] += 1
-                return
-            if _held + size > limits.max_total:
-                _counts["not_kept"] += 1
-                return
-            entries = self.entries
-            entries.append(entry)
-            self.size += size
-            _held += size
-            _counts["kept"] += 1
-            while len(entries) > limits.max_records or self.size > limits.max_bytes:
-                gone = entries.popleft()[7]
-                self.size -= gone
-                _held -= gone
-                self.dropped += 1
-                _counts["dropped"] += 1
+            self._account()
+
+    def _account(self) -> None:
+        """Under the lock: count the new entries, then drop the oldest until the caps hold.
+
+        Only this (and ``_take``) removes entries, always from the left, under the lock; other
+        threads only append on the right, so the entries not yet counted are the last ones.
+        """
+        global _held
+        entries = self.entries
+        if self.ended:  # appended by a thread that outlived its transaction: never written
+            entries.clear()
+            self.accounted = self.pending = 0
+            return
+        n = len(entries)
+        new = n - self.accounted
+        if new > 0:
+            added = 0
+            for i in range(self.accounted, n):
+                added += entries[i][8]
+            self.accounted = n
+            self.size += added
+            _held += added
+            _counts["kept"] += new
+        self.pending = 0
+        while self.accounted and (
+            self.accounted > self.max_records or self.size > self.max_bytes or _held > self.max_total
+        ):
+            gone = entries.popleft()[8]
+            over_process_cap = _held > self.max_total and self.accounted <= self.max_records
+            self.accounted -= 1
+            self.size -= gone
+            _held -= gone
+            self.dropped += 1
+            _counts["not_kept" if over_process_cap and self.size <= self.max_bytes else "dropped"] += 1
+        self.check_at = self.accounted + self.BATCH
 
     def _take(self, end: bool) -> tuple[list[Entry], int]:
         """The kept records and the drop count, handed over once; ``end``: no more are kept."""
@@ -140,10 +195,13 @@ class Recorder:
         with _lock:
             if self.ended:
                 return [], 0
-            taken, dropped = list(self.entries), self.dropped
-            self.entries.clear()
+            self._account()
+            entries = self.entries
+            taken = [entries.popleft() for _ in range(self.accounted)]
+            dropped = self.dropped
             _held -= self.size
-            self.size = self.dropped = 0
+            self.size = self.dropped = self.accounted = 0
+            self.check_at = self.BATCH
             self.ended = end
             return taken, dropped
 
@@ -166,9 +224,8 @@ class Recorder:
         if last is None:
             return
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        fields = {"flight_recorder": True, "error": describe_exception(error)}
-        if "txnId" in last[3]:
-            fields["txnId"] = last[3]["txnId"]
+        fields: dict[str, Any] = {"flight_recorder": True, "error": describe_exception(error)}
+        txn.add_scope(last[7], fields)
         rec = Record(FACILITY, ERR, "transaction ended with an unhandled exception", fields, time.time(), tb)
         _emit(last[6], rec)
 
@@ -180,14 +237,17 @@ def _write(taken: list[Entry], dropped: int) -> None:
     first = taken[0]
     if dropped:
         fields: dict[str, Any] = {"flight_recorder": True, "dropped": dropped}
-        if "txnId" in first[3]:
-            fields["txnId"] = first[3]["txnId"]
+        txn.add_scope(first[7], fields)
         msg = f"flight recorder: {dropped} earlier record(s) of this transaction were dropped to stay within its caps"
         _emit(first[6], Record(FACILITY, WARNING, msg, fields, first[4], None))
-    for facility, level, msg, kept, ts, full, emits, _size in taken:
-        # Masked again: a nested value kept by reference may have changed since.
-        rec = Record(facility, level, msg, {**redact.stage(kept), "flight_recorder": True}, ts, full)
-        _emit(emits, rec)
+    for facility, level, msg, kept, ts, full, emits, scope, _size in taken:
+        fields = dict(kept)
+        txn.add_scope(scope, fields)
+        # The redaction stage again, over the txnId and context fields too (and a nested value
+        # kept by reference may have changed since).
+        fields = redact.stage(fields)
+        fields["flight_recorder"] = True
+        _emit(emits, Record(facility, level, msg, fields, ts, full))
     with _lock:
         _counts["replayed"] += len(taken)
 
@@ -228,7 +288,7 @@ _SCALARS = (int, float, bool, type(None))
 
 def estimate(msg: str, fields: dict[Any, Any]) -> int:
     """A kept record's size in bytes, roughly: what the caps count."""
-    size = 200 + len(msg)
+    size = ENTRY_SIZE + len(msg)
     for key in fields:
         value = fields[key]
         size += 50 + (len(key) if type(key) is str else 50)

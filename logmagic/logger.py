@@ -195,7 +195,7 @@ class LocalLogger:
                 f.setdefault("logmagic_error", bad_time)
             rec = Record(self.facility, level, msg, f, ts, full)
             if scope is not None:  # below the threshold: kept by the flight recorder
-                call_paths.keep(scope.recorder, rec, emits)
+                call_paths.keep(scope.recorder, scope, rec, emits)
                 return
             for emit in emits:
                 emit(rec)
@@ -242,8 +242,8 @@ class LocalLogger:
                     made[level] = _replaying((plain, templated)) if recorder and level <= ERR else (plain, templated)
                 elif level <= kept_down_to:
                     made[level] = (
-                        call_paths.make_recorded(facility, level, rewrite, emits, template=False, extra=extra),
-                        call_paths.make_recorded(facility, level, rewrite, emits, template=True, extra=extra),
+                        call_paths.make_recorded(facility, level, rewrite, trigger, emits, template=False, extra=extra),
+                        call_paths.make_recorded(facility, level, rewrite, trigger, emits, template=True, extra=extra),
                     )
                 else:
                     made[level] = (call_paths._noop, call_paths._noop)
@@ -253,7 +253,7 @@ class LocalLogger:
             exception = call_paths.make_rich(facility, ERR, rewrite, emits, template=False, extra=EXC)
             cls.exception = call_paths.with_replay(exception) if recorder else exception
         elif kept_down_to >= ERR:
-            cls.exception = call_paths.make_recorded(facility, ERR, rewrite, emits, template=False, extra=EXC)
+            cls.exception = call_paths.make_recorded(facility, ERR, rewrite, trigger, emits, template=False, extra=EXC)
         else:
             cls.exception = call_paths._noop
 

@@ -32,6 +32,7 @@ from logmagic._identity import IDENTITY
 
 __all__ = [
     "Scope",
+    "add_scope",
     "context",
     "context_fields",
     "current_txn_id",
@@ -60,6 +61,22 @@ class Scope(NamedTuple):
 
 #: Makes a transaction's flight recorder; None while the recorder is off.
 _new_recorder: Callable[[], Any] | None = None
+
+
+def add_scope(t: str | Scope, fields: dict[Any, Any]) -> None:
+    """Add the txnId ``t`` holds, then its ``context`` fields, each where ``fields`` has no
+    such name: the record's own fields (and ``bind()``'s) win. A step of the pipeline
+    (``logmagic.call_paths.finish_fields``), here beside the ``Scope`` it reads."""
+    if isinstance(t, str):
+        if "txnId" not in fields:
+            fields["txnId"] = t
+        return
+    txn_id, extra = t.txn_id, t.fields
+    if txn_id is not None and "txnId" not in fields:
+        fields["txnId"] = txn_id
+    for k, v in extra.items():
+        if k not in fields:
+            fields[k] = v
 
 
 def set_recorder_factory(make: Callable[[], Any] | None) -> None:

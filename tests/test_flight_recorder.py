@@ -211,3 +211,19 @@ def test_the_environment_turns_it_on(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("LOGMAGIC_FLIGHT_RECORDER", "off")
     logmagic.reset()
     assert flight_recorder.active() is None
+
+
+def test_secrets_are_masked_when_kept_also_once_names_are_cached(out: ListSink) -> None:
+    log = logmagic.local("app")
+    with logmagic.transaction():
+        for _ in range(3):  # the first sighting caches harmless names; later ones take the fast keep
+            log.debug("login", user="u1", password="hunter2", url="https://h/cb?token=abc123")
+            log.debug("plain", user="u1", attempt=1)
+        recorder = logmagic.txn.get_current().recorder  # type: ignore[union-attr]
+        held = [entry[3] for entry in recorder.entries]
+        log.err("failed")
+    assert all("hunter2" not in repr(f) and "abc123" not in repr(f) for f in held)  # masked in memory
+    logins = [r for r in out.records if r.msg == "login"]
+    assert len(logins) == 3
+    assert all(r.fields["password"] != "hunter2" and "abc123" not in r.fields["url"] for r in logins)
+    assert [r.fields["user"] for r in out.records if r.msg == "plain"] == ["u1"] * 3

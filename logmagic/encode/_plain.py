@@ -101,15 +101,75 @@ def plain_gelf_dict_py(
     return d
 
 
-def _load() -> tuple[PlainGelfDict, bool]:
-    if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
-        return plain_gelf_dict_py, False
+#: What a plain field counts for in ``plain_size`` besides the length of its name and text.
+FIELD_SIZE = 64
+
+
+def plain_size_py(fields: Mapping[Any, Any], names: Mapping[Any, str]) -> int:
+    """The estimated size in bytes of ``fields`` when every one is a plain value (as
+    ``plain_gelf_dict_py`` means it) under a name in ``names``, so the redaction stage would
+    leave them as they are; else -1. The flight recorder keeps such fields as they are."""
     try:
+        if type(fields) is not dict or len(fields) > MAX_FIELDS:
+            return -1
+        size = 0
+        for k in fields:
+            v = fields[k]
+            kind = type(v)
+            if type(k) is not str or k not in names:
+                return -1
+            if kind is str:
+                if "=" in v or "@" in v:
+                    return -1
+                size += len(v)
+            elif not (kind is int or kind is bool or v is None or (kind is float and v - v == 0)):
+                return -1
+            size += FIELD_SIZE + len(k)
+    except Exception:
+        return -1
+    return size
+
+
+def keep_plain_py(
+    entries: Any,
+    fields: Mapping[Any, Any],
+    names: Mapping[Any, str],
+    facility: str,
+    level: int,
+    msg: str,
+    emits: Any,
+    scope: Any,
+    base: int,
+    now: Callable[[], float],
+) -> int:
+    """The flight recorder's fast keep: when ``fields`` are plain (``plain_size_py``) and
+    ``msg`` is exactly ``str``, append the entry ``(facility, level, msg, fields, now(), None,
+    emits, scope, size)`` to ``entries`` and return ``size`` (``base``, the message's length
+    and the fields' size); else -1, appending nothing (``logmagic.flight_recorder.Entry``)."""
+    size = plain_size_py(fields, names)
+    if size < 0 or type(msg) is not str:
+        return -1
+    size += base + len(msg)
+    entries.append((facility, level, msg, fields, now(), None, emits, scope, size))
+    return size
+
+
+KeepPlain = Callable[
+    [Any, Mapping[Any, Any], Mapping[Any, str], str, int, str, Any, Any, int, Callable[[], float]], int
+]
+
+
+def _load() -> tuple[PlainGelfDict, Callable[[Mapping[Any, Any], Mapping[Any, str]], int], KeepPlain, bool]:
+    if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
+        return plain_gelf_dict_py, plain_size_py, keep_plain_py, False
+    try:
+        from logmagic.encode._speedups import keep_plain as fast_keep
         from logmagic.encode._speedups import plain_gelf_dict as fast
+        from logmagic.encode._speedups import plain_size as fast_size
     except ImportError:
-        return plain_gelf_dict_py, False
-    return fast, True
+        return plain_gelf_dict_py, plain_size_py, keep_plain_py, False
+    return fast, fast_size, fast_keep, True
 
 
-#: The implementation in use, and whether it is the C one.
-plain_gelf_dict, ACCELERATED = _load()
+#: The implementations in use, and whether they are the C ones.
+plain_gelf_dict, plain_size, keep_plain, ACCELERATED = _load()

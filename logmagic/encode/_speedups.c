@@ -23,8 +23,11 @@
 
 /* logmagic._safe.MAX_FIELDS; tests/encode/test_plain.py checks that both agree. */
 #define MAX_FIELDS 1000
+/* logmagic.encode._plain.FIELD_SIZE: what a plain field costs besides its name's and text's length. */
+#define FIELD_SIZE 64
 
-static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId;
+static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId,
+    *s_append;
 
 /* Text the redactor must look at: '=' or '@' in it (logmagic.redact.needs_scrub). */
 static int
@@ -190,9 +193,103 @@ careful:
     Py_RETURN_NONE;
 }
 
+/* The estimated size of ``fields`` when every one is a plain value under a name cached in
+ * ``names`` (the redaction stage would leave them as they are), else -1. Never raises. */
+static Py_ssize_t
+fields_size(PyObject *fields, PyObject *names)
+{
+    if (!PyDict_CheckExact(fields) || !PyDict_CheckExact(names) || PyDict_GET_SIZE(fields) > MAX_FIELDS) {
+        return -1;
+    }
+    Py_ssize_t pos = 0, size = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(fields, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key) || !is_plain(value)) {
+            return -1;
+        }
+        if (PyDict_GetItemWithError(names, key) == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+        size += FIELD_SIZE + PyUnicode_GET_LENGTH(key);
+        if (PyUnicode_CheckExact(value)) {
+            size += PyUnicode_GET_LENGTH(value);
+        }
+    }
+    return size;
+}
+
+/* plain_size(fields, names): logmagic.encode._plain.plain_size_py. */
+static PyObject *
+plain_size(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "plain_size(fields, names) takes exactly 2 arguments");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(fields_size(args[0], args[1]));
+}
+
+/*
+ * keep_plain(entries, fields, names, facility, level, msg, emits, scope, base, now): what
+ * logmagic.encode._plain.keep_plain_py does. When the fields are plain (``fields_size``),
+ * append the flight recorder's entry (facility, level, msg, fields, now(), None, emits, scope,
+ * size) to ``entries`` and return its size (``base`` + the message's length + the fields');
+ * else return -1 and append nothing. Raises what ``now()`` or ``entries.append`` raise.
+ */
+static PyObject *
+keep_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError,
+                        "keep_plain(entries, fields, names, facility, level, msg, emits, scope, base, now) "
+                        "takes exactly 10 arguments");
+        return NULL;
+    }
+    PyObject *msg = args[5];
+    Py_ssize_t size = fields_size(args[1], args[2]);
+    if (size < 0 || !PyUnicode_CheckExact(msg)) {
+        return PyLong_FromLong(-1);
+    }
+    Py_ssize_t base = PyLong_AsSsize_t(args[8]);
+    if (base == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    size += base + PyUnicode_GET_LENGTH(msg);
+    PyObject *ts = PyObject_CallNoArgs(args[9]);
+    if (ts == NULL) {
+        return NULL;
+    }
+    PyObject *n = PyLong_FromSsize_t(size);
+    if (n == NULL) {
+        Py_DECREF(ts);
+        return NULL;
+    }
+    PyObject *entry = PyTuple_Pack(9, args[3], args[4], msg, args[1], ts, Py_None, args[6], args[7], n);
+    Py_DECREF(ts);
+    if (entry == NULL) {
+        Py_DECREF(n);
+        return NULL;
+    }
+    PyObject *done = PyObject_CallMethodOneArg(args[0], s_append, entry);
+    Py_DECREF(entry);
+    if (done == NULL) {
+        Py_DECREF(n);
+        return NULL;
+    }
+    Py_DECREF(done);
+    return n;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"plain_gelf_dict", (PyCFunction)(void (*)(void))plain_gelf_dict, METH_FASTCALL,
      "plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) -> dict | None"},
+    {"plain_size", (PyCFunction)(void (*)(void))plain_size, METH_FASTCALL,
+     "plain_size(fields, names) -> int: the fields' estimated size, or -1 when they need care"},
+    {"keep_plain", (PyCFunction)(void (*)(void))keep_plain, METH_FASTCALL,
+     "keep_plain(entries, fields, names, facility, level, msg, emits, scope, base, now) -> int"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -221,7 +318,7 @@ PyInit__speedups(void)
     if (intern(&s_version, "version") < 0 || intern(&s_host, "host") < 0 ||
         intern(&s_short_message, "short_message") < 0 || intern(&s_timestamp, "timestamp") < 0 ||
         intern(&s_level, "level") < 0 || intern(&s_facility, "_facility") < 0 || intern(&s_1_1, "1.1") < 0 ||
-        intern(&s_txnId, "txnId") < 0) {
+        intern(&s_txnId, "txnId") < 0 || intern(&s_append, "append") < 0) {
         return NULL;
     }
     return PyModule_Create(&speedups_module);

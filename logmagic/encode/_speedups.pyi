@@ -1,4 +1,4 @@
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 def plain_gelf_dict(
@@ -13,3 +13,17 @@ def plain_gelf_dict(
     empty: str,
     /,
 ) -> dict[str, Any] | None: ...
+def plain_size(fields: Mapping[Any, Any], names: Mapping[Any, str], /) -> int: ...
+def keep_plain(
+    entries: Any,
+    fields: Mapping[Any, Any],
+    names: Mapping[Any, str],
+    facility: str,
+    level: int,
+    msg: str,
+    emits: Any,
+    scope: Any,
+    base: int,
+    now: Callable[[], float],
+    /,
+) -> int: ...

@@ -40,7 +40,7 @@ from logmagic._safe import (
 from logmagic.encode import _plain
 from logmagic.record import Record
 
-__all__ = ["EMPTY_MESSAGE", "NAMES", "GelfEncoder", "forget_names"]
+__all__ = ["EMPTY_MESSAGE", "NAMES", "GelfEncoder", "forget_names", "learn_names"]
 
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
@@ -90,6 +90,15 @@ def _name_for(key: object) -> str:
         if redact.ACTIVE is not red:  # the policy changed meanwhile: its cache clear may have come first
             NAMES.pop(key, None)
     return name
+
+
+def learn_names(fields: dict[Any, Any]) -> None:
+    """Cache the GELF names of ``fields``' top-level keys (never a secret one), as encoding a
+    record with them would: for the flight recorder, whose records are kept unencoded, so
+    that names seen only in kept records still let later ones skip the redaction stage."""
+    for key in fields:
+        if type(key) is str and key not in NAMES:
+            _name_for(key)
 
 
 class GelfEncoder:

@@ -284,3 +284,37 @@ def test_the_build_hook_reports_a_compiler_error(tmp_path: Path) -> None:
     broken.write_text("this is not C\n")
     error = hatch_build._compile(str(broken), str(tmp_path / "out.so"))
     assert error is not None and "error" in error.lower()
+
+
+@pytest.fixture(scope="module")
+def c_speedups(c_make: Make) -> Any:
+    """The C module itself (skipped, or failed, as ``c_make`` is)."""
+    from logmagic.encode import _speedups
+
+    return _speedups
+
+
+@settings(max_examples=400, deadline=None)
+@given(fields=st.dictionaries(keys, values, max_size=5), msg=messages)
+def test_c_and_python_keep_the_same_flight_recorder_entry(c_speedups: Any, fields: dict[str, Any], msg: str) -> None:
+    """``keep_plain`` (the flight recorder's fast keep) and ``plain_size`` agree with their
+    Python twins, and keep exactly when the fields are plain values under cached names."""
+    plain = all(k in NAMES for k in fields) and all(
+        (type(v) is str and not needs_scrub(v))
+        or type(v) in (int, bool, type(None))
+        or (type(v) is float and math.isfinite(v))
+        for v in fields.values()
+    )
+    size_c = c_speedups.plain_size(fields, NAMES)
+    assert size_c == _plain.plain_size_py(fields, NAMES)
+    assert (size_c >= 0) == plain
+    if plain:
+        assert size_c == sum(_plain.FIELD_SIZE + len(k) + (len(v) if type(v) is str else 0) for k, v in fields.items())
+    kept_c: list[Any] = []
+    kept_py: list[Any] = []
+    clock = iter([TS, TS])
+    scope = Scope(".t", {})
+    got_c = c_speedups.keep_plain(kept_c, fields, NAMES, FACILITY, 7, msg, (), scope, 200, lambda: next(clock))
+    got_py = _plain.keep_plain_py(kept_py, fields, NAMES, FACILITY, 7, msg, (), scope, 200, lambda: next(clock))
+    assert got_c == got_py == (size_c + 200 + len(msg) if plain else -1)
+    assert kept_c == kept_py == ([(FACILITY, 7, msg, fields, TS, None, (), scope, got_c)] if plain else [])
