@@ -207,6 +207,14 @@ def test_a_streamed_body_is_produced_inside_the_transaction_and_counted(server: 
     assert access["_bytes"] == len(resp.content)
 
 
+def test_a_file_the_server_sends_itself_is_counted_by_its_length(server: Server) -> None:
+    resp = get(server, "/file")
+    assert resp.status_code == 200
+    assert resp.content == (APPS / "djproject" / "urls.py").read_bytes()
+    access = server.access_record(response_id(resp))
+    assert (access["_status"], access["_bytes"]) == (200, len(resp.content))
+
+
 def test_an_exception_in_a_streamed_body_is_written_and_the_request_marked_aborted(server: Server) -> None:
     with httpx.stream("GET", f"{server.url}/stream-fail", timeout=30) as resp:
         assert resp.status_code == 200

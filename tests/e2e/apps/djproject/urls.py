@@ -6,7 +6,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 
 import logmagic
@@ -73,7 +73,12 @@ def stream_fail(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(chunks(), content_type="text/plain")
 
 
+def file(request: HttpRequest) -> FileResponse:
+    return FileResponse(open(__file__, "rb"), content_type="text/plain")  # FileResponse closes it
+
+
 urlpatterns = [
+    path("file", file),
     path("ready", ready),
     path("hello", hello),
     path("ahello", ahello),
