@@ -400,6 +400,7 @@ def make_recorded(
     *,
     template: bool,
     extra: int,
+    big: int,
 ) -> Method:
     """A level below its route's threshold while the flight recorder is on (``flight_recorder``).
 
@@ -410,6 +411,8 @@ def make_recorded(
     plain values under names known to be harmless (``_plain.plain_size``, the direct GELF
     path's test) are kept as they are: the rewriters (unless ``trigger`` is among them) and the
     redaction stage would leave them so. Anything else takes ``rewrite`` and ``redact.stage``.
+    ``big``: a record estimated larger has the recorder's caps applied at once
+    (``flight_recorder.big_record``).
     """
     when: object = trigger if rewrite is not None and trigger is not None else _NEVER
     careful = template or extra != 0 or (rewrite is not None and trigger is None)
@@ -434,8 +437,7 @@ def make_recorded(
                 entries = recorder.entries
                 size = _keep_plain(entries, f, NAMES, facility, level, msg, emits, t, _ENTRY_SIZE, _now)
                 if size >= 0:
-                    recorder.pending += size
-                    if recorder.pending > recorder.pending_cap or len(entries) > recorder.check_at:
+                    if size > big or len(entries) > recorder.check_at:
                         recorder.account()
                     return
             full = None

@@ -29,6 +29,8 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from logmagic import redact, txn
@@ -54,6 +56,7 @@ Emit = Callable[[Record], None]
 Entry = tuple[str, int, str, "dict[Any, Any]", float, "str | None", "tuple[Emit, ...]", "txn.Scope", int]
 #: What a kept record counts for besides its message and fields.
 ENTRY_SIZE = 200
+_SIZE = itemgetter(8)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,11 @@ def active() -> Settings | None:
     return _SETTINGS
 
 
+def big_record(limits: Settings) -> int:
+    """The estimated size above which a kept record is accounted at once (see ``Recorder``)."""
+    return max(limits.max_bytes // Recorder.BATCH, 1)
+
+
 def set_active(settings: Settings | None) -> None:
     """Turn the recorder on (``settings``) or off; transactions begun from now on use it."""
     global _SETTINGS
@@ -103,14 +111,15 @@ class Recorder:
     """One transaction's kept records, shared by every thread and task of the transaction.
 
     Keeping must cost well under writing, so a kept record is only appended (``deque.append``
-    is atomic: threads of one transaction need no lock for it) and its size added to
-    ``pending``; the caps are applied under the lock by ``account``, when ``BATCH`` records
-    or ``max_bytes / 8`` bytes are waiting, and before every replay. Between two accounts a
-    transaction may hold that much beyond its caps; what a replay writes is within them.
+    is atomic: threads of one transaction need no lock for it); the caps are applied under the
+    lock by ``account`` every ``BATCH`` records, at once for a record larger than
+    ``max_bytes / BATCH``, and before every replay. Between two accounts a transaction may hold
+    up to about ``max_bytes`` beyond its caps; what a replay writes is within them.
     """
 
     __slots__ = (
         "accounted",
+        "big",
         "check_at",
         "dropped",
         "ended",
@@ -119,8 +128,6 @@ class Recorder:
         "max_bytes",
         "max_records",
         "max_total",
-        "pending",
-        "pending_cap",
         "size",
     )
 
@@ -133,9 +140,9 @@ class Recorder:
         self.entries: deque[Entry] = deque()
         #: Entries at the left of ``entries`` whose size is counted in ``size`` and ``_held``.
         self.accounted = 0
-        #: Estimated bytes appended since the last account (a trigger: threads may race on it).
-        self.pending = 0
-        self.pending_cap = max(limits.max_bytes // 8, 1)
+        #: A record larger than this is accounted at once, so that a batch holds at most about
+        #: ``max_bytes`` beyond the caps.
+        self.big = big_record(limits)
         self.check_at = self.BATCH
         self.size = 0
         self.dropped = 0
@@ -145,8 +152,7 @@ class Recorder:
         """Keep a record for a replay (the level methods inline this)."""
         entries = self.entries
         entries.append(entry)
-        self.pending += entry[8]
-        if self.pending > self.pending_cap or len(entries) > self.check_at:
+        if entry[8] > self.big or len(entries) > self.check_at:
             self.account()
 
     def account(self) -> None:
@@ -159,35 +165,37 @@ class Recorder:
 
         Only this (and ``_take``) removes entries, always from the left, under the lock; other
         threads only append on the right, so the entries not yet counted are the last ones.
+        The counts are kept in locals and stored once: this runs every ``BATCH`` records.
         """
         global _held
         entries = self.entries
         if self.ended:  # appended by a thread that outlived its transaction: never written
             entries.clear()
-            self.accounted = self.pending = 0
+            self.accounted = 0
             return
         n = len(entries)
-        new = n - self.accounted
-        if new > 0:
-            added = 0
-            for i in range(self.accounted, n):
-                added += entries[i][8]
-            self.accounted = n
-            self.size += added
-            _held += added
-            _counts["kept"] += new
-        self.pending = 0
-        while self.accounted and (
-            self.accounted > self.max_records or self.size > self.max_bytes or _held > self.max_total
-        ):
+        accounted, size, held = self.accounted, self.size, _held
+        if n > accounted:
+            added = sum(map(_SIZE, islice(reversed(entries), n - accounted)))  # the newest, at C speed
+            _counts["kept"] += n - accounted
+            accounted, size, held = n, size + added, held + added
+        max_records, max_bytes, max_total = self.max_records, self.max_bytes, self.max_total
+        dropped = not_kept = 0
+        while accounted and (accounted > max_records or size > max_bytes or held > max_total):
             gone = entries.popleft()[8]
-            over_process_cap = _held > self.max_total and self.accounted <= self.max_records
-            self.accounted -= 1
-            self.size -= gone
-            _held -= gone
-            self.dropped += 1
-            _counts["not_kept" if over_process_cap and self.size <= self.max_bytes else "dropped"] += 1
-        self.check_at = self.accounted + self.BATCH
+            if held > max_total and accounted <= max_records and size <= max_bytes:
+                not_kept += 1
+            else:
+                dropped += 1
+            accounted -= 1
+            size -= gone
+            held -= gone
+        if dropped or not_kept:
+            self.dropped += dropped + not_kept
+            _counts["dropped"] += dropped
+            _counts["not_kept"] += not_kept
+        self.accounted, self.size, _held = accounted, size, held
+        self.check_at = accounted + self.BATCH
 
     def _take(self, end: bool) -> tuple[list[Entry], int]:
         """The kept records and the drop count, handed over once; ``end``: no more are kept."""

@@ -227,6 +227,7 @@ class LocalLogger:
         facility = cls.facility
         recorder = flight_recorder.active()
         kept_down_to = recorder.level if recorder is not None and emits else -1
+        big = flight_recorder.big_record(recorder) if recorder is not None else 0
         made: dict[int, tuple[call_paths.Method, call_paths.Method]] = {}
         for name, level in METHOD_LEVELS.items():
             if level not in made:
@@ -242,8 +243,12 @@ class LocalLogger:
                     made[level] = _replaying((plain, templated)) if recorder and level <= ERR else (plain, templated)
                 elif level <= kept_down_to:
                     made[level] = (
-                        call_paths.make_recorded(facility, level, rewrite, trigger, emits, template=False, extra=extra),
-                        call_paths.make_recorded(facility, level, rewrite, trigger, emits, template=True, extra=extra),
+                        call_paths.make_recorded(
+                            facility, level, rewrite, trigger, emits, template=False, extra=extra, big=big
+                        ),
+                        call_paths.make_recorded(
+                            facility, level, rewrite, trigger, emits, template=True, extra=extra, big=big
+                        ),
                     )
                 else:
                     made[level] = (call_paths._noop, call_paths._noop)
@@ -253,7 +258,9 @@ class LocalLogger:
             exception = call_paths.make_rich(facility, ERR, rewrite, emits, template=False, extra=EXC)
             cls.exception = call_paths.with_replay(exception) if recorder else exception
         elif kept_down_to >= ERR:
-            cls.exception = call_paths.make_recorded(facility, ERR, rewrite, trigger, emits, template=False, extra=EXC)
+            cls.exception = call_paths.make_recorded(
+                facility, ERR, rewrite, trigger, emits, template=False, extra=EXC, big=big
+            )
         else:
             cls.exception = call_paths._noop
 

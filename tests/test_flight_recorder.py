@@ -227,3 +227,24 @@ def test_secrets_are_masked_when_kept_also_once_names_are_cached(out: ListSink) 
     assert len(logins) == 3
     assert all(r.fields["password"] != "hunter2" and "abc123" not in r.fields["url"] for r in logins)
     assert [r.fields["user"] for r in out.records if r.msg == "plain"] == ["u1"] * 3
+
+
+def test_kept_records_are_stamped_by_the_pipeline_s_clock(out: ListSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast keep reads the system clock itself only while the clock is ``time.time``; a
+    clock put in its place (a test's frozen time) is called."""
+    import time
+
+    from logmagic import call_paths
+
+    log = logmagic.local("app")
+    with logmagic.transaction():
+        log.debug("warm", n=1)  # caches the names: the next records take the fast keep
+        before = time.time()
+        log.debug("real", n=2)
+        after = time.time()
+        monkeypatch.setattr(call_paths, "_now", lambda: 1234.5)
+        log.debug("frozen", n=3)
+        log.err("failed")
+    stamps = {r.msg: r.timestamp for r in out.records}
+    assert before <= stamps["real"] <= after
+    assert stamps["frozen"] == 1234.5

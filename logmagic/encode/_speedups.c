@@ -20,12 +20,15 @@
 #include <Python.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 /* logmagic._safe.MAX_FIELDS; tests/encode/test_plain.py checks that both agree. */
 #define MAX_FIELDS 1000
 /* logmagic.encode._plain.FIELD_SIZE: what a plain field costs besides its name's and text's length. */
 #define FIELD_SIZE 64
 
+/* time.time, known by identity: keep_plain reads the same clock itself. */
+static PyObject *time_time;
 static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId,
     *s_append;
 
@@ -258,7 +261,16 @@ keep_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     size += base + PyUnicode_GET_LENGTH(msg);
-    PyObject *ts = PyObject_CallNoArgs(args[9]);
+    PyObject *ts;
+    struct timespec now;
+    if (args[9] == time_time && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+        /* time.time() itself, without the call: the same clock and the same rounding (nanoseconds
+         * as a C double, divided by 1e9). Any other clock (a test's frozen time) is called. */
+        ts = PyFloat_FromDouble((double)((long long)now.tv_sec * 1000000000LL + now.tv_nsec) / 1e9);
+    }
+    else {
+        ts = PyObject_CallNoArgs(args[9]);
+    }
     if (ts == NULL) {
         return NULL;
     }
@@ -319,6 +331,15 @@ PyInit__speedups(void)
         intern(&s_short_message, "short_message") < 0 || intern(&s_timestamp, "timestamp") < 0 ||
         intern(&s_level, "level") < 0 || intern(&s_facility, "_facility") < 0 || intern(&s_1_1, "1.1") < 0 ||
         intern(&s_txnId, "txnId") < 0 || intern(&s_append, "append") < 0) {
+        return NULL;
+    }
+    PyObject *time_module = PyImport_ImportModule("time");
+    if (time_module == NULL) {
+        return NULL;
+    }
+    time_time = PyObject_GetAttrString(time_module, "time");
+    Py_DECREF(time_module);
+    if (time_time == NULL) {
         return NULL;
     }
     return PyModule_Create(&speedups_module);
