@@ -29,14 +29,13 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
-from operator import itemgetter
 from typing import Any
 
 from logmagic import redact, txn
 from logmagic._forklocks import renew_after_fork
 from logmagic._report import REPORTER
 from logmagic._safe import describe_exception
+from logmagic.encode._plain import trim_kept as _trim_kept
 from logmagic.levels import ERR, TRACE8, WARNING
 from logmagic.record import Record
 
@@ -56,7 +55,6 @@ Emit = Callable[[Record], None]
 Entry = tuple[str, int, str, "dict[Any, Any]", float, "str | None", "tuple[Emit, ...]", "txn.Scope", int]
 #: What a kept record counts for besides its message and fields.
 ENTRY_SIZE = 200
-_SIZE = itemgetter(8)
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ class Recorder:
 
         Only this (and ``_take``) removes entries, always from the left, under the lock; other
         threads only append on the right, so the entries not yet counted are the last ones.
-        The counts are kept in locals and stored once: this runs every ``BATCH`` records.
+        ``_plain.trim_kept`` does the counting and dropping (in C where it was built).
         """
         global _held
         entries = self.entries
@@ -173,23 +171,11 @@ class Recorder:
             entries.clear()
             self.accounted = 0
             return
-        n = len(entries)
-        accounted, size, held = self.accounted, self.size, _held
-        if n > accounted:
-            added = sum(map(_SIZE, islice(reversed(entries), n - accounted)))  # the newest, at C speed
-            _counts["kept"] += n - accounted
-            accounted, size, held = n, size + added, held + added
-        max_records, max_bytes, max_total = self.max_records, self.max_bytes, self.max_total
-        dropped = not_kept = 0
-        while accounted and (accounted > max_records or size > max_bytes or held > max_total):
-            gone = entries.popleft()[8]
-            if held > max_total and accounted <= max_records and size <= max_bytes:
-                not_kept += 1
-            else:
-                dropped += 1
-            accounted -= 1
-            size -= gone
-            held -= gone
+        accounted, size, held, new, dropped, not_kept = _trim_kept(
+            entries, self.accounted, self.size, _held, self.max_records, self.max_bytes, self.max_total
+        )
+        if new:
+            _counts["kept"] += new
         if dropped or not_kept:
             self.dropped += dropped + not_kept
             _counts["dropped"] += dropped

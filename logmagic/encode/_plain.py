@@ -154,22 +154,52 @@ def keep_plain_py(
     return size
 
 
+def trim_kept_py(
+    entries: Any, accounted: int, size: int, held: int, max_records: int, max_bytes: int, max_total: int
+) -> tuple[int, int, int, int, int, int]:
+    """The flight recorder's caps (``Recorder._account``): count the entries of ``entries`` (a
+    deque) after the first ``accounted`` (their sizes, item 8, added to ``size`` and ``held``),
+    then drop the oldest while there are more than ``max_records``, or ``size`` is over
+    ``max_bytes``, or ``held`` over ``max_total``. A drop only the process cap asks for is
+    ``not_kept``; any other is ``dropped``. Returns (accounted, size, held, new, dropped,
+    not_kept)."""
+    n = len(entries)
+    new = max(n - accounted, 0)
+    for i in range(n - new, n):
+        size += entries[i][8]
+        held += entries[i][8]
+    accounted += new
+    dropped = not_kept = 0
+    while accounted and (accounted > max_records or size > max_bytes or held > max_total):
+        gone = entries.popleft()[8]
+        if held > max_total and accounted <= max_records and size <= max_bytes:
+            not_kept += 1
+        else:
+            dropped += 1
+        accounted -= 1
+        size -= gone
+        held -= gone
+    return accounted, size, held, new, dropped, not_kept
+
+
 KeepPlain = Callable[
     [Any, Mapping[Any, Any], Mapping[Any, str], str, int, str, Any, Any, int, Callable[[], float]], int
 ]
 
 
-def _load() -> tuple[PlainGelfDict, Callable[[Mapping[Any, Any], Mapping[Any, str]], int], KeepPlain, bool]:
+TrimKept = Callable[[Any, int, int, int, int, int, int], "tuple[int, int, int, int, int, int]"]
+
+
+def _load() -> tuple[PlainGelfDict, Callable[[Mapping[Any, Any], Mapping[Any, str]], int], KeepPlain, TrimKept, bool]:
+    python = (plain_gelf_dict_py, plain_size_py, keep_plain_py, trim_kept_py)
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
-        return plain_gelf_dict_py, plain_size_py, keep_plain_py, False
+        return (*python, False)
     try:
-        from logmagic.encode._speedups import keep_plain as fast_keep
-        from logmagic.encode._speedups import plain_gelf_dict as fast
-        from logmagic.encode._speedups import plain_size as fast_size
+        from logmagic.encode._speedups import keep_plain, plain_gelf_dict, plain_size, trim_kept
     except ImportError:
-        return plain_gelf_dict_py, plain_size_py, keep_plain_py, False
-    return fast, fast_size, fast_keep, True
+        return (*python, False)
+    return plain_gelf_dict, plain_size, keep_plain, trim_kept, True
 
 
 #: The implementations in use, and whether they are the C ones.
-plain_gelf_dict, plain_size, keep_plain, ACCELERATED = _load()
+plain_gelf_dict, plain_size, keep_plain, trim_kept, ACCELERATED = _load()

@@ -30,7 +30,7 @@
 /* time.time, known by identity: keep_plain reads the same clock itself. */
 static PyObject *time_time;
 static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId,
-    *s_append;
+    *s_append, *s_popleft;
 
 /* Text the redactor must look at: '=' or '@' in it (logmagic.redact.needs_scrub). */
 static int
@@ -295,7 +295,88 @@ keep_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return n;
 }
 
+/* The size (item 8) of a flight recorder entry; -1 with an exception for anything else. */
+static Py_ssize_t
+entry_size(PyObject *entry)
+{
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 9) {
+        PyErr_SetString(PyExc_TypeError, "a flight recorder entry is a tuple of 9 items");
+        return -1;
+    }
+    return PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 8));
+}
+
+/*
+ * trim_kept(entries, accounted, size, held, max_records, max_bytes, max_total): what
+ * logmagic.encode._plain.trim_kept_py does, at C speed: count the entries appended after the
+ * first ``accounted`` (their sizes added to ``size`` and ``held``), then drop the oldest until
+ * the caps hold. Returns (accounted, size, held, new, dropped, not_kept).
+ */
+static PyObject *
+trim_kept(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "trim_kept(entries, accounted, size, held, max_records, max_bytes, max_total) "
+                        "takes exactly 7 arguments");
+        return NULL;
+    }
+    PyObject *entries = args[0];
+    Py_ssize_t v[6];
+    for (int i = 0; i < 6; i++) {
+        v[i] = PyLong_AsSsize_t(args[i + 1]);
+        if (v[i] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    Py_ssize_t accounted = v[0], size = v[1], held = v[2], max_records = v[3], max_bytes = v[4], max_total = v[5];
+    Py_ssize_t n = PyObject_Size(entries);
+    if (n < 0) {
+        return NULL;
+    }
+    Py_ssize_t new = n > accounted ? n - accounted : 0;
+    for (Py_ssize_t i = n - new; i < n; i++) {
+        PyObject *entry = PySequence_GetItem(entries, i);
+        if (entry == NULL) {
+            return NULL;
+        }
+        Py_ssize_t one = entry_size(entry);
+        Py_DECREF(entry);
+        if (one == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        size += one;
+        held += one;
+    }
+    accounted += new;
+    Py_ssize_t dropped = 0, not_kept = 0;
+    while (accounted > 0 && (accounted > max_records || size > max_bytes || held > max_total)) {
+        PyObject *entry = PyObject_CallMethodNoArgs(entries, s_popleft);
+        if (entry == NULL) {
+            return NULL;
+        }
+        Py_ssize_t gone = entry_size(entry);
+        Py_DECREF(entry);
+        if (gone == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (held > max_total && accounted <= max_records && size <= max_bytes) {
+            not_kept++;
+        }
+        else {
+            dropped++;
+        }
+        accounted--;
+        size -= gone;
+        held -= gone;
+    }
+    return Py_BuildValue("(nnnnnn)", accounted, size, held, new, dropped, not_kept);
+}
+
 static PyMethodDef speedups_methods[] = {
+    {"trim_kept", (PyCFunction)(void (*)(void))trim_kept, METH_FASTCALL,
+     "trim_kept(entries, accounted, size, held, max_records, max_bytes, max_total) -> tuple"},
     {"plain_gelf_dict", (PyCFunction)(void (*)(void))plain_gelf_dict, METH_FASTCALL,
      "plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) -> dict | None"},
     {"plain_size", (PyCFunction)(void (*)(void))plain_size, METH_FASTCALL,
@@ -330,7 +411,7 @@ PyInit__speedups(void)
     if (intern(&s_version, "version") < 0 || intern(&s_host, "host") < 0 ||
         intern(&s_short_message, "short_message") < 0 || intern(&s_timestamp, "timestamp") < 0 ||
         intern(&s_level, "level") < 0 || intern(&s_facility, "_facility") < 0 || intern(&s_1_1, "1.1") < 0 ||
-        intern(&s_txnId, "txnId") < 0 || intern(&s_append, "append") < 0) {
+        intern(&s_txnId, "txnId") < 0 || intern(&s_append, "append") < 0 || intern(&s_popleft, "popleft") < 0) {
         return NULL;
     }
     PyObject *time_module = PyImport_ImportModule("time");

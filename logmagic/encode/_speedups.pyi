@@ -27,3 +27,6 @@ def keep_plain(
     now: Callable[[], float],
     /,
 ) -> int: ...
+def trim_kept(
+    entries: Any, accounted: int, size: int, held: int, max_records: int, max_bytes: int, max_total: int, /
+) -> tuple[int, int, int, int, int, int]: ...

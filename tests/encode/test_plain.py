@@ -318,3 +318,40 @@ def test_c_and_python_keep_the_same_flight_recorder_entry(c_speedups: Any, field
     got_py = _plain.keep_plain_py(kept_py, fields, NAMES, FACILITY, 7, msg, (), scope, 200, lambda: next(clock))
     assert got_c == got_py == (size_c + 200 + len(msg) if plain else -1)
     assert kept_c == kept_py == ([(FACILITY, 7, msg, fields, TS, None, (), scope, got_c)] if plain else [])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 5000), max_size=40),
+    accounted=st.integers(0, 40),
+    held_else=st.integers(0, 100_000),
+    max_records=st.integers(1, 30),
+    max_bytes=st.integers(1, 60_000),
+    max_total=st.integers(1, 150_000),
+)
+def test_c_and_python_apply_the_flight_recorder_s_caps_alike(
+    c_speedups: Any,
+    sizes: list[int],
+    accounted: int,
+    held_else: int,
+    max_records: int,
+    max_bytes: int,
+    max_total: int,
+) -> None:
+    """``trim_kept`` (the recorder's caps) agrees with its Python twin, and the caps hold after it."""
+    from collections import deque
+
+    accounted = min(accounted, len(sizes))
+    size = sum(sizes[:accounted])
+    held = size + held_else  # what the other open transactions hold
+    made = [deque(("f", 7, "m", {}, 0.0, None, (), None, n) for n in sizes) for _ in range(2)]
+    out_c = c_speedups.trim_kept(made[0], accounted, size, held, max_records, max_bytes, max_total)
+    out_py = _plain.trim_kept_py(made[1], accounted, size, held, max_records, max_bytes, max_total)
+    assert out_c == out_py
+    assert list(made[0]) == list(made[1])
+    kept, size_after, held_after, new, dropped, not_kept = out_c
+    assert new == len(sizes) - accounted and kept == len(made[0])
+    assert dropped + not_kept == len(sizes) - kept
+    assert size_after == sum(e[8] for e in made[0]) and held_after == size_after + held_else
+    assert kept <= max_records and (kept == 0 or (size_after <= max_bytes and held_after <= max_total))
+    assert [e[8] for e in made[0]] == sizes[len(sizes) - kept :]  # the oldest went first
