@@ -181,14 +181,14 @@ def logmagic_stderr_pipe() -> Iterator[None]:
 
 @contextlib.contextmanager
 def logmagic_python_loop() -> Iterator[None]:
-    """The file row again, with the GELF dict made in Python: logmagic installed without a compiler."""
-    saved = call_paths._plain_gelf_dict
-    call_paths._plain_gelf_dict = _plain.plain_gelf_dict_py
+    """The file row again, with the GELF line made in Python: logmagic installed without a compiler."""
+    saved = call_paths._plain_gelf_line
+    call_paths._plain_gelf_line = _plain.plain_gelf_line_py
     try:
         with logmagic_file():
             yield
     finally:
-        call_paths._plain_gelf_dict = saved
+        call_paths._plain_gelf_line = saved
 
 
 @contextlib.contextmanager

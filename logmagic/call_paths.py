@@ -37,7 +37,7 @@ from logmagic._fdio import EXIT as _EXIT
 from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY
 from logmagic._report import REPORTER, warn_once
-from logmagic._safe import MAX_STRING, describe_exception, safe_key, safe_str
+from logmagic._safe import describe_exception, safe_key, safe_str
 from logmagic.encode import _plain
 from logmagic.encode.gelf import EMPTY_MESSAGE, NAMES
 from logmagic.encode.gelf import learn_names as _learn_names
@@ -61,7 +61,8 @@ _dumps = orjson.dumps
 _write = os.write
 _next = next
 #: The fast path's GELF dict: made in C when that was built (see ``logmagic.encode._plain``).
-_plain_gelf_dict = _plain.plain_gelf_dict
+_plain_gelf_line = _plain.plain_gelf_line
+_write_counted = _plain.write_counted
 _keep_plain = _plain.keep_plain
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _PLACEHOLDER = re.compile(r"\$\{([^{}]+)\}")
@@ -340,44 +341,40 @@ def make_gelf_line(
                 f = rewrite(facility, level, msg, f)  # type: ignore[misc]  # not None when ``when`` is a name
             t = _txn_get()
             ts = _now()
-            # As GelfEncoder.encode starts; None: a value or a name the encoder must look at.
-            d = _plain_gelf_dict(IDENTITY.host, msg, ts, level, facility, f, NAMES, t, EMPTY_MESSAGE)
-            try:
-                if d is not None:
-                    line = _dumps(d, option=_NEWLINE)  # TypeError: an int beyond 64 bits, a lone surrogate
-                    n = len(line)
-                    # No string in a line this short can be over the encoder's cap.
-                    if n <= MAX_STRING:
-                        if enqueue is not None:
-                            enqueue(line)
-                        elif out.look_from <= ts < out.free_until:
+            # The line GelfEncoder would write; None: something the encoder must look at.
+            line = _plain_gelf_line(
+                IDENTITY.host, msg, ts, level, facility, f, NAMES, t, EMPTY_MESSAGE, _dumps, _NEWLINE
+            )
+            if line is not None:
+                n = len(line)
+                if enqueue is not None:
+                    enqueue(line)
+                elif out.look_from <= ts < out.free_until:
+                    try:
+                        done = _write_counted(fd, line, written)  # counted when whole
+                    except OSError as exc:
+                        out.lost(exc)
+                        return
+                    if done != n and out.finish(line, done):
+                        _next(written)
+                elif out.look_from <= ts < out.lock_until and not _EXIT.started:
+                    # A pipe: whole lines under the lock, waiting for room. Not once the exit
+                    # flush has started: write_line then bounds every wait.
+                    with out.line_lock:
+                        if ts < out.lock_until:  # no line was torn meanwhile
                             try:
                                 done = _write(fd, line)
-                            except OSError as exc:
-                                out.lost(exc)
-                                return
-                            if done == n or out.finish(line, done):
+                            except OSError:
+                                done = -1  # tried again by the sink, which counts a loss
+                            if done == n:
                                 _next(written)
-                        elif out.look_from <= ts < out.lock_until and not _EXIT.started:
-                            # A pipe: whole lines under the lock, waiting for room. Not once the
-                            # exit flush has started: write_line then bounds every wait.
-                            with out.line_lock:
-                                if ts < out.lock_until:  # no line was torn meanwhile
-                                    try:
-                                        done = _write(fd, line)
-                                    except OSError:
-                                        done = -1  # tried again by the sink, which counts a loss
-                                    if done == n:
-                                        _next(written)
-                                    else:
-                                        out.locked_write(line, done)
-                                else:
-                                    out.write_line(line, ts)
+                            else:
+                                out.locked_write(line, done)
                         else:
-                            out.write_line(line, ts)  # under the sink's lock
-                        return
-            except Exception:  # TypeError from orjson: the encoder copes
-                pass
+                            out.write_line(line, ts)
+                else:
+                    out.write_line(line, ts)  # under the sink's lock
+                return
             # The general path's last steps, for what the line above could not hold.
             if t is not None:
                 add_scope(t, f)

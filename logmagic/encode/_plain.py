@@ -13,10 +13,10 @@ keeps the Python one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from logmagic._safe import MAX_FIELDS
+from logmagic._safe import MAX_FIELDS, MAX_STRING
 
 PlainGelfDict = Callable[
     [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], Any, str], "dict[str, Any] | None"
@@ -99,6 +99,42 @@ def plain_gelf_dict_py(
     except Exception:
         return None
     return d
+
+
+def plain_gelf_line_py(
+    host: str,
+    msg: str,
+    ts: float,
+    level: int,
+    facility: str,
+    fields: Mapping[Any, Any],
+    names: Mapping[Any, str],
+    txn: Any,
+    empty: str,
+    dumps: Callable[..., bytes],
+    option: int,
+) -> bytes | None:
+    """The GELF line of a plain record, ``dumps(plain_gelf_dict_py(...), option=option)``, or
+    None: no dict, ``dumps`` raised (an int beyond 64 bits, a lone surrogate) or the line is
+    longer than ``MAX_STRING`` bytes (a string in it might be over the encoder's cap). The
+    loggers' direct path writes it as it is."""
+    d = plain_gelf_dict_py(host, msg, ts, level, facility, fields, names, txn, empty)
+    if d is None:
+        return None
+    try:
+        line = dumps(d, option=option)
+    except Exception:
+        return None
+    return line if len(line) <= MAX_STRING else None
+
+
+def write_counted_py(fd: int, data: bytes, counter: Iterator[int]) -> int:
+    """``os.write(fd, data)``, then ``next(counter)`` when all of ``data`` was written: the
+    loggers' direct path writes a line and counts it (``FdSink.written_counter``) in one call."""
+    done = os.write(fd, data)
+    if done == len(data):
+        next(counter)
+    return done
 
 
 #: What a plain field counts for in ``plain_size`` besides the length of its name and text.
@@ -188,18 +224,28 @@ KeepPlain = Callable[
 
 
 TrimKept = Callable[[Any, int, int, int, int, int, int], "tuple[int, int, int, int, int, int]"]
+PlainGelfLine = Callable[..., "bytes | None"]
+PlainSize = Callable[[Mapping[Any, Any], Mapping[Any, str]], int]
+WriteCounted = Callable[[int, bytes, Iterator[int]], int]
 
 
-def _load() -> tuple[PlainGelfDict, Callable[[Mapping[Any, Any], Mapping[Any, str]], int], KeepPlain, TrimKept, bool]:
-    python = (plain_gelf_dict_py, plain_size_py, keep_plain_py, trim_kept_py)
+def _load() -> tuple[PlainGelfDict, PlainGelfLine, PlainSize, KeepPlain, TrimKept, WriteCounted, bool]:
+    python = (plain_gelf_dict_py, plain_gelf_line_py, plain_size_py, keep_plain_py, trim_kept_py, write_counted_py)
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
         return (*python, False)
     try:
-        from logmagic.encode._speedups import keep_plain, plain_gelf_dict, plain_size, trim_kept
+        from logmagic.encode._speedups import (
+            keep_plain,
+            plain_gelf_dict,
+            plain_gelf_line,
+            plain_size,
+            trim_kept,
+            write_counted,
+        )
     except ImportError:
         return (*python, False)
-    return plain_gelf_dict, plain_size, keep_plain, trim_kept, True
+    return plain_gelf_dict, plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, True
 
 
 #: The implementations in use, and whether they are the C ones.
-plain_gelf_dict, plain_size, keep_plain, trim_kept, ACCELERATED = _load()
+plain_gelf_dict, plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, ACCELERATED = _load()

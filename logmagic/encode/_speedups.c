@@ -21,16 +21,20 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 
-/* logmagic._safe.MAX_FIELDS; tests/encode/test_plain.py checks that both agree. */
+/* logmagic._safe.MAX_FIELDS and MAX_STRING; tests/encode/test_plain.py checks that they agree. */
 #define MAX_FIELDS 1000
+#define MAX_STRING (32 * 1024)
 /* logmagic.encode._plain.FIELD_SIZE: what a plain field costs besides its name's and text's length. */
 #define FIELD_SIZE 64
 
 /* time.time, known by identity: keep_plain reads the same clock itself. */
 static PyObject *time_time;
 static PyObject *s_version, *s_host, *s_short_message, *s_timestamp, *s_level, *s_facility, *s_1_1, *s_txnId,
-    *s_append, *s_popleft;
+    *s_append, *s_popleft, *s_option_kw;
 
 /* Text the redactor must look at: '=' or '@' in it (logmagic.redact.needs_scrub). */
 static int
@@ -82,16 +86,10 @@ is_blank(PyObject *msg)
     return 1;
 }
 
+/* The GELF dict of plain_gelf_dict's 9 arguments, or None (a new reference either way). */
 static PyObject *
-plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+make_gelf_dict(PyObject *const *args)
 {
-    (void)module;
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError,
-                        "plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) "
-                        "takes exactly 9 arguments");
-        return NULL;
-    }
     PyObject *host = args[0], *msg = args[1], *ts = args[2], *level = args[3], *facility = args[4];
     PyObject *fields = args[5], *names = args[6], *txn = args[7], *empty = args[8];
     if (!PyUnicode_CheckExact(msg) || !PyFloat_CheckExact(ts) || !PyDict_CheckExact(fields) ||
@@ -374,7 +372,108 @@ trim_kept(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(nnnnnn)", accounted, size, held, new, dropped, not_kept);
 }
 
+static PyObject *
+plain_gelf_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError,
+                        "plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) "
+                        "takes exactly 9 arguments");
+        return NULL;
+    }
+    return make_gelf_dict(args);
+}
+
+/*
+ * plain_gelf_line(host, msg, ts, level, facility, fields, names, txn, empty, dumps, option):
+ * what logmagic.encode._plain.plain_gelf_line_py does: ``dumps(plain_gelf_dict(...),
+ * option=option)``, or None when there is no dict, when ``dumps`` raises (an int beyond 64
+ * bits, a lone surrogate: the encoder copes) or when the line is longer than MAX_STRING bytes
+ * (a string in it might be over the encoder's cap).
+ */
+static PyObject *
+plain_gelf_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError,
+                        "plain_gelf_line(host, msg, ts, level, facility, fields, names, txn, empty, dumps, option) "
+                        "takes exactly 11 arguments");
+        return NULL;
+    }
+    PyObject *d = make_gelf_dict(args);
+    if (d == NULL || d == Py_None) {
+        return d;
+    }
+    PyObject *call[3] = {NULL, d, args[10]};
+    PyObject *line = PyObject_Vectorcall(args[9], call + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, s_option_kw);
+    Py_DECREF(d);
+    if (line == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (!PyBytes_CheckExact(line) || PyBytes_GET_SIZE(line) > MAX_STRING) {
+        Py_DECREF(line);
+        Py_RETURN_NONE;
+    }
+    return line;
+}
+
+/*
+ * write_counted(fd, data, counter): what logmagic.encode._plain.write_counted_py does:
+ * ``os.write(fd, data)`` (the GIL released, EINTR retried after the signal handlers ran, an
+ * OSError raised as os.write raises it), and ``next(counter)`` when all of ``data`` was
+ * written. Returns the number of bytes written.
+ */
+static PyObject *
+write_counted(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "write_counted(fd, data: bytes, counter) takes exactly 3 arguments");
+        return NULL;
+    }
+    long fd = PyLong_AsLong(args[0]);
+    if (fd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (fd < 0 || fd > INT_MAX) {
+        errno = EBADF;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    const char *data = PyBytes_AS_STRING(args[1]);
+    Py_ssize_t len = PyBytes_GET_SIZE(args[1]);
+    Py_ssize_t done;
+    int err;
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        done = write((int)fd, data, (size_t)len);
+        err = errno;
+        Py_END_ALLOW_THREADS
+        if (done < 0 && err == EINTR && PyErr_CheckSignals() < 0) {
+            return NULL;
+        }
+    } while (done < 0 && err == EINTR);
+    if (done < 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (done == len) {
+        PyObject *count = PyIter_Next(args[2]);
+        if (count == NULL) {
+            return NULL;
+        }
+        Py_DECREF(count);
+    }
+    return PyLong_FromSsize_t(done);
+}
+
 static PyMethodDef speedups_methods[] = {
+    {"write_counted", (PyCFunction)(void (*)(void))write_counted, METH_FASTCALL,
+     "write_counted(fd, data, counter) -> int: os.write, then next(counter) when all was written"},
+    {"plain_gelf_line", (PyCFunction)(void (*)(void))plain_gelf_line, METH_FASTCALL,
+     "plain_gelf_line(host, msg, ts, level, facility, fields, names, txn, empty, dumps, option) -> bytes | None"},
     {"trim_kept", (PyCFunction)(void (*)(void))trim_kept, METH_FASTCALL,
      "trim_kept(entries, accounted, size, held, max_records, max_bytes, max_total) -> tuple"},
     {"plain_gelf_dict", (PyCFunction)(void (*)(void))plain_gelf_dict, METH_FASTCALL,
@@ -412,6 +511,16 @@ PyInit__speedups(void)
         intern(&s_short_message, "short_message") < 0 || intern(&s_timestamp, "timestamp") < 0 ||
         intern(&s_level, "level") < 0 || intern(&s_facility, "_facility") < 0 || intern(&s_1_1, "1.1") < 0 ||
         intern(&s_txnId, "txnId") < 0 || intern(&s_append, "append") < 0 || intern(&s_popleft, "popleft") < 0) {
+        return NULL;
+    }
+    /* Interned, as the compiler interns keyword names: orjson knows its keywords by identity. */
+    PyObject *option = PyUnicode_InternFromString("option");
+    if (option == NULL) {
+        return NULL;
+    }
+    s_option_kw = PyTuple_Pack(1, option);
+    Py_DECREF(option);
+    if (s_option_kw == NULL) {
         return NULL;
     }
     PyObject *time_module = PyImport_ImportModule("time");

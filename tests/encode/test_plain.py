@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logmagic._safe import MAX_FIELDS
+from logmagic._safe import MAX_FIELDS, MAX_STRING
 from logmagic.encode import _plain
 from logmagic.encode.gelf import EMPTY_MESSAGE, GelfEncoder
 from logmagic.record import Record
@@ -355,3 +355,63 @@ def test_c_and_python_apply_the_flight_recorder_s_caps_alike(
     assert size_after == sum(e[8] for e in made[0]) and held_after == size_after + held_else
     assert kept <= max_records and (kept == 0 or (size_after <= max_bytes and held_after <= max_total))
     assert [e[8] for e in made[0]] == sizes[len(sizes) - kept :]  # the oldest went first
+
+
+#: Text values that make a line just under or over MAX_STRING bytes.
+long_texts = st.integers(MAX_STRING - 300, MAX_STRING + 10).map(lambda n: "x" * n)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    fields=st.dictionaries(keys, st.one_of(values, long_texts)),
+    msg=messages,
+    ts=stamps,
+)
+def test_c_and_python_make_the_same_line(c_speedups: Any, fields: dict[str, Any], msg: str, ts: float) -> None:
+    """``plain_gelf_line`` (the loggers' direct path) is ``orjson.dumps`` of ``plain_gelf_dict``,
+    in C and in Python alike, and None for what the encoder must see (a line over MAX_STRING
+    bytes, an int orjson cannot write)."""
+    import orjson
+
+    args = (HOST, msg, ts, 6, FACILITY, fields, NAMES, ".t", EMPTY_MESSAGE, orjson.dumps, orjson.OPT_APPEND_NEWLINE)
+    line_c = c_speedups.plain_gelf_line(*args)
+    assert line_c == _plain.plain_gelf_line_py(*args)
+    d = _plain.plain_gelf_dict_py(*args[:9])
+    try:
+        whole = None if d is None else orjson.dumps(d, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        whole = None
+    assert line_c == (whole if whole is not None and len(whole) <= MAX_STRING else None)
+
+
+def test_c_and_python_write_and_count_alike(c_speedups: Any, tmp_path: Path) -> None:
+    """``write_counted`` writes as ``os.write`` does and counts only a whole write; its errors
+    are ``os.write``'s (a closed descriptor: ``OSError`` with EBADF; a full pipe that does not
+    wait: ``BlockingIOError``), in C and in Python alike."""
+    import errno
+    import itertools
+
+    for impl in (c_speedups.write_counted, _plain.write_counted_py):
+        path = tmp_path / f"{impl.__module__}.out"
+        counter = itertools.count()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+        try:
+            assert impl(fd, b"line\n", counter) == 5
+            assert impl(fd, b"", counter) == 0
+        finally:
+            os.close(fd)
+        assert path.read_bytes() == b"line\n" and next(counter) == 2
+        with pytest.raises(OSError) as bad:
+            impl(fd, b"x", counter)
+        assert bad.value.errno == errno.EBADF
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        try:
+            size = 0
+            with pytest.raises(BlockingIOError):
+                while True:
+                    size += impl(w, b"y" * 65536, counter)
+            assert next(counter) == 3 + size // 65536  # each whole write counted once
+        finally:
+            os.close(r)
+            os.close(w)
