@@ -21,7 +21,6 @@ facility, level, sinks and rewriters, so nothing is decided per call. Three kind
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import threading
@@ -58,9 +57,9 @@ _Scope = txn.Scope
 add_scope = txn.add_scope
 _redacted = redact.stage
 _dumps = orjson.dumps
-_write = os.write
 _next = next
-#: The fast path's GELF dict: made in C when that was built (see ``logmagic.encode._plain``).
+#: The direct path's line and its counted write, and the flight recorder's keep: made in C where that
+#: was built (see ``logmagic.encode._plain``).
 _plain_gelf_line = _plain.plain_gelf_line
 _write_counted = _plain.write_counted
 _keep_plain = _plain.keep_plain
@@ -363,12 +362,10 @@ def make_gelf_line(
                     with out.line_lock:
                         if ts < out.lock_until:  # no line was torn meanwhile
                             try:
-                                done = _write(fd, line)
+                                done = _write_counted(fd, line, written)  # counted when whole
                             except OSError:
                                 done = -1  # tried again by the sink, which counts a loss
-                            if done == n:
-                                _next(written)
-                            else:
+                            if done != n:
                                 out.locked_write(line, done)
                         else:
                             out.write_line(line, ts)
