@@ -1,10 +1,11 @@
-"""Build hook: compile logmagic's optional C accelerator (``logmagic/encode/_speedups.c``).
+"""Build hook: compile logmagic's optional C accelerators (``logmagic/encode/_speedups.c`` for the
+loggers, ``logmagic/tools/chainsaw/_speedups.c`` for gelf-chainsaw's byte scans).
 
-The extension is one small C file with no dependency beyond the Python headers, so it is
+Each extension is one small C file with no dependency beyond the Python headers, so it is
 compiled directly with the interpreter's own compiler settings (``sysconfig``'s ``LDSHARED``)
 rather than through setuptools. When that fails (no compiler, no headers) the build goes on
-without it and logmagic runs the same code in Python (``logmagic/encode/_plain.py``); the
-build output says so. ``LOGMAGIC_NO_SPEEDUPS=1`` skips it on purpose.
+without it and logmagic runs the same code in Python (``logmagic/encode/_plain.py``,
+``logmagic/tools/chainsaw/bytescan.py``); the build output says so. ``LOGMAGIC_NO_SPEEDUPS=1`` skips it on purpose.
 
 An editable install (``pip install -e .``) imports logmagic from the source tree, so there the
 extension is built next to its source; a wheel gets it as a file of its own.
@@ -25,6 +26,9 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = os.path.join("logmagic", "encode", "_speedups.c")
+CHAINSAW_SOURCE = os.path.join("logmagic", "tools", "chainsaw", "_speedups.c")
+#: Every accelerator: each is built, or not, on its own.
+SOURCES = (SOURCE, CHAINSAW_SOURCE)
 
 
 def _compile(source: str, output: str) -> str | None:
@@ -51,25 +55,27 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[misc]  # hatchling 
         if os.environ.get("LOGMAGIC_NO_SPEEDUPS") == "1":
             self.app.display_info("logmagic: C accelerator skipped (LOGMAGIC_NO_SPEEDUPS=1)")
             return
-        name = "_speedups" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
-        relative = os.path.join("logmagic", "encode", name)
-        source = os.path.join(self.root, SOURCE)
-        if version == "editable":
-            output = os.path.join(self.root, relative)
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(output)  # an older build must not be loaded if this one fails
-        else:
-            self._scratch = tempfile.mkdtemp(prefix="logmagic-build-")
-            output = os.path.join(self._scratch, name)
-        error = _compile(source, output)
-        if error is not None:
-            self.app.display_warning(f"logmagic: C accelerator not built, using its Python twin ({error})")
-            return
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
         if version != "editable":
-            build_data["force_include"][output] = relative
-        self.app.display_info(f"logmagic: C accelerator built for Python {sys.version.split()[0]}")
+            self._scratch = tempfile.mkdtemp(prefix="logmagic-build-")
+        for number, source in enumerate(SOURCES):
+            name = os.path.splitext(os.path.basename(source))[0] + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+            relative = os.path.join(os.path.dirname(source), name)
+            if version == "editable":
+                output = os.path.join(self.root, relative)
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(output)  # an older build must not be loaded if this one fails
+            else:
+                os.mkdir(os.path.join(self._scratch, str(number)))
+                output = os.path.join(self._scratch, str(number), name)
+            error = _compile(os.path.join(self.root, source), output)
+            if error is not None:
+                self.app.display_warning(f"logmagic: C accelerator {source} not built, using its Python twin ({error})")
+                continue
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
+            if version != "editable":
+                build_data["force_include"][output] = relative
+            self.app.display_info(f"logmagic: C accelerator {source} built for Python {sys.version.split()[0]}")
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         """The wheel holds its copy of the module now: remove the scratch directory."""

@@ -1,5 +1,5 @@
 """``python -m logmagic.tools.chainsaw``."""
 
-from logmagic.tools.chainsaw.cli import main
+from logmagic.tools.chainsaw.cli import run
 
-raise SystemExit(main())
+run()

@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
 import os
 import re
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NoReturn
-
-import orjson
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from logmagic.tools.chainsaw import render
 from logmagic.tools.chainsaw.inputs import streams_for
-from logmagic.tools.chainsaw.query import (
-    MISSING,
-    Buffer,
-    Query,
-    QueryError,
-    as_text,
-    lookup,
-    parse_term,
-    record_time,
-)
-from logmagic.tools.logfiles.follow import follow_streams
-from logmagic.tools.logfiles.prefix import strip_prefix
-from logmagic.tools.logfiles.streams import Stream, blocks
-from logmagic.txn_format import parse_txn_id
+from logmagic.tools.chainsaw.query import Query, QueryError, parse_term
+from logmagic.tools.chainsaw.scan import Scan
+from logmagic.tools.logfiles.streams import Stream, regions
+
+if TYPE_CHECKING:
+    from logmagic.tools.chainsaw.render import Renderer
 
 EPILOG = """query terms (ANDed):
   field=value   equal; * globs (path=/v1/*)            field!=value   not equal (or missing)
@@ -45,15 +33,17 @@ examples:
   gelf-chainsaw facility=myapp.db.* status>=500 -o json app.log.1.gz app.log | jq .
   gelf-chainsaw --count --by _path status=404 /var/log/app.jsonl
   gelf-chainsaw -F level<=warning /etc/service/api/log/main
+  cd /etc/service && gelf-chainsaw -r status>=500 --fields timestamp,message,status
 
 exit status: 0 when something matched, 1 when nothing did, 2 on errors.
 """
 
 #: What ``--count --by`` shows for records without the field (``-`` may be a value: nginx's).
 _MISSING_LABEL = "(missing)"
+#: How ``--with-filename`` names standard input (grep's name for it).
+_STDIN_NAME = "(standard input)"
 _RELATIVE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhdw])")  # fullmatch: ``$`` accepts a trailing newline
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-Renderer = Callable[[dict[str, Any], bytes, bytes, float | None], bytes]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,25 +52,77 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's layout, with the terminal's width looked up as ``shutil.get_terminal_size`` does
+    but without importing ``shutil``: argparse makes a formatter for every option it adds, and
+    ``shutil`` (with ``bz2``, ``lzma`` and ``fnmatch``) would cost every run some 3 ms."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width: ``$COLUMNS``, else the width of the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("logmagic")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        sys.stdout.write(f"{parser.prog} {number}\n")
+        raise SystemExit(0)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="gelf-chainsaw",
         description="Search GELF/JSON log lines in files, .gz files, svlogd directories and stdin.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     p.add_argument("args", nargs="*", metavar="TERM|PATH", help="query terms and paths (no path or -: stdin)")
     p.add_argument("--txn", metavar="ID", help="every record of this transaction, in time order")
     p.add_argument("--since", metavar="TIME", help="ISO 8601, unix seconds, or relative: 15m, 2h, 1d")
     p.add_argument("--until", metavar="TIME", help="same forms as --since")
-    p.add_argument("-r", "--recursive", action="store_true", help="walk a tree of service log directories")
+    p.add_argument("-r", "--recursive", action="store_true", help="walk a tree of service log directories (no path: .)")
     p.add_argument("-F", "--follow", action="store_true", help="keep reading as lines are written (like tail -F)")
     p.add_argument("-o", "--output", choices=("pretty", "json", "raw"), help="default: pretty on a terminal, else json")
-    p.add_argument("--fields", metavar="A,B,C", help="print these fields as tab-separated columns")
+    p.add_argument(
+        "--fields", metavar="A,B,C", help="print these fields as tab-separated columns (timestamp:raw: as written)"
+    )
     p.add_argument("--count", action="store_true", help="print the number of matching records")
     p.add_argument("--by", metavar="FIELD", help="with --count: counts per value of FIELD")
+    p.add_argument(
+        "-H",
+        "--with-filename",
+        dest="with_filename",
+        action="store_true",
+        default=None,
+        help="say where each line came from (default with several paths or -r; -o json: a _source field)",
+    )
+    p.add_argument("--no-filename", dest="with_filename", action="store_false", help="never say where a line came from")
     p.add_argument("--strict", action="store_true", help="a line that is not a JSON object is an error")
     p.add_argument("--show-bad", action="store_true", help="print lines that are not JSON objects on stderr")
+    p.add_argument("--version", action=_Version)
     return p
 
 
@@ -98,6 +140,8 @@ def parse_time(text: str, now: float | None = None) -> float:
         if not math.isfinite(seconds):
             raise QueryError(f"bad time {text!r}: unix seconds must be a finite number")
         return seconds
+    import datetime
+
     try:
         when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("_", "T"))
     except ValueError:
@@ -118,91 +162,9 @@ def _split_args(args: list[str]) -> tuple[list[str], list[str]]:
     return terms, paths
 
 
-class Scan:
-    """One run: reads streams, filters, prints, counts."""
-
-    def __init__(self, query: Query, render_line: Renderer | None, opts: argparse.Namespace) -> None:
-        self.query = query
-        self.render = render_line
-        self.opts = opts
-        # --strict and --show-bad must see every line that is not JSON: no prefilter then.
-        self.prefilter = None if opts.strict or opts.show_bad else query.prefilter()
-        self.matched = 0
-        self.bad = 0
-        self.by: Counter[str | None] = Counter()  # --count --by: None counts records without the field
-        self.out = sys.stdout.buffer
-        self.collected: list[tuple[float, int, bytes]] = []  # --txn: printed in time order at the end
-
-    def feed(self, buf: Buffer, end: int | None = None) -> None:
-        """Process the whole lines in ``buf[:end]`` (all of ``buf`` by default)."""
-        if end is None:
-            end = len(buf)
-        spans = _all_lines(buf, end) if self.prefilter is None else self.prefilter.spans(buf, end)
-        loads, matches = orjson.loads, self.query.matches
-        with memoryview(buf) as view:  # released on return: the reader may resize its buffer
-            for start, stop in spans:
-                raw = view[start:stop].tobytes()
-                if raw[:1] == b"{":  # no svlogd prefix: the usual case, without a call
-                    body, prefix_time = raw, None
-                else:
-                    body, prefix_time = strip_prefix(raw)
-                try:
-                    obj = loads(body)
-                except orjson.JSONDecodeError:
-                    obj = None
-                if not isinstance(obj, dict):
-                    if raw.strip():  # blank lines are not bad lines
-                        self._bad(raw)
-                    continue
-                if matches(obj, prefix_time):
-                    self._hit(obj, raw, body, prefix_time)
-
-    def _bad(self, raw: bytes) -> None:
-        self.bad += 1
-        if self.opts.strict:
-            sys.stderr.write(f"gelf-chainsaw: not a JSON object: {raw[:120]!r}\n")
-            raise SystemExit(2)
-        if self.opts.show_bad:
-            sys.stderr.buffer.write(b"bad: " + raw + b"\n")
-
-    def _hit(self, obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None) -> None:
-        self.matched += 1
-        if self.opts.count:
-            if self.opts.by:
-                value = lookup(obj, self.opts.by)
-                self.by[None if value is MISSING else as_text(value)] += 1
-            return
-        assert self.render is not None
-        line = self.render(obj, raw, body, prefix_time)
-        if self.opts.txn and not self.opts.follow:
-            self.collected.append((record_time(obj, prefix_time) or 0.0, len(self.collected), line))
-        else:
-            self.out.write(line)
-
-    def finish(self) -> None:
-        for _, _, line in sorted(self.collected):
-            self.out.write(line)
-        if self.opts.count:
-            if self.opts.by:
-                self.out.writelines(render.counts(self.by, _MISSING_LABEL))
-            else:
-                self.out.write(f"{self.matched}\n".encode())
-        self.out.flush()
-
-
-def _all_lines(buf: Buffer, end: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of every line in ``buf[:end]``, without the newline."""
-    start = 0
-    find = buf.find
-    while start < end:
-        stop = find(b"\n", start, end)
-        if stop < 0:
-            stop = end
-        yield start, stop
-        start = stop + 1
-
-
 def _describe_txn(txn_id: str) -> str | None:
+    from logmagic.txn_format import parse_txn_id
+
     try:
         info = parse_txn_id(txn_id)
     except ValueError:
@@ -223,6 +185,39 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return opts
 
 
+def _check_output(opts: argparse.Namespace) -> None:
+    """Options that ask for two kinds of output at once are an error, not a silent choice."""
+    if opts.fields is not None:
+        if opts.output is not None:
+            raise QueryError(f"--fields prints tab-separated columns: it cannot be used with -o {opts.output}")
+        if opts.count:
+            raise QueryError("--fields prints matching records: it cannot be used with --count")
+        if not [f for f in opts.fields.split(",") if f.strip()]:
+            raise QueryError("--fields needs at least one field name")
+    if opts.by and not opts.count:
+        raise QueryError("--by needs --count")
+
+
+def _color() -> bool:
+    """Whether a terminal gets colors: not with ``NO_COLOR`` set, nor on a dumb terminal."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _renderer(opts: argparse.Namespace, tty: bool, with_source: bool) -> Renderer | None:
+    """How a match is printed, or None with ``--count``."""
+    if opts.fields is not None:
+        return render.Columns([f.strip() for f in opts.fields.split(",") if f.strip()], with_source)
+    if opts.count:
+        return None
+    output = opts.output or ("pretty" if tty else "json")
+    if output == "pretty":
+        return render.Pretty(tty and _color(), with_source)
+    asked = opts.with_filename is True  # json and raw say where a line came from only when asked
+    if output == "json":
+        return render.json_with_source if asked else render.json_line
+    return render.raw_with_source if asked else render.raw_line
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gelf-chainsaw`` console script."""
     opts = _parse(sys.argv[1:] if argv is None else list(argv))
@@ -230,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("gelf-chainsaw: standard output is closed\n")
         return 2
     term_args, paths = _split_args(opts.args)
+    if opts.recursive and not paths:
+        paths = ["."]  # as grep -r: the tree here, not stdin
     try:
         terms = [parse_term(t) for t in term_args]
         if opts.txn is not None:
@@ -242,8 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             since=parse_time(opts.since) if opts.since else None,
             until=parse_time(opts.until) if opts.until else None,
         )
-        if opts.by and not opts.count:
-            raise QueryError("--by needs --count")
+        _check_output(opts)
+        tty = sys.stdout.isatty()
+        with_source = opts.with_filename if opts.with_filename is not None else len(paths) > 1 or opts.recursive
+        render_line = _renderer(opts, tty, with_source)
     except QueryError as exc:
         sys.stderr.write(f"gelf-chainsaw: {exc}\n")
         return 2
@@ -252,40 +251,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not streams:  # every path was bad, and said so
         return 2
 
-    tty = sys.stdout.isatty()
-    render_line: Renderer | None = None
-    if opts.fields:
-        render_line = render.Columns([f.strip() for f in opts.fields.split(",") if f.strip()])
-    elif not opts.count:
-        output = opts.output or ("pretty" if tty else "json")
-        if output == "pretty":
-            render_line = render.Pretty(tty and not os.environ.get("NO_COLOR"))
-        else:
-            render_line = render.json_line if output == "json" else render.raw_line
-
     if opts.txn:
         where = _describe_txn(opts.txn)
         if where:
             sys.stderr.write(f"gelf-chainsaw: txnId {opts.txn} was {where}\n")
 
-    scan = Scan(query, render_line, opts)
+    every_line = opts.strict or opts.show_bad  # they must see every line that is not JSON: no prefilter
+    scan = Scan(
+        query,
+        render_line,
+        sys.stdout.buffer,
+        prefilter=not every_line,
+        by=opts.by if opts.count else None,
+        order=bool(opts.txn) and not opts.follow,
+        bad=_BadLines(opts.strict) if every_line else None,
+        needs_time=not (opts.count or render_line in (render.json_line, render.raw_line)),
+        line_by_line=tty,
+    )
     progress = report.progress = _Progress(streams) if sys.stderr.isatty() and not opts.follow else None
     try:
         if opts.follow:
-            for _stream, data in follow_streams(streams, report):
+            from logmagic.tools.logfiles.follow import follow_streams
+
+            for stream, data in follow_streams(streams, report):
+                scan.source = _source_name(stream)
                 scan.feed(data)
-                scan.out.flush()
+                scan.flush()
         else:
             for stream in streams:
-                for block in blocks(stream, report):
-                    scan.feed(block)
+                scan.source = _source_name(stream)
+                for buf, end in regions(stream, report):
+                    scan.feed(buf, end)
                     if progress is not None:
-                        progress.advance(len(block))
+                        progress.advance(end)
                     if stream.is_stdin:
-                        scan.out.flush()  # a pipe's lines come out as they come in
-        scan.finish()
+                        scan.flush()  # a pipe's lines come out as they come in
+        _finish(scan, opts)
     except KeyboardInterrupt:
-        scan.finish()
+        _finish(scan, opts)
+    except _Strict as stop:
+        scan.flush()  # what matched before the bad line
+        sys.stderr.write(f"gelf-chainsaw: not a JSON object: {stop.line[:120]!r}\n")
+        return 2
     except BrokenPipeError:
         sys.stderr.close()  # the reader (head, less) went away: not an error
         return 0 if scan.matched else 1
@@ -305,6 +312,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report.errors:
         return 2
     return 0 if scan.matched else 1
+
+
+def run() -> NoReturn:
+    """The ``gelf-chainsaw`` command: ``main``, then exit without the interpreter's teardown.
+
+    A search is over when its output is written; freeing every module and object the run
+    made would cost it some 5 ms more (a tenth of a run over a small file). Output is
+    flushed first; gelf-chainsaw registers no exit hook, and files are closed by the system.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a reader gone away, a stream closed: nothing left to say
+            pass
+    os._exit(code)
+
+
+def _finish(scan: Scan, opts: argparse.Namespace) -> None:
+    """The rest of the output: ``--txn``'s records in time order, or the counts."""
+    scan.finish()
+    if opts.count:
+        if opts.by:
+            sys.stdout.buffer.writelines(render.counts(scan.by, _MISSING_LABEL))
+        else:
+            sys.stdout.buffer.write(f"{scan.matched}\n".encode())
+    sys.stdout.buffer.flush()
+
+
+def _source_name(stream: Stream) -> str:
+    """Where a stream's lines come from, as ``--with-filename`` shows it."""
+    return _STDIN_NAME if stream.is_stdin else stream.name
+
+
+class _Strict(Exception):
+    """``--strict`` met a line that is not a JSON object."""
+
+    def __init__(self, line: bytes) -> None:
+        super().__init__("not a JSON object")
+        self.line = line
+
+
+class _BadLines:
+    """``--strict``: the first line that is not a JSON object ends the run (exit 2).
+    ``--show-bad``: each such line is printed on stderr."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+
+    def __call__(self, raw: bytes) -> None:
+        if self.strict:
+            raise _Strict(raw)
+        sys.stderr.buffer.write(b"bad: " + raw + b"\n")
 
 
 class _Report:
@@ -353,4 +414,4 @@ class _Progress:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -8,8 +8,9 @@ read, so no line comes twice. ``-r`` walks a tree of service log directories.
 
 from __future__ import annotations
 
+import errno
 import os
-from pathlib import Path
+import stat
 
 from logmagic.tools.logfiles import svlogd
 from logmagic.tools.logfiles.streams import Report, Stream, why_unreadable
@@ -33,27 +34,44 @@ def streams_for(paths: list[str], report: Report, recursive: bool = False) -> li
     return out
 
 
+#: What makes a path "no such file or directory" rather than an error of its own.
+_MISSING = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+
+
+def clean(path: str) -> str:
+    """``path`` as ``pathlib`` writes it: no empty or ``.`` parts, no slash at the end."""
+    lead = "//" if path.startswith("//") and not path.startswith("///") else "/" if path.startswith("/") else ""
+    return lead + "/".join(p for p in path.split("/") if p and p != ".") or "."
+
+
+def _join(directory: str, name: str) -> str:
+    """``name`` inside the clean path ``directory`` (just ``name`` inside ``.``, as grep -r names it)."""
+    if directory == ".":
+        return name
+    return directory + name if directory.endswith("/") else f"{directory}/{name}"
+
+
 def _path_streams(raw: str, recursive: bool, report: Report) -> list[Stream]:
     """The streams of one command-line path, or none (reported) when it cannot be read."""
-    path = Path(raw)
+    path = clean(raw)
     try:
-        if path.is_dir():
-            found, complete = _dir_streams(path, recursive, report)
-            if not found and complete:
-                hint = "" if recursive else " (use -r to walk a tree of service log directories)"
-                report(f"{raw}: no svlogd log files here{hint}")
-            return found
-        if path.is_file():
-            return [Stream(raw, [path])]
-        exists = path.exists()
+        mode = os.stat(path).st_mode
     except OSError as exc:
-        report(f"{raw}: {why_unreadable(exc)}")
+        report(f"{raw}: no such file or directory" if exc.errno in _MISSING else f"{raw}: {why_unreadable(exc)}")
         return []
-    report(f"{raw}: not a regular file or directory" if exists else f"{raw}: no such file or directory")
+    if stat.S_ISDIR(mode):
+        found, complete = _dir_streams(path, recursive, report)
+        if not found and complete:
+            hint = "" if recursive else " (use -r to walk a tree of service log directories)"
+            report(f"{raw}: no svlogd log files here{hint}")
+        return found
+    if stat.S_ISREG(mode):
+        return [Stream(raw, [path])]
+    report(f"{raw}: not a regular file or directory")
     return []
 
 
-def _dir_streams(top: Path, recursive: bool, report: Report) -> tuple[list[Stream], bool]:
+def _dir_streams(top: str, recursive: bool, report: Report) -> tuple[list[Stream], bool]:
     """The svlogd streams at ``top`` and, with ``recursive``, below it; and whether every
     directory could be looked into (one that cannot is reported and skipped).
 
@@ -68,7 +86,7 @@ def _dir_streams(top: Path, recursive: bool, report: Report) -> tuple[list[Strea
     while stack:
         path = stack.pop()
         try:
-            st = path.stat()
+            st = os.stat(path)
             if (st.st_dev, st.st_ino) in seen:
                 continue
             seen.add((st.st_dev, st.st_ino))
@@ -78,20 +96,20 @@ def _dir_streams(top: Path, recursive: bool, report: Report) -> tuple[list[Strea
             complete = False
             continue
         if files:
-            found.append(Stream(str(path), files, path))
+            found.append(Stream(path, files, path))
         if recursive:
             stack.extend(reversed(subdirs))  # popped in name order
     return found, complete
 
 
-def _look_into(path: Path) -> tuple[list[Path], list[Path]]:
+def _look_into(path: str) -> tuple[list[str], list[str]]:
     """A directory's svlogd files in reading order (none when it is not an svlogd directory),
     the finished output of a rotation being processed, and its subdirectories in name order."""
     files, subdirs = [], []
     with os.scandir(path) as entries:
         for entry in entries:
             if entry.is_dir():
-                subdirs.append(path / entry.name)
+                subdirs.append(_join(path, entry.name))
             elif entry.is_file():
                 files.append(entry.name)
-    return [path / name for name in svlogd.reading_order(files, keep=svlogd.OUTPUT)], sorted(subdirs)
+    return [_join(path, name) for name in svlogd.reading_order(files, keep=svlogd.OUTPUT)], sorted(subdirs)

@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from logmagic.levels import LEVELS_BY_NAME
+from logmagic.tools.chainsaw.bytescan import escape_lines, level_lines, level_value, lines_with, units_of
 
 # Both matched with ``fullmatch``: ``$`` would also accept a trailing newline.
 _TERM = re.compile(r"([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)(!=|>=|<=|=|~|>|<)(.*)", re.DOTALL)
@@ -41,9 +41,7 @@ _INTEGER = re.compile(r"-?[0-9]+")
 #: 200.0): below 10**15 no encoder switches to an exponent. Only these get a literal prefilter.
 _SHORT_INT = re.compile(r"-?[0-9]{1,15}")
 #: ISO 8601 date and time: ``T`` or a space between them, seconds optional, ``Z`` or an offset.
-_ISO_TIME = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?([Zz]|[+-](\d\d):?(\d\d))?", re.ASCII
-)
+_ISO_TIME = r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?([Zz]|[+-](\d\d):?(\d\d))?"
 #: Record times are between these unix seconds (years 1 to 9999), as Python's dates are.
 _FIRST, _PAST_LAST = -62135596800, 253402300800
 _ALIASES = {
@@ -77,13 +75,18 @@ def lookup(obj: dict[str, Any], name: str) -> Any:
     return getter(name)(obj)
 
 
-@functools.cache
-def getter(name: str) -> Callable[[dict[str, Any]], Any]:
-    """``lookup`` for one name, with the keys to try worked out once: it runs for every line."""
+def _keys(name: str) -> tuple[str, ...]:
+    """The keys ``lookup`` tries for ``name`` at the top of a record, in order."""
     keys = ["_exact_level"] if name == "level" else []
     for candidate in _ALIASES.get(name, (name,)):
         keys += [candidate, "_" + candidate]
-    tried = tuple(keys)
+    return tuple(keys)
+
+
+@functools.cache
+def getter(name: str) -> Callable[[dict[str, Any]], Any]:
+    """``lookup`` for one name, with the keys to try worked out once: it runs for every line."""
+    tried = _keys(name)
 
     def get(obj: dict[str, Any]) -> Any:
         for key in tried:
@@ -146,18 +149,85 @@ def _is_level_value(value: str) -> bool:
     return value.upper() in LEVELS_BY_NAME or _NUMBER.fullmatch(value) is not None
 
 
-@dataclass(frozen=True)
 class Term:
-    """One condition on a record."""
+    """One condition on a record: ``name op value``, and ``test``, which tells whether a value
+    found under the name satisfies it. (A plain class rather than a dataclass: every run of
+    gelf-chainsaw defines it, and a dataclass costs a fraction of a millisecond to make.)"""
 
-    name: str
-    op: str
-    value: str
-    test: Callable[[Any], bool]
-    get: Callable[[dict[str, Any]], Any] = field(init=False, repr=False, compare=False)
+    __slots__ = ("compare", "get", "name", "op", "test", "value")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "get", getter(self.name))
+    def __init__(
+        self,
+        name: str,
+        op: str,
+        value: str,
+        test: Callable[[Any], bool],
+        compare: tuple[Callable[[float, float], bool], float] | None = None,
+    ) -> None:
+        self.name = name
+        self.op = op
+        self.value = value
+        self.test = test
+        self.compare = compare  # a numeric term: the comparison and its bound
+        self.get = getter(name)
+
+    def __repr__(self) -> str:
+        return f"Term({self.name!r}, {self.op!r}, {self.value!r})"
+
+    def fused(self) -> Callable[[dict[str, Any]], bool]:
+        """``matches`` as one function, for the lines of a scan: the keys to try and the test in
+        one frame, with a record's usual values (a number for a comparison, text for ``=``)
+        taken without a further call. The same answers as ``matches``."""
+        if "." in self.name:
+            return self.matches
+        keys, test, absent = _keys(self.name), self.test, self.op == "!="
+        compare = self.compare
+        if compare is not None:
+            cmp, bound = compare
+            is_level = self.name == "level"
+
+            texts: dict[str, float | None] = {}  # a level's name, a number as text: read once
+
+            def numeric(obj: dict[str, Any]) -> bool:
+                for key in keys:
+                    v = obj.get(key, MISSING)
+                    if v is not MISSING:
+                        kind = type(v)
+                        if kind is int or kind is float:
+                            return cmp(float(v), bound)
+                        if kind is str:
+                            try:
+                                n = texts[v]
+                            except KeyError:
+                                n = as_number(v, is_level)
+                                if len(texts) < 4096:
+                                    texts[v] = n
+                        else:
+                            n = as_number(v, is_level)
+                        return n is not None and cmp(n, bound)
+                return absent
+
+            return numeric
+        if self.op == "=" and "*" not in self.value and not (self.name == "level" and _is_level_value(self.value)):
+            value = self.value
+
+            def equal(obj: dict[str, Any]) -> bool:
+                for key in keys:
+                    v = obj.get(key, MISSING)
+                    if v is not MISSING:
+                        return v == value if type(v) is str else test(v)
+                return absent
+
+            return equal
+
+        def other(obj: dict[str, Any]) -> bool:
+            for key in keys:
+                v = obj.get(key, MISSING)
+                if v is not MISSING:
+                    return test(v)
+            return absent
+
+        return other
 
     def matches(self, obj: dict[str, Any]) -> bool:
         """Whether the parsed line ``obj`` satisfies this term."""
@@ -245,16 +315,18 @@ def parse_term(text: str) -> Term:
         n = as_number(v, is_level)
         return n is not None and compare(n, bound)
 
-    return Term(name, op, value, numeric)
+    return Term(name, op, value, numeric, (compare, bound))
 
 
-@dataclass
 class Query:
-    """All terms (ANDed), the time window and the txnId of ``--txn``."""
+    """All terms (ANDed) and the time window."""
 
-    terms: list[Term]
-    since: float | None = None
-    until: float | None = None
+    __slots__ = ("since", "terms", "until")
+
+    def __init__(self, terms: list[Term], since: float | None = None, until: float | None = None) -> None:
+        self.terms = terms
+        self.since = since
+        self.until = until
 
     def matches(self, obj: dict[str, Any], prefix_time: float | None) -> bool:
         """Whether a parsed line matches; ``prefix_time`` is the svlogd stamp, if any."""
@@ -270,6 +342,21 @@ class Query:
             if self.until is not None and ts > self.until:
                 return False
         return True
+
+    def timeless(self) -> Callable[[dict[str, Any]], bool] | None:
+        """``matches`` for a query without a time window, as one function of the object (the
+        terms' ``fused`` forms); None when the query has a window."""
+        if self.since is not None or self.until is not None:
+            return None
+        tests = [t.fused() for t in self.terms]
+        if not tests:
+            return lambda obj: True
+        if len(tests) == 1:
+            return tests[0]
+        if len(tests) == 2:
+            first, second = tests
+            return lambda obj: first(obj) and second(obj)
+        return lambda obj: all(test(obj) for test in tests)
 
     def prefilter(self) -> LineFilter | None:
         """The most selective byte test the terms allow, or None when every line must be parsed.
@@ -306,13 +393,19 @@ def record_time(obj: dict[str, Any], prefix_time: float | None) -> float | None:
     return prefix_time
 
 
+@functools.cache
+def _iso_time() -> re.Pattern[str]:
+    """``_ISO_TIME`` compiled, at its first use: most logs have no time written as text."""
+    return re.compile(_ISO_TIME, re.ASCII)
+
+
 def _iso_seconds(text: str) -> float | None:
     """Unix seconds of an ISO 8601 date and time, None if ``text`` is not one.
 
     By hand rather than ``datetime.fromisoformat``, which before Python 3.11 takes neither
     ``Z`` nor fractions of other than 3 or 6 digits.
     """
-    m = _ISO_TIME.fullmatch(text)
+    m = _iso_time().fullmatch(text)
     if m is None:
         return None
     try:
@@ -330,19 +423,26 @@ class LineFilter:
     """Finds the lines of a buffer that may match, before any JSON is parsed.
 
     Two searches, both in C: ``plain`` (a literal, with ``bytes.find``, or a regular expression)
-    for the bytes as common encoders write them, and then, on the few lines that hold a
-    backslash followed by one of ``introducers`` (``\\u``, ``\\/``), ``escaped``: the same
-    bytes with any character written as a JSON escape. A line that holds neither is not
-    parsed. The first search is the one that runs over every byte, so it is kept as cheap as
-    ``bytes.find`` allows; the backslash search is ``memchr``.
+    for the bytes as common encoders write them, and then ``bytescan.escape_lines`` for the
+    lines that write one of the searched characters as a JSON escape (``\\u0041``, or ``\\/``
+    for ``/``): the code units of ``units`` (a bitmap, see ``bytescan.units_of``) and the
+    bytes of ``short``. Only those lines are tested again, with ``escaped``: the same bytes
+    with any character written raw or escaped. A line that holds neither is not parsed.
+    The first search runs over every byte, so it is kept as cheap as ``bytes.find`` allows;
+    after a hit it goes on at the next line.
     """
 
-    def __init__(
-        self, plain: bytes | re.Pattern[bytes], escaped: re.Pattern[bytes], introducers: tuple[bytes, ...]
-    ) -> None:
+    def __init__(self, plain: bytes | re.Pattern[bytes], escaped: bytes, units: bytes, short: bytes) -> None:
         self.plain = plain
-        self.escaped = escaped
-        self.introducers = introducers
+        self.escaped_pattern = escaped  # compiled when a line with such an escape is met: most files have none
+        self.units = units
+        self.short = short
+        self.levels: tuple[tuple[bytes, ...], tuple[bytes, ...]] | None = None  # a level filter's ints and names
+
+    @functools.cached_property
+    def escaped(self) -> re.Pattern[bytes]:
+        """The byte pattern of the searched text with any character raw or escaped."""
+        return re.compile(self.escaped_pattern)
 
     @classmethod
     def for_literal(cls, text: str) -> LineFilter | None:
@@ -353,91 +453,69 @@ class LineFilter:
             escaped = _json_text_pattern(text)
         except (TypeError, UnicodeEncodeError):
             return None
-        return cls(plain, re.compile(escaped), _introducers(text))
+        return cls(plain, escaped, units_of(text), b"/" if "/" in text else b"")
 
     @classmethod
     def for_levels(cls, terms: list[Term]) -> LineFilter | None:
         """Lines where a key ending in ``level`` (``level``, ``_exact_level``) may hold a level
-        that passes ``terms``: an allowed integer, or a value written another way (a name, a
-        float, a negative or big number), which the full evaluation then decides.
+        that passes ``terms``: an allowed integer, a level name that passes (in any case), or a
+        value written another way, which the full evaluation then decides: a float, a negative
+        or big number, text that may be a number (``"3"``), text with an escape or a byte
+        beyond ASCII (``"\\u0065rr"``; ``str.upper`` makes ``"ınfo"`` ``INFO``). A value that
+        cannot be a level (``true``, ``null``, an object, other text) does not pass.
 
         None when so many integers pass that the pattern would let most lines through.
         """
         allowed = [n for n in range(100) if all(t.test(n) for t in terms)]
         if len(allowed) > 40:
             return None
-        choices = "|".join(str(n) for n in allowed) or "(?!)"
-        value = rf'"[ \t\r]*:[ \t\r]*(?:(?:{choices})(?![0-9.eE])|[^0-9 \t\r]|[0-9]+[.eE]|[0-9]{{3,}})'.encode()
-        plain, escaped = re.compile(b"level" + value), re.compile(_json_text_pattern("level") + value)
-        return cls(plain, escaped, _introducers("level"))
+        ints = tuple(str(n).encode() for n in allowed)
+        names = tuple(
+            sorted((n.encode() for n in LEVELS_BY_NAME if all(t.test(n) for t in terms)), key=len, reverse=True)
+        )
+        value = level_value(ints, names)
+        found = cls(re.compile(b"level" + value), _json_text_pattern("level") + value, units_of("level"), b"")
+        found.levels = ints, names
+        return found
 
-    def spans(self, buf: Buffer, end: int) -> list[tuple[int, int]]:
-        """(start, end) of each candidate line in ``buf[:end]``, in order, without the newline."""
-        find, rfind = buf.find, buf.rfind
-        out: list[tuple[int, int]] = []
-        stop = -1
-        if isinstance(self.plain, bytes):
-            needle = self.plain
-            pos = find(needle, 0, end)
-            while pos >= 0:
-                start = rfind(b"\n", 0, pos) + 1
-                stop = find(b"\n", pos, end)
-                if stop < 0:
-                    stop = end
-                out.append((start, stop))
-                pos = find(needle, stop, end)
+    def spans(self, buf: Buffer, end: int, escapes: list[int] | None = None) -> list[int]:
+        """``[start0, stop0, start1, stop1, ...]``: each candidate line in ``buf[:end]``, in
+        order, without its newline. ``escapes``: ``escape_lines`` of the same buffer for this
+        filter's ``units`` and ``short``, when the caller has it already."""
+        plain = self.plain
+        if isinstance(plain, bytes):
+            out = lines_with(buf, 0, end, plain)
+        elif self.levels is not None:
+            out = level_lines(buf, 0, end, *self.levels)
         else:
-            for m in self.plain.finditer(buf, 0, end):
+            find, rfind = buf.find, buf.rfind
+            out = []
+            search = plain.search
+            m = search(buf, 0, end)
+            while m is not None:
                 pos = m.start()
-                if pos < stop:
-                    continue  # another hit in a line already taken
-                start = rfind(b"\n", 0, pos) + 1
                 stop = find(b"\n", pos, end)
                 if stop < 0:
                     stop = end
-                out.append((start, stop))
-        escaped = list(self._escaped_lines(buf, end))
+                out += (rfind(b"\n", 0, pos) + 1, stop)
+                m = search(buf, stop, end)
+        escaped = escape_lines(buf, 0, end, self.units, self.short) if escapes is None else escapes
         if escaped:
-            out = sorted(set(out).union(escaped))
+            search = self.escaped.search
+            more = [
+                (escaped[i], escaped[i + 1])
+                for i in range(0, len(escaped), 2)
+                if search(buf, escaped[i], escaped[i + 1]) is not None
+            ]
+            if more:
+                pairs = sorted({*zip(out[::2], out[1::2], strict=True), *more})
+                out = [n for pair in pairs for n in pair]
         return out
-
-    def _escaped_lines(self, buf: Buffer, end: int) -> Iterator[tuple[int, int]]:
-        """Lines with a backslash, then an introducer after it, then the escaped pattern."""
-        find, rfind = buf.find, buf.rfind
-        search = self.escaped.search
-        first, *others = self.introducers
-        pos = find(b"\\", 0, end)
-        while pos >= 0:
-            stop = find(b"\n", pos, end)
-            if stop < 0:
-                stop = end
-            if rfind(first, pos, stop) >= 0 or any(rfind(intro, pos, stop) >= 0 for intro in others):
-                start = rfind(b"\n", 0, pos) + 1
-                if search(buf, start, stop) is not None:
-                    yield start, stop
-            pos = find(b"\\", stop, end)
 
 
 def _hex4(code: int) -> str:
     """A pattern for ``\\uXXXX`` of one UTF-16 code unit, hex letters in either case."""
     return r"\\u" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in f"{code:04x}")
-
-
-def _introducers(text: str) -> tuple[bytes, ...]:
-    r"""What a line holds where ``text`` is written otherwise than orjson writes it.
-
-    That is a ``\uXXXX`` of one of its characters (its start: ``\u00`` for ASCII text) or
-    ``\/``. Longer than a bare ``\u``, these are found faster on the lines with a backslash.
-    """
-    found = set()
-    for ch in text:
-        code = ord(ch) if ord(ch) <= 0xFFFF else 0xD800 + ((ord(ch) - 0x10000) >> 10)
-        high = f"{code:04x}"[:2]
-        for variant in {high, high.upper(), high[0] + high[1].upper(), high[0].upper() + high[1]}:
-            found.add(b"\\u" + variant.encode())
-        if ch == "/":
-            found.add(b"\\/")
-    return tuple(sorted(found))
 
 
 def _json_text_pattern(text: str) -> bytes:

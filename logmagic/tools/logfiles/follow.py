@@ -183,21 +183,23 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
         # stdin streams by itself, until it ends; a gzip file is complete: read once, decompressed
         if stream.is_stdin or (stream.directory is None and _compressed(stream.files[-1])):
             for block in blocks(stream, report):
-                yield stream, bytes(block)
+                yield stream, block
             continue
-        if stream.directory is not None:
-            target = stream.directory / "current"
-            before = [p for p in stream.files if p != target]
+        directory = None if stream.directory is None else Path(stream.directory)
+        files = [Path(p) for p in stream.files]
+        if directory is not None:
+            target = directory / "current"
+            before = [p for p in files if p != target]
         else:
-            target, before = stream.files[-1], stream.files[:-1]
+            target, before = files[-1], files[:-1]
         rest = b""
         if before:
-            for block in blocks(Stream(stream.name, before, stream.directory), report):
+            for block in blocks(Stream(stream.name, [str(p) for p in before], stream.directory), report):
                 if block.endswith(b"\n"):
-                    yield stream, bytes(block)
+                    yield stream, block
                 else:
-                    rest = bytes(block)
-        follower = Follower(target, report, directory=stream.directory, seen={p.name for p in before})
+                    rest = block
+        follower = Follower(target, report, directory=directory, seen={p.name for p in before})
         follower.lines.pending = rest
         followers.append((stream, follower))
     while followers:
@@ -216,7 +218,7 @@ def follow_streams(streams: list[Stream], report: Report, poll: float = POLL) ->
             time.sleep(poll)
 
 
-def _compressed(path: Path) -> bool:
+def _compressed(path: str) -> bool:
     """A gzip file is complete: read once, not followed. One that cannot be read is followed
     (and its error reported) like any other."""
     try:

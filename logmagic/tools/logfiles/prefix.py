@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 
-__all__ = ["TAI_OFFSET", "prefix_length", "strip_prefix", "without_prefix"]
+__all__ = ["TAI_OFFSET", "body_start", "prefix_length", "strip_prefix", "without_prefix"]
 
 _TAI64N = re.compile(rb"^@(4[0-9a-f]{15})([0-9a-f]{8}) ")
 #: ``-tt`` (``_``) and ``-ttt`` (``T``); an ISO 8601 zone is accepted too (other writers add one).
@@ -31,22 +31,47 @@ def strip_prefix(line: bytes) -> tuple[bytes, float | None]:
         m = _TAI64N.match(line)
         if m:
             return line[m.end() :], int(m[1], 16) - TAI_OFFSET + int(m[2], 16) / 1e9
-    elif first.isdigit():
+        return line, None
+    if not b"0" <= first <= b"9":
+        return line, None
+    m = _HUMAN.match(line)
+    if m is None:
+        return line, None
+    when = _second(line[:19], m)
+    if when is None:
+        return line, None
+    fraction, sign = m.group(7, 9)
+    if sign:  # a zone other than Z: the time is local to it
+        when -= (1 if sign == b"+" else -1) * (int(m[10]) * 3600 + int(m[11]) * 60)
+    return line[m.end() :], when + float(fraction) if fraction else when
+
+
+def body_start(line: bytes) -> int:
+    """Where ``strip_prefix``'s line without its prefix starts in ``line`` (0: it has none),
+    without working out the prefix's time."""
+    first = line[:1]
+    if first == b"@":
+        m = _TAI64N.match(line)
+    elif b"0" <= first <= b"9":
         m = _HUMAN.match(line)
-        if m:
-            key = line[:19]
-            try:
-                when = _SECONDS[key]
-            except KeyError:
-                if len(_SECONDS) >= _SECONDS_MAX:
-                    _SECONDS.clear()
-                when = _SECONDS[key] = _utc_seconds(m)
-            if when is None:
-                return line, None
-            if m[9]:  # a zone other than Z: the time is local to it
-                when -= (1 if m[9] == b"+" else -1) * (int(m[10]) * 3600 + int(m[11]) * 60)
-            return line[m.end() :], when + (float(m[7]) if m[7] else 0.0)
-    return line, None
+        if m is not None and _second(line[:19], m) is None:
+            return 0
+    else:
+        return 0
+    return m.end() if m else 0
+
+
+def _second(key: bytes, m: re.Match[bytes]) -> float | None:
+    """Unix seconds of a ``-tt`` / ``-ttt`` prefix's date and time to the second (``key``, its
+    first 19 bytes), None when there is no such time; parsed once per second of log."""
+    try:
+        return _SECONDS[key]
+    except KeyError:
+        pass
+    if len(_SECONDS) >= _SECONDS_MAX:
+        _SECONDS.clear()
+    when = _SECONDS[key] = _utc_seconds(m)
+    return when
 
 
 def prefix_length(line: bytes) -> int:

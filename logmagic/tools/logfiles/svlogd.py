@@ -22,10 +22,13 @@ import bisect
 import os
 import re
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from logmagic.tools.logfiles.identity import File, ident, open_regular
 from logmagic.tools.logfiles.prefix import TAI_OFFSET
+
+if TYPE_CHECKING:  # a caller's Path is used, none is made: gelf-chainsaw starts without pathlib
+    from pathlib import Path
 
 __all__ = [
     "ORIGINAL",

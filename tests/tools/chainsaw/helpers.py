@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import json
@@ -18,8 +17,8 @@ from typing import Any
 import pytest
 
 from logmagic.tools.chainsaw import render
-from logmagic.tools.chainsaw.cli import Scan
 from logmagic.tools.chainsaw.query import Query, parse_term
+from logmagic.tools.chainsaw.scan import Scan
 
 CHAINSAW = [sys.executable, "-m", "logmagic.tools.chainsaw"]
 #: C0 controls and DEL: what must never reach a terminal from log data.
@@ -104,28 +103,18 @@ def assert_one_line_error(result: Result, *mentions: str) -> None:
         assert text in result.err, (text, result.err)
 
 
-def options(**overrides: Any) -> argparse.Namespace:
-    base: dict[str, Any] = {
-        "count": False,
-        "by": None,
-        "txn": None,
-        "follow": False,
-        "strict": False,
-        "show_bad": False,
-    }
-    base.update(overrides)
-    return argparse.Namespace(**base)
-
-
 def scan_lines(terms: list[str], lines: list[bytes], prefilter: bool = True) -> list[bytes]:
-    """The lines the scanner prints in json mode for ``terms`` (svlogd prefix removed)."""
-    scan = Scan(Query([parse_term(t) for t in terms]), render.json_line, options())
-    if not prefilter:
-        scan.prefilter = None
-    scan.out = io.BytesIO()  # type: ignore[assignment]
-    scan.feed(b"".join(line + b"\n" for line in lines))
+    """The lines the scanner prints in json mode for ``terms`` (svlogd prefix removed); without
+    ``prefilter``, the reference: every line judged on its own."""
+    out = io.BytesIO()
+    scan = Scan(Query([parse_term(t) for t in terms]), render.json_line, out, prefilter=prefilter)
+    data = b"".join(line + b"\n" for line in lines)
+    if prefilter:
+        scan.feed(data)
+    else:
+        scan.feed_every_line(data)
     scan.finish()
-    return scan.out.getvalue().splitlines()
+    return out.getvalue().splitlines()
 
 
 def jl(obj: dict[str, Any]) -> bytes:

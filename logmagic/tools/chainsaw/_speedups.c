@@ -1,0 +1,824 @@
+/*
+ * logmagic.tools.chainsaw._speedups: gelf-chainsaw's scans over a buffer of log lines, in C.
+ *
+ * Each does exactly what its Python definition in logmagic/tools/chainsaw/bytescan.py does (the
+ * tests compare them on generated buffers); they exist because those definitions cost a Python
+ * step per hit, per backslash or per line, where these cost a memmem, or one pass of 16-byte
+ * compares.
+ *
+ * lines_with(buf, start, end, needle) -> list[int]
+ *     The lines of buf[start:end] that hold the bytes ``needle`` (not empty), found with the C
+ *     library's memmem: [start0, stop0, start1, stop1, ...], each line once, in order, without
+ *     its newline.
+ *
+ * level_lines(buf, start, end, ints, names) -> list[int]
+ *     The lines of buf[start:end] where the bytes 'level"' (the end of a key) are followed by a
+ *     colon and a value that may be a level passing a query: what the pattern of
+ *     logmagic.tools.chainsaw.query.LineFilter.for_levels matches, with ``ints`` the allowed
+ *     integers (decimal, as bytes) and ``names`` the allowed level names (upper case ASCII):
+ *     an allowed integer not followed by [0-9.eE]; digits followed by [.eE]; three digits or
+ *     more; a minus; or text that is an allowed name in any case, starts with [-0-9], or holds a
+ *     backslash or a byte beyond ASCII before its end. Flat, as below.
+ *
+ * escape_lines(buf, start, end, units, short) -> list[int]
+ *     The lines of buf[start:end] that hold a JSON escape of one of the characters searched
+ *     for: "\uXXXX" whose code unit XXXX has its bit set in ``units`` (a bitmap of 65536 bits,
+ *     8192 bytes), or a backslash followed by one of the bytes of ``short``. Escapes are read
+ *     from left to right as JSON reads them: a backslash and the byte after it are one escape
+ *     (six bytes for "\u" and four hex digits), so the "u0041" of "\\u0041" is not one; after a
+ *     line is found, reading starts again at the next line. Flat, as above.
+ *
+ * odd_lines(buf, start, end) -> list[int]
+ *     The starts of the lines of buf[start:end] that are not blank (bytes.strip() leaves
+ *     something) and do not start with "{" once an svlogd timestamp prefix is taken off (-t,
+ *     -tt, -ttt: the grammar of logmagic.tools.logfiles.prefix.prefix_length).
+ *
+ * marks(buf, start, end, units, short) -> (list[int], list[int])
+ *     escape_lines and odd_lines at once, in one pass over the buffer.
+ *
+ * bodies(lines) -> list[bytes]
+ *     Each line (bytes) without its svlogd timestamp prefix, as strip_prefix takes it off
+ *     (logmagic.tools.logfiles.prefix.body_start): -t's always, -tt's and -ttt's when they
+ *     name a real date and time (a line whose prefix does not is kept whole). A line without a
+ *     prefix is the same object.
+ *
+ * None runs Python code while it scans, and none raises for any content of the buffer. The pass
+ * uses SSE2 where the compiler has it (every x86-64), and AVX2 when the CPU has it too, else
+ * two memchr streams; defining LOGMAGIC_NO_SIMD at compile time picks the latter (the tests
+ * build both).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(LOGMAGIC_NO_SIMD)
+#include <immintrin.h>
+#define HAVE_SSE2 1
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5)
+#define HAVE_AVX2_TARGET 1 /* compiled for AVX2 in one function, used when the CPU has it */
+static int cpu_has_avx2;
+#endif
+#endif
+
+#define UNITS_BYTES 8192
+
+static int
+hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static inline int
+is_digit(unsigned char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
+static int
+is_lower_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Python's bytes.strip() whitespace. */
+static int
+is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
+}
+
+static int
+append_index(PyObject *list, Py_ssize_t value)
+{
+    PyObject *n = PyLong_FromSsize_t(value);
+    if (n == NULL) {
+        return -1;
+    }
+    int rc = PyList_Append(list, n);
+    Py_DECREF(n);
+    return rc;
+}
+
+/* The buffer of args[0] and the range args[1]:args[2], clamped to it as slicing would be. */
+static int
+get_buffer(PyObject *const *args, Py_buffer *view, Py_ssize_t *start, Py_ssize_t *end)
+{
+    *start = PyLong_AsSsize_t(args[1]);
+    if (*start == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *end = PyLong_AsSsize_t(args[2]);
+    if (*end == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (*start < 0 || *end < 0) {
+        PyErr_SetString(PyExc_ValueError, "start and end must not be negative");
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[0], view, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    if (*end > view->len) {
+        *end = view->len;
+    }
+    if (*start > *end) {
+        *start = *end;
+    }
+    return 0;
+}
+
+/* ``units`` and ``short``: a bitmap of 8192 bytes, and bytes. */
+static int
+get_escapes(PyObject *const *args, const unsigned char **units, const char **shorts, size_t *n_shorts)
+{
+    if (!PyBytes_Check(args[3]) || PyBytes_GET_SIZE(args[3]) != UNITS_BYTES) {
+        PyErr_SetString(PyExc_TypeError, "units must be bytes of length 8192");
+        return -1;
+    }
+    if (!PyBytes_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "short must be bytes");
+        return -1;
+    }
+    *units = (const unsigned char *)PyBytes_AS_STRING(args[3]);
+    *shorts = PyBytes_AS_STRING(args[4]);
+    *n_shorts = (size_t)PyBytes_GET_SIZE(args[4]);
+    return 0;
+}
+
+static PyObject *
+lines_with(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "lines_with(buf, start, end, needle) takes 4 arguments");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[3]) || PyBytes_GET_SIZE(args[3]) == 0) {
+        PyErr_SetString(PyExc_TypeError, "needle must be bytes, not empty");
+        return NULL;
+    }
+    const char *needle = PyBytes_AS_STRING(args[3]);
+    Py_ssize_t n_needle = PyBytes_GET_SIZE(args[3]);
+    Py_buffer view;
+    Py_ssize_t start, end;
+    if (get_buffer(args, &view, &start, &end) < 0) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    Py_ssize_t p = start;
+    while (end - p >= n_needle) {
+        const unsigned char *q = memmem(buf + p, (size_t)(end - p), needle, (size_t)n_needle);
+        if (q == NULL) {
+            break;
+        }
+        Py_ssize_t i = q - buf, line_start = i;
+        while (line_start > start && buf[line_start - 1] != '\n') {
+            line_start--;
+        }
+        const unsigned char *nl = memchr(q, '\n', (size_t)(end - i));
+        Py_ssize_t line_stop = nl == NULL ? end : nl - buf;
+        if (append_index(out, line_start) < 0 || append_index(out, line_stop) < 0) {
+            Py_DECREF(out);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        p = line_stop + 1;
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static inline int
+is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Whether the value after a 'level"' at ``i`` matches (see level_lines). */
+static int
+level_value(const unsigned char *b, Py_ssize_t i, Py_ssize_t end, PyObject *ints, PyObject *names)
+{
+    while (i < end && is_blank(b[i])) {
+        i++;
+    }
+    if (i >= end || b[i] != ':') {
+        return 0;
+    }
+    i++;
+    while (i < end && is_blank(b[i])) {
+        i++;
+    }
+    if (i >= end) {
+        return 0;
+    }
+    unsigned char c = b[i];
+    if (is_digit(c)) {
+        Py_ssize_t j = i;
+        while (j < end && is_digit(b[j])) {
+            j++;
+        }
+        if (j < end && (b[j] == '.' || b[j] == 'e' || b[j] == 'E')) {
+            return 1;
+        }
+        if (j - i >= 3) {
+            return 1;
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(ints); k++) {
+            PyObject *n = PyTuple_GET_ITEM(ints, k);
+            if (PyBytes_GET_SIZE(n) == j - i && memcmp(PyBytes_AS_STRING(n), b + i, (size_t)(j - i)) == 0) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    if (c == '-') {
+        return 1;
+    }
+    if (c != '"') {
+        return 0;
+    }
+    Py_ssize_t s = i + 1;
+    if (s < end && (b[s] == '-' || is_digit(b[s]))) {
+        return 1;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(names); k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(name);
+        Py_ssize_t n = PyBytes_GET_SIZE(name), m = 0;
+        if (s + n >= end) {
+            continue;
+        }
+        while (m < n && (b[s + m] >= 'a' && b[s + m] <= 'z' ? b[s + m] - 32 : b[s + m]) == t[m]) {
+            m++;
+        }
+        if (m == n && b[s + n] == '"') {
+            return 1;
+        }
+    }
+    for (Py_ssize_t k = s; k < end; k++) {
+        unsigned char d = b[k];
+        if (d == '\\' || d >= 0x80) {
+            return 1;
+        }
+        if (d == '"' || d == '\n') {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+level_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "level_lines(buf, start, end, ints, names) takes 5 arguments");
+        return NULL;
+    }
+    PyObject *ints = args[3], *names = args[4];
+    if (!PyTuple_Check(ints) || !PyTuple_Check(names)) {
+        PyErr_SetString(PyExc_TypeError, "ints and names must be tuples of bytes");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(ints) + PyTuple_GET_SIZE(names); k++) {
+        PyObject *item = k < PyTuple_GET_SIZE(ints) ? PyTuple_GET_ITEM(ints, k)
+                                                    : PyTuple_GET_ITEM(names, k - PyTuple_GET_SIZE(ints));
+        if (!PyBytes_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "ints and names must be tuples of bytes");
+            return NULL;
+        }
+    }
+    Py_buffer view;
+    Py_ssize_t start, end;
+    if (get_buffer(args, &view, &start, &end) < 0) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    static const char key[] = "level\"";
+    const Py_ssize_t n_key = 6;
+    Py_ssize_t p = start;
+    while (end - p >= n_key) {
+        const unsigned char *q = memmem(buf + p, (size_t)(end - p), key, (size_t)n_key);
+        if (q == NULL) {
+            break;
+        }
+        Py_ssize_t i = q - buf;
+        if (!level_value(buf, i + n_key, end, ints, names)) {
+            p = i + 1;
+            continue;
+        }
+        Py_ssize_t line_start = i;
+        while (line_start > start && buf[line_start - 1] != '\n') {
+            line_start--;
+        }
+        const unsigned char *nl = memchr(q, '\n', (size_t)(end - i));
+        Py_ssize_t line_stop = nl == NULL ? end : nl - buf;
+        if (append_index(out, line_start) < 0 || append_index(out, line_stop) < 0) {
+            Py_DECREF(out);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        p = line_stop + 1;
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* How many bytes at ``s`` an svlogd timestamp prefix takes (0: none), reading at most ``len``.
+ * No byte of a prefix is a newline, so reading past the end of the line changes nothing. */
+static Py_ssize_t
+prefix_length(const unsigned char *s, Py_ssize_t len)
+{
+    if (len >= 26 && s[0] == '@' && s[1] == '4') {
+        for (int k = 2; k < 25; k++) {
+            if (!is_lower_hex(s[k])) {
+                return 0;
+            }
+        }
+        return s[25] == ' ' ? 26 : 0;
+    }
+    /* 2026-11-22_06:28:03, then .fraction, then Z or +hh:mm / +hhmm, then a space */
+    if (len < 20 || !(is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '-' &&
+                      is_digit(s[5]) && is_digit(s[6]) && s[7] == '-' && is_digit(s[8]) && is_digit(s[9]) &&
+                      (s[10] == '_' || s[10] == 'T') && is_digit(s[11]) && is_digit(s[12]) && s[13] == ':' &&
+                      is_digit(s[14]) && is_digit(s[15]) && s[16] == ':' && is_digit(s[17]) && is_digit(s[18]))) {
+        return 0;
+    }
+    Py_ssize_t i = 19;
+    if (i + 1 < len && s[i] == '.' && is_digit(s[i + 1])) {
+        i += 2;
+        while (i < len && is_digit(s[i])) {
+            i++;
+        }
+    }
+    if (i < len && s[i] == 'Z') {
+        i++;
+    }
+    else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        Py_ssize_t j = i + 1;
+        if (j + 1 < len && is_digit(s[j]) && is_digit(s[j + 1])) {
+            j += 2;
+            if (j < len && s[j] == ':') {
+                j++;
+            }
+            if (j + 1 < len && is_digit(s[j]) && is_digit(s[j + 1])) {
+                i = j + 2;
+            }
+        }
+    }
+    return i < len && s[i] == ' ' ? i + 1 : 0;
+}
+
+/* Where strip_prefix's line without its prefix starts (body_start): the prefix's length when
+ * it is -t, or -tt / -ttt naming a real date and time (what Python's datetime takes: years 1 to
+ * 9999, seconds 0 to 59); else 0. */
+static Py_ssize_t
+body_start(const unsigned char *s, Py_ssize_t len)
+{
+    Py_ssize_t k = prefix_length(s, len);
+    if (k == 0 || s[0] == '@') {
+        return k;
+    }
+#define NUM2(i) ((s[i] - '0') * 10 + (s[i + 1] - '0'))
+    int year = NUM2(0) * 100 + NUM2(2), month = NUM2(5), day = NUM2(8);
+    int hour = NUM2(11), minute = NUM2(14), second = NUM2(17);
+#undef NUM2
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+        return 0;
+    }
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    return day <= days[month - 1] + (month == 2 && leap) ? k : 0;
+}
+
+static PyObject *
+bodies(PyObject *module, PyObject *lines)
+{
+    if (!PyList_Check(lines)) {
+        PyErr_SetString(PyExc_TypeError, "bodies(lines) takes a list of bytes");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(lines, i);
+        if (!PyBytes_Check(line)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "bodies(lines) takes a list of bytes");
+            return NULL;
+        }
+        const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(line);
+        Py_ssize_t len = PyBytes_GET_SIZE(line);
+        Py_ssize_t k = len > 0 && data[0] != '{' ? body_start(data, len) : 0;
+        PyObject *body;
+        if (k == 0) {
+            Py_INCREF(line);
+            body = line;
+        }
+        else if ((body = PyBytes_FromStringAndSize((const char *)data + k, len - k)) == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, body);
+    }
+    return out;
+}
+
+/* One pass over buf[start:end]: the lines with an escape searched for (when ``units``), and the
+ * odd lines (when ``odd``). */
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t start, end;
+    const unsigned char *units; /* NULL: no escape search */
+    const char *shorts;
+    size_t n_shorts;
+    PyObject *escapes; /* flat spans, or NULL */
+    PyObject *odd;     /* line starts, or NULL */
+    Py_ssize_t line_start;
+    int line_found; /* the current line holds an escape searched for: the rest of it is skipped */
+    Py_ssize_t skip; /* bytes before this are part of an escape already read, or of a line found */
+} Pass;
+
+/* The line starting at ``at`` (before ``end``): recorded in ``odd`` when it is odd. */
+static int
+line_begins(Pass *s, Py_ssize_t at)
+{
+    const unsigned char *p = s->buf + at;
+    Py_ssize_t room = s->end - at;
+    if (s->odd == NULL || p[0] == '{') {
+        return 0;
+    }
+    Py_ssize_t k = prefix_length(p, room);
+    if (k < room && p[k] == '{') {
+        return 0;
+    }
+    for (Py_ssize_t j = 0; j < room && p[j] != '\n'; j++) {
+        if (!is_space(p[j])) {
+            return append_index(s->odd, at);
+        }
+    }
+    return 0; /* blank */
+}
+
+/* What the escape at ``i`` (a backslash with a byte after it) writes: whether it is one of the
+ * characters searched for, and how many bytes it takes. */
+static int
+escape_found(const Pass *s, Py_ssize_t i, Py_ssize_t *size)
+{
+    const unsigned char *b = s->buf;
+    unsigned char c = b[i + 1];
+    if (c == 'u' && i + 6 <= s->end) {
+        int h0 = hex_value(b[i + 2]), h1 = hex_value(b[i + 3]), h2 = hex_value(b[i + 4]), h3 = hex_value(b[i + 5]);
+        if (h0 >= 0 && h1 >= 0 && h2 >= 0 && h3 >= 0) {
+            unsigned int unit = (unsigned int)((h0 << 12) | (h1 << 8) | (h2 << 4) | h3);
+            *size = 6;
+            return (s->units[unit >> 3] >> (unit & 7)) & 1;
+        }
+    }
+    *size = 2;
+    return s->n_shorts > 0 && memchr(s->shorts, c, s->n_shorts) != NULL;
+}
+
+/* -- every newline and every backslash, read from left to right (the portable pass) -------- */
+
+static int
+on_newline(Pass *s, Py_ssize_t i)
+{
+    if (s->line_found) {
+        if (append_index(s->escapes, s->line_start) < 0 || append_index(s->escapes, i) < 0) {
+            return -1;
+        }
+        s->line_found = 0;
+        s->skip = i + 1;
+    }
+    s->line_start = i + 1;
+    return i + 1 < s->end ? line_begins(s, i + 1) : 0;
+}
+
+/* ``skip`` says where the last escape read ends. */
+static void
+on_backslash(Pass *s, Py_ssize_t i)
+{
+    if (s->units == NULL || s->line_found || i < s->skip) {
+        return;
+    }
+    if (i + 1 >= s->end) {
+        s->skip = s->end;
+        return;
+    }
+    Py_ssize_t size;
+    s->line_found = escape_found(s, i, &size);
+    s->skip = i + size;
+}
+
+static int
+memchr_pass(Pass *s, Py_ssize_t p)
+{
+    /* Two memchr streams, merged: the next newline and the next backslash. */
+    const unsigned char *buf = s->buf, *q;
+    Py_ssize_t end = s->end;
+    Py_ssize_t next_nl = (q = memchr(buf + p, '\n', (size_t)(end - p))) ? q - buf : end;
+    Py_ssize_t next_bs = end;
+    if (s->units != NULL) {
+        next_bs = (q = memchr(buf + p, '\\', (size_t)(end - p))) ? q - buf : end;
+    }
+    while (next_nl < end || next_bs < end) {
+        if (next_nl < next_bs) {
+            if (on_newline(s, next_nl) < 0) {
+                return -1;
+            }
+            p = next_nl + 1;
+            next_nl = (p < end && (q = memchr(buf + p, '\n', (size_t)(end - p)))) ? q - buf : end;
+        }
+        else {
+            on_backslash(s, next_bs);
+            p = next_bs + 1;
+            next_bs = (p < end && (q = memchr(buf + p, '\\', (size_t)(end - p)))) ? q - buf : end;
+        }
+    }
+    if (s->line_found) {
+        return append_index(s->escapes, s->line_start) < 0 || append_index(s->escapes, end) < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
+#ifdef HAVE_SSE2
+/* -- only what matters, found by compares of 16 or 32 bytes ---------------------------------
+ *
+ * Events are a newline followed by anything but "{" (an odd line may start there) and a
+ * backslash followed by "u" or a byte of ``short`` (an escape searched for may start there):
+ * the other backslashes ("\n", "\"" all over a traceback) and lines cost nothing. Whether such a
+ * backslash starts an escape is told by the backslashes just before it (an odd number: it is
+ * the second byte of "\\"), which is what reading escapes from left to right decides: no
+ * backslash is part of "\uXXXX" but its first, and a run of them cannot cross a newline. */
+
+static int
+on_line_event(Pass *s, Py_ssize_t i)
+{
+    return i + 1 < s->end ? line_begins(s, i + 1) : 0;
+}
+
+static int
+on_escape_event(Pass *s, Py_ssize_t i)
+{
+    if (i < s->skip) {
+        return 0; /* in a line found already */
+    }
+    const unsigned char *b = s->buf;
+    Py_ssize_t k = i;
+    while (k > s->start && b[k - 1] == '\\') {
+        k--;
+    }
+    Py_ssize_t size;
+    if ((i - k) & 1 || !escape_found(s, i, &size)) {
+        return 0;
+    }
+    Py_ssize_t line_start = i;
+    while (line_start > s->start && b[line_start - 1] != '\n') {
+        line_start--;
+    }
+    const unsigned char *nl = memchr(b + i, '\n', (size_t)(s->end - i));
+    Py_ssize_t line_stop = nl == NULL ? s->end : nl - b;
+    s->skip = line_stop;
+    return append_index(s->escapes, line_start) < 0 || append_index(s->escapes, line_stop) < 0 ? -1 : 0;
+}
+
+static int
+on_events(Pass *s, Py_ssize_t p, unsigned int m)
+{
+    while (m) {
+        Py_ssize_t i = p + __builtin_ctz(m);
+        m &= m - 1;
+        if ((s->buf[i] == '\n' ? on_line_event(s, i) : on_escape_event(s, i)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+#ifdef HAVE_AVX2_TARGET
+/* The 16-byte loop below, 32 bytes at a time; where it stopped (or -1 on an error). */
+__attribute__((target("avx2"))) static Py_ssize_t
+avx2_loop(Pass *s, Py_ssize_t p)
+{
+    const unsigned char *buf = s->buf;
+    const __m256i newline = _mm256_set1_epi8('\n'), brace = _mm256_set1_epi8('{');
+    const __m256i backslash = _mm256_set1_epi8('\\'), u = _mm256_set1_epi8('u');
+    const __m256i short0 = _mm256_set1_epi8((char)(s->n_shorts > 0 ? s->shorts[0] : 'u'));
+    const __m256i short1 = _mm256_set1_epi8((char)(s->n_shorts > 1 ? s->shorts[1] : 'u'));
+    const int lines = s->odd != NULL, escapes = s->units != NULL;
+    while (p + 33 <= s->end) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(buf + p));
+        __m256i after = _mm256_loadu_si256((const __m256i *)(buf + p + 1));
+        __m256i hits = _mm256_setzero_si256();
+        if (lines) {
+            hits = _mm256_andnot_si256(_mm256_cmpeq_epi8(after, brace), _mm256_cmpeq_epi8(v, newline));
+        }
+        if (escapes) {
+            __m256i wanted = _mm256_or_si256(
+                _mm256_cmpeq_epi8(after, u),
+                _mm256_or_si256(_mm256_cmpeq_epi8(after, short0), _mm256_cmpeq_epi8(after, short1)));
+            hits = _mm256_or_si256(hits, _mm256_and_si256(_mm256_cmpeq_epi8(v, backslash), wanted));
+        }
+        unsigned int m = (unsigned int)_mm256_movemask_epi8(hits);
+        if (m && on_events(s, p, m) < 0) {
+            return -1;
+        }
+        p += 32;
+    }
+    return p;
+}
+#endif
+
+static int
+simd_pass(Pass *s, Py_ssize_t p)
+{
+    const unsigned char *buf = s->buf;
+    Py_ssize_t end = s->end;
+#ifdef HAVE_AVX2_TARGET
+    if (cpu_has_avx2 && (p = avx2_loop(s, p)) < 0) {
+        return -1;
+    }
+#endif
+    const __m128i newline = _mm_set1_epi8('\n'), brace = _mm_set1_epi8('{');
+    const __m128i backslash = _mm_set1_epi8('\\'), u = _mm_set1_epi8('u');
+    const __m128i short0 = _mm_set1_epi8((char)(s->n_shorts > 0 ? s->shorts[0] : 'u'));
+    const __m128i short1 = _mm_set1_epi8((char)(s->n_shorts > 1 ? s->shorts[1] : 'u'));
+    const int lines = s->odd != NULL, escapes = s->units != NULL;
+    while (p + 17 <= end) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(buf + p));
+        __m128i after = _mm_loadu_si128((const __m128i *)(buf + p + 1));
+        __m128i hits = _mm_setzero_si128();
+        if (lines) {
+            hits = _mm_andnot_si128(_mm_cmpeq_epi8(after, brace), _mm_cmpeq_epi8(v, newline));
+        }
+        if (escapes) {
+            __m128i wanted = _mm_or_si128(
+                _mm_cmpeq_epi8(after, u), _mm_or_si128(_mm_cmpeq_epi8(after, short0), _mm_cmpeq_epi8(after, short1)));
+            hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(v, backslash), wanted));
+        }
+        unsigned int m = (unsigned int)_mm_movemask_epi8(hits);
+        if (m && on_events(s, p, m) < 0) {
+            return -1;
+        }
+        p += 16;
+    }
+    for (; p < end; p++) { /* the last bytes, one at a time */
+        unsigned char c = buf[p];
+        int rc = 0;
+        if (c == '\n') {
+            rc = lines && p + 1 < end && buf[p + 1] != '{' ? on_line_event(s, p) : 0;
+        }
+        else if (c == '\\' && escapes && p + 1 < end &&
+                 (buf[p + 1] == 'u' || (s->n_shorts > 0 && memchr(s->shorts, buf[p + 1], s->n_shorts) != NULL))) {
+            rc = on_escape_event(s, p);
+        }
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+#endif
+
+static int
+run_pass(Pass *s)
+{
+    if (s->start < s->end && line_begins(s, s->start) < 0) {
+        return -1;
+    }
+    s->line_start = s->skip = s->start;
+    s->line_found = 0;
+#ifdef HAVE_SSE2
+    if (s->n_shorts <= 2) {
+        return simd_pass(s, s->start);
+    }
+#endif
+    return memchr_pass(s, s->start);
+}
+
+/* The shared body of escape_lines, odd_lines and marks. */
+static PyObject *
+scan(PyObject *const *args, int want_escapes, int want_odd)
+{
+    Pass s = {0};
+    if (want_escapes && get_escapes(args, &s.units, &s.shorts, &s.n_shorts) < 0) {
+        return NULL;
+    }
+    Py_buffer view;
+    Py_ssize_t start, end;
+    if (get_buffer(args, &view, &start, &end) < 0) {
+        return NULL;
+    }
+    s.buf = (const unsigned char *)view.buf;
+    s.start = start;
+    s.end = end;
+    s.escapes = want_escapes ? PyList_New(0) : NULL;
+    s.odd = want_odd ? PyList_New(0) : NULL;
+    PyObject *result = NULL;
+    if ((want_escapes && s.escapes == NULL) || (want_odd && s.odd == NULL) || run_pass(&s) < 0) {
+        goto done;
+    }
+    if (want_escapes && want_odd) {
+        result = PyTuple_Pack(2, s.escapes, s.odd);
+    }
+    else {
+        result = want_escapes ? s.escapes : s.odd;
+        Py_INCREF(result);
+    }
+done:
+    Py_XDECREF(s.escapes);
+    Py_XDECREF(s.odd);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+escape_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "escape_lines(buf, start, end, units, short) takes 5 arguments");
+        return NULL;
+    }
+    return scan(args, 1, 0);
+}
+
+static PyObject *
+odd_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "odd_lines(buf, start, end) takes 3 arguments");
+        return NULL;
+    }
+    return scan(args, 0, 1);
+}
+
+static PyObject *
+marks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "marks(buf, start, end, units, short) takes 5 arguments");
+        return NULL;
+    }
+    return scan(args, 1, 1);
+}
+
+static PyMethodDef speedups_methods[] = {
+    {"lines_with", (PyCFunction)(void (*)(void))lines_with, METH_FASTCALL,
+     "lines_with(buf, start, end, needle) -> list[int]: [start, stop, ...] of the lines holding needle"},
+    {"escape_lines", (PyCFunction)(void (*)(void))escape_lines, METH_FASTCALL,
+     "escape_lines(buf, start, end, units, short) -> list[int]: [start, stop, ...] of the lines holding a "
+     "JSON escape of the characters searched for"},
+    {"odd_lines", (PyCFunction)(void (*)(void))odd_lines, METH_FASTCALL,
+     "odd_lines(buf, start, end) -> list[int]: the starts of the lines that are not blank and do not start "
+     "with '{' after an svlogd prefix"},
+    {"level_lines", (PyCFunction)(void (*)(void))level_lines, METH_FASTCALL,
+     "level_lines(buf, start, end, ints, names) -> list[int]: [start, stop, ...] of the lines whose level "
+     "may pass"},
+    {"bodies", (PyCFunction)bodies, METH_O,
+     "bodies(lines) -> list[bytes]: each line without its svlogd prefix, as strip_prefix takes it off"},
+    {"marks", (PyCFunction)(void (*)(void))marks, METH_FASTCALL,
+     "marks(buf, start, end, units, short) -> (list[int], list[int]): escape_lines and odd_lines in one pass"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    "logmagic.tools.chainsaw._speedups",
+    "gelf-chainsaw's byte scans in C (optional: logmagic.tools.chainsaw.bytescan falls back to Python).",
+    -1,
+    speedups_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+#ifdef HAVE_AVX2_TARGET
+    __builtin_cpu_init();
+    cpu_has_avx2 = __builtin_cpu_supports("avx2");
+#endif
+    return PyModule_Create(&speedups_module);
+}

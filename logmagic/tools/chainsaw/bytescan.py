@@ -1,0 +1,203 @@
+"""The scans over a buffer of log lines that gelf-chainsaw runs before any JSON is parsed.
+
+* ``lines_with``: the lines holding some bytes (a txnId, a value as encoders write it).
+* ``level_lines``: the lines whose level may pass a query (``level_value``, a regular
+  expression, is the definition).
+* ``escape_lines``: the lines holding a JSON escape (``\\u0041``, ``\\/``) of one of the
+  characters of a searched value. The byte prefilter finds a value as encoders write it; a
+  line that writes one of its characters as an escape is found here, and only such lines
+  are tested again with the pattern that allows escapes (see ``query.LineFilter``).
+* ``odd_lines``: the lines that do not start with ``{`` once an svlogd timestamp prefix is
+  taken off (blank lines aside). Lines the prefilter skips are never parsed; among them,
+  these are the ones counted as "not JSON objects".
+* ``marks``: both of the above, in one pass.
+* ``bodies``: lines without their svlogd prefix (``prefix.body_start``), before they are parsed.
+
+The functions below are the definitions. Each costs a Python step per hit, per backslash or per
+line, so all are also written in C (``_speedups.c``, compiled when logmagic is installed and a C
+compiler is there; see ``hatch_build.py``), where they cost a ``memmem`` or one pass of 16-byte
+compares. The names without ``_py`` are the C ones when they were built and load, else these;
+both give the same answers (tests/tools/chainsaw/test_bytescan.py compares them). ``LOGMAGIC_PURE_PYTHON=1``
+in the environment keeps the Python ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable
+
+from logmagic.tools.logfiles.prefix import body_start, prefix_length
+
+__all__ = [
+    "ACCELERATED",
+    "UNITS_BYTES",
+    "bodies",
+    "bodies_py",
+    "escape_lines",
+    "escape_lines_py",
+    "level_lines",
+    "level_lines_py",
+    "level_value",
+    "lines_with",
+    "lines_with_py",
+    "marks",
+    "marks_py",
+    "odd_lines",
+    "odd_lines_py",
+    "units_of",
+]
+
+#: A bitmap of the UTF-16 code units ``\\uXXXX`` may write: one bit for each of 65536.
+UNITS_BYTES = 8192
+#: A JSON escape as JSON reads one, from left to right: a backslash and the byte after it, or
+#: ``\\u`` and four hex digits. (An escape that is not valid JSON is two bytes here: the line
+#: does not parse anyway.)
+_ESCAPE = re.compile(rb"\\(?:u([0-9A-Fa-f]{4})|(.))", re.DOTALL)
+Buffer = bytes | bytearray
+LinesWith = Callable[[Buffer, int, int, bytes], list[int]]
+EscapeLines = Callable[[Buffer, int, int, bytes, bytes], list[int]]
+OddLines = Callable[[Buffer, int, int], list[int]]
+LevelLines = Callable[[Buffer, int, int, tuple[bytes, ...], tuple[bytes, ...]], list[int]]
+Bodies = Callable[[list[bytes]], list[bytes]]
+Marks = Callable[[Buffer, int, int, bytes, bytes], tuple[list[int], list[int]]]
+
+
+def units_of(text: str) -> bytes:
+    """The bitmap of the code units that ``\\uXXXX`` escapes of ``text``'s characters write: the
+    character's own for the Basic Multilingual Plane, the high surrogate of the pair otherwise
+    (enough to find the line: the low one follows it)."""
+    bits = bytearray(UNITS_BYTES)
+    for ch in text:
+        code = ord(ch)
+        unit = code if code <= 0xFFFF else 0xD800 + ((code - 0x10000) >> 10)
+        bits[unit >> 3] |= 1 << (unit & 7)
+    return bytes(bits)
+
+
+def lines_with_py(buf: Buffer, start: int, end: int, needle: bytes) -> list[int]:
+    """``[start0, stop0, start1, stop1, ...]``: the lines of ``buf[start:end]`` (each once, in
+    order, without the newline) that hold ``needle``."""
+    out: list[int] = []
+    find, rfind = buf.find, buf.rfind
+    pos = find(needle, start, end)
+    while pos >= 0:
+        stop = find(b"\n", pos, end)
+        if stop < 0:
+            stop = end
+        out += (rfind(b"\n", start, pos) + 1 or start, stop)
+        pos = find(needle, stop + 1, end)
+    return out
+
+
+def level_value(ints: tuple[bytes, ...], names: tuple[bytes, ...]) -> bytes:
+    """The pattern of what follows a key ending in ``level`` when its value may be a level that
+    passes a query: one of the allowed integers ``ints`` (not followed by ``[0-9.eE]``), a
+    float, a negative or big number, or text that is one of the allowed ``names`` in any case,
+    may be a number (``"3"``), or holds an escape or a byte beyond ASCII (which ``str.upper``
+    may make a name: ``"ınfo"`` is ``INFO``)."""
+    choices = b"|".join(ints) or b"(?!)"
+    text = b'"(?:(?i:' + (b"|".join(names) or b"(?!)") + rb')"|[-0-9]|[^"\\\x80-\xff\n]*[\\\x80-\xff])'
+    return rb'"[ \t\r]*:[ \t\r]*(?:(?:' + choices + rb")(?![0-9.eE])|[0-9]+[.eE]|[0-9]{3,}|-|" + text + b")"
+
+
+def level_lines_py(buf: Buffer, start: int, end: int, ints: tuple[bytes, ...], names: tuple[bytes, ...]) -> list[int]:
+    """``[start0, stop0, ...]``: the lines of ``buf[start:end]`` where ``level"`` is followed by
+    ``level_value(ints, names)``."""
+    search = _level_pattern(ints, names).search
+    find, rfind = buf.find, buf.rfind
+    out: list[int] = []
+    m = search(buf, start, end)
+    while m is not None:
+        pos = m.start()
+        stop = find(b"\n", pos, end)
+        if stop < 0:
+            stop = end
+        out += (rfind(b"\n", start, pos) + 1 or start, stop)
+        m = search(buf, stop + 1, end)
+    return out
+
+
+@functools.cache
+def _level_pattern(ints: tuple[bytes, ...], names: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    return re.compile(b"level" + level_value(ints, names))
+
+
+def escape_lines_py(buf: Buffer, start: int, end: int, units: bytes, short: bytes) -> list[int]:
+    """``[start0, stop0, start1, stop1, ...]``: the lines of ``buf[start:end]`` (each once, in
+    order, without the newline) that hold ``\\uXXXX`` with the bit of XXXX set in ``units``, or
+    a backslash followed by a byte of ``short`` (``b"/"`` for ``\\/``)."""
+    out: list[int] = []
+    search, find, rfind = _ESCAPE.search, buf.find, buf.rfind
+    pos = start
+    while pos < end:
+        m = search(buf, pos, end)
+        if m is None:
+            break
+        hex_digits = m[1]
+        if hex_digits is not None:
+            unit = int(hex_digits, 16)
+            hit = (units[unit >> 3] >> (unit & 7)) & 1
+        else:
+            hit = m[2] in short
+        if not hit:
+            pos = m.end()
+            continue
+        at = m.start()
+        line_start = rfind(b"\n", start, at) + 1 or start
+        line_stop = find(b"\n", at, end)
+        if line_stop < 0:
+            line_stop = end
+        out += (line_start, line_stop)
+        pos = line_stop + 1
+    return out
+
+
+def odd_lines_py(buf: Buffer, start: int, end: int) -> list[int]:
+    """The starts of the lines of ``buf[start:end]`` that are not blank and, once an svlogd
+    prefix is taken off (``prefix_length``), do not start with ``{``."""
+    out: list[int] = []
+    find = buf.find
+    pos = start
+    while pos < end:
+        stop = find(b"\n", pos, end)
+        if stop < 0:
+            stop = end
+        line = bytes(buf[pos:stop])
+        if line[:1] != b"{" and line[prefix_length(line) :][:1] != b"{" and line.strip():
+            out.append(pos)
+        pos = stop + 1
+    return out
+
+
+def marks_py(buf: Buffer, start: int, end: int, units: bytes, short: bytes) -> tuple[list[int], list[int]]:
+    """``escape_lines`` and ``odd_lines`` of the same lines."""
+    return escape_lines_py(buf, start, end, units, short), odd_lines_py(buf, start, end)
+
+
+def bodies_py(lines: list[bytes]) -> list[bytes]:
+    """Each line without its svlogd prefix, as ``strip_prefix`` takes it off (the line itself
+    when it has none)."""
+    out = []
+    for line in lines:
+        at = body_start(line) if line[:1] != b"{" else 0
+        out.append(line[at:] if at else line)
+    return out
+
+
+_PYTHON = (lines_with_py, level_lines_py, escape_lines_py, odd_lines_py, marks_py, bodies_py, False)
+
+
+def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies, bool]:
+    if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
+        return _PYTHON
+    try:
+        from logmagic.tools.chainsaw import _speedups as fast
+    except ImportError:
+        return _PYTHON
+    return fast.lines_with, fast.level_lines, fast.escape_lines, fast.odd_lines, fast.marks, fast.bodies, True
+
+
+#: The implementations in use, and whether they are the C ones.
+lines_with, level_lines, escape_lines, odd_lines, marks, bodies, ACCELERATED = _load()
