@@ -38,7 +38,22 @@ class SvlogdSource(Source):
         self._cached: list[File] = []  # the directory as last listed
 
     def _listing(self, whole: bool = True) -> list[File]:
-        return [f for f in svlogd.listing(self.path, whole, keep=svlogd.ORIGINAL) if self._accepts(f.path)]
+        """The files that may be read, in reading order, one per rotation.
+
+        A rotation whose ``.u`` the processor deleted after the directory was read (its output
+        was renamed into place first) is listed by its ``.s``: without it, the name of the
+        newest rotation would be an older one's, and the output of the file read as
+        ``current`` would be taken for the next file and sent again.
+        """
+        files = []
+        for f in svlogd.listing(self.path, whole, keep=svlogd.ORIGINAL):
+            if self._accepts(f.path):
+                files.append(f)
+            elif f.name.endswith(svlogd.ORIGINAL) and not os.path.lexists(f.path):
+                output = f.name.removesuffix(svlogd.ORIGINAL) + svlogd.OUTPUT
+                if self._accepts(self._path_of(output)):
+                    files.append(File(self._path_of(output), output))
+        return files
 
     def _path_of(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -146,6 +161,10 @@ class SvlogdSource(Source):
             return None  # nothing after the open file yet: keep the old listing to compare with
         self._cached = listing
         since = self._name if self._name != "current" else self._after
+        if since.endswith(svlogd.OUTPUT):
+            # The old listing may show this rotation by its `.u` (listed before the processor
+            # finished), which sorts after its `.s`: the same lines, not a later file deleted.
+            since = since.removesuffix(svlogd.OUTPUT) + svlogd.ORIGINAL
         # With a processor, svlogd deletes each rotated file once processed: no sign of a loss.
         deleted = self._unlinked() and not svlogd.has_processor(self.path)
         lost, unseen = svlogd.deleted_unread(before, since, nxt, deleted)

@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
+from logmagic.tools.logfiles import svlogd
+from logmagic.tools.logfiles.identity import File
 from logmagic.tools.logfiles.prefix import without_prefix
 from logmagic.tools.ship.kinds import Waiting, open_source
 from logmagic.tools.ship.source import Position, Source
@@ -199,6 +201,85 @@ def test_a_file_being_processed_is_read_once_as_its_unprocessed_name(tmp_path: P
     (tmp_path / rotated(1).replace(".s", ".u")).write_bytes(b"a1\n")
     (tmp_path / "current").write_bytes(b"b1\n")
     assert drain(follow(str(tmp_path), "svc"))[0] == [b"a1\n", b"b1\n"]
+
+
+@pytest.mark.parametrize("listing", [1, 2], ids=["finding-the-next-file", "opening-the-new-current"])
+def test_a_file_processed_while_its_directory_is_listed_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: int
+) -> None:
+    """svlogd renames ``current`` to ``@<stamp>.u`` and starts the processor; the processor's
+    output ``@<stamp>.s`` appears, and the ``.u`` is deleted after the shipper read the directory
+    but before it looked at the ``.u``. Both listings made once the file read as ``current`` has
+    rotated (the one that finds the file after it, the one made when the new ``current`` is
+    opened) must still show that rotation, by its output: a rotation missing from either makes
+    the shipper take the output of the file it read for a file it has not read, and send it
+    again, starting with the end of the line svlogd split at the rotation before, alone.
+    """
+    (tmp_path / "config").write_text("!gzip\n")
+    (tmp_path / "current").write_bytes(b"a1\na2 he")
+    source = follow(str(tmp_path), "svc")
+    assert drain(source)[0] == [b"a1\n"]
+
+    unprocessed = tmp_path / rotated(1).replace(".s", ".u")
+    (tmp_path / "current").rename(unprocessed)  # svlogd rotates in the middle of a line
+    (tmp_path / "current").write_bytes(b"ad\nb1\n")
+    (tmp_path / rotated(1)).write_bytes(gzip.compress(unprocessed.read_bytes()))  # the processor's output
+    seen = 0
+    real_listing = svlogd.listing
+
+    def processor_finishes_after(directory: str, whole: bool = True, keep: str = svlogd.ORIGINAL) -> list[File]:
+        """The directory as read, with the ``.u`` deleted right after the ``listing``-th read that shows it."""
+        nonlocal seen
+        files = real_listing(directory, whole, keep)
+        if unprocessed.name in [f.name for f in files]:
+            seen += 1
+            if seen == listing:
+                unprocessed.unlink()
+        return files
+
+    monkeypatch.setattr(svlogd, "listing", processor_finishes_after)
+    assert drain(source)[0] == [b"a2 head\n", b"b1\n"]
+    assert not unprocessed.exists(), "the processor finished between a listing and the look at its files"
+    monkeypatch.setattr(svlogd, "listing", real_listing)
+
+    process(tmp_path, 2, b"c1\n")  # the shipper is behind: b's output, and c's
+    process(tmp_path, 3, b"d1\n")
+    assert drain(source)[0] == [b"c1\n", b"d1\n"]
+    assert (source.counters.gaps, source.counters.losses) == (0, [])
+
+
+def test_a_file_processed_while_the_shipper_looks_at_it_is_no_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The processor deletes the ``.u`` (its output ``@<stamp>.s`` is there) after the listing
+    and before the shipper looks whether that ``.u`` is the file it read as ``current``. The
+    next listing shows the rotation by its output: the ``.u`` of the listing before is the same
+    rotation, not a file svlogd deleted before it was read."""
+    (tmp_path / "config").write_text("!gzip\n")
+    (tmp_path / "current").write_bytes(b"a1\n")
+    source = follow(str(tmp_path), "svc")
+    assert drain(source)[0] == [b"a1\n"]
+
+    unprocessed = tmp_path / rotated(1).replace(".s", ".u")
+    (tmp_path / "current").rename(unprocessed)
+    (tmp_path / "current").write_bytes(b"b1\n")
+    (tmp_path / rotated(1)).write_bytes(gzip.compress(unprocessed.read_bytes()))
+    real_ident = svlogd.ident
+
+    def processor_finishes_first(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+        if os.fspath(path) == str(unprocessed) and unprocessed.exists():
+            unprocessed.unlink()
+        return real_ident(path)
+
+    monkeypatch.setattr(svlogd, "ident", processor_finishes_first)
+    assert drain(source)[0] == [], "the file after the one read is not known yet"
+    assert not unprocessed.exists(), "the processor finished between the listing and the look at the .u"
+    monkeypatch.setattr(svlogd, "ident", real_ident)
+
+    process(tmp_path, 2, b"c1\n")  # at the next poll the shipper is behind
+    process(tmp_path, 3, b"d1\n")
+    assert drain(source)[0] == [b"b1\n", b"c1\n", b"d1\n"]
+    assert (source.counters.gaps, source.counters.losses) == (0, [])
 
 
 def test_a_processor_output_cut_short_sends_what_it_holds_and_counts_a_gap(tmp_path: Path) -> None:
