@@ -24,6 +24,7 @@ TOOLS: dict[str, set[str]] = {
     "logfiles": LAYERS[0],
     "chainsaw": LAYERS[0] | {"encode"},
     "cli": LAYERS[0],
+    "version": set(),
     "ship": set().union(*LAYERS),
 }
 

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import orjson
 
+from logmagic.tools.version import VersionAction
 from logmagic.txn_format import parse_txn_id
 
 EPILOG = """examples:
@@ -35,6 +36,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="logmagic", description="logmagic host tools", epilog=EPILOG, formatter_class=argparse.RawTextHelpFormatter
     )
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     txn = sub.add_parser(
         "txn", help="decode a transaction id", epilog=EPILOG, formatter_class=argparse.RawTextHelpFormatter

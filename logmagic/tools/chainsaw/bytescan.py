@@ -193,10 +193,15 @@ def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
         return _PYTHON
     try:
-        from logmagic.tools.chainsaw import _speedups as fast
+        from logmagic.tools.chainsaw._speedups import bodies as fast_bodies
+        from logmagic.tools.chainsaw._speedups import escape_lines as fast_escape_lines
+        from logmagic.tools.chainsaw._speedups import level_lines as fast_level_lines
+        from logmagic.tools.chainsaw._speedups import lines_with as fast_lines_with
+        from logmagic.tools.chainsaw._speedups import marks as fast_marks
+        from logmagic.tools.chainsaw._speedups import odd_lines as fast_odd_lines
     except ImportError:
         return _PYTHON
-    return fast.lines_with, fast.level_lines, fast.escape_lines, fast.odd_lines, fast.marks, fast.bodies, True
+    return fast_lines_with, fast_level_lines, fast_escape_lines, fast_odd_lines, fast_marks, fast_bodies, True
 
 
 #: The implementations in use, and whether they are the C ones.

@@ -9,13 +9,14 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from logmagic.tools.chainsaw import render
 from logmagic.tools.chainsaw.inputs import streams_for
 from logmagic.tools.chainsaw.query import Query, QueryError, parse_term
 from logmagic.tools.chainsaw.scan import Scan
 from logmagic.tools.logfiles.streams import Stream, regions
+from logmagic.tools.version import VersionAction
 
 if TYPE_CHECKING:
     from logmagic.tools.chainsaw.render import Renderer
@@ -75,23 +76,6 @@ def _columns() -> int:
     return columns if columns > 0 else 80
 
 
-class _Version(argparse.Action):
-    """``--version``: the installed distribution's version, looked up only when asked for."""
-
-    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            number = version("logmagic")
-        except PackageNotFoundError:  # run from a source tree that was never installed
-            number = "unknown (not installed)"
-        sys.stdout.write(f"{parser.prog} {number}\n")
-        raise SystemExit(0)
-
-
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="gelf-chainsaw",
@@ -122,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-filename", dest="with_filename", action="store_false", help="never say where a line came from")
     p.add_argument("--strict", action="store_true", help="a line that is not a JSON object is an error")
     p.add_argument("--show-bad", action="store_true", help="print lines that are not JSON objects on stderr")
-    p.add_argument("--version", action=_Version)
+    p.add_argument("--version", action=VersionAction)
     return p
 
 

@@ -282,6 +282,13 @@ def _equality(name: str, value: str) -> Callable[[Any], bool]:
     return equal
 
 
+def _near_level(name: str) -> bool:
+    """Whether ``name`` looks like a slip for ``level`` (``levl``, ``Level``, ``_level``, ``lvl``)."""
+    import difflib  # only for this message
+
+    return difflib.SequenceMatcher(None, name.lower().lstrip("_@$"), "level").ratio() >= 0.6
+
+
 def parse_term(text: str) -> Term:
     """One command-line term; ``QueryError`` says what is wrong with a bad one."""
     m = _PRESENT.fullmatch(text)
@@ -307,6 +314,15 @@ def parse_term(text: str) -> Term:
     is_level = name == "level"
     bound = as_number(value, is_level)
     if bound is None:
+        number = LEVELS_BY_NAME.get(value.upper())
+        if number is not None:  # a level name under another field
+            if _near_level(name):
+                raise QueryError(
+                    f"bad query term {text!r}: only level takes level names (did you mean level{op}{value}?)"
+                )
+            raise QueryError(
+                f"bad query term {text!r}: only level takes level names; {value} is {number} ({name}{op}{number})"
+            )
         kind = "a number or a level name" if is_level else "a number"
         raise QueryError(f"bad query term {text!r}: {op} needs {kind}, not {value!r}")
     compare = _NUMERIC_OPS[op]

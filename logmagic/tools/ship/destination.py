@@ -11,11 +11,12 @@ a position only for delivered lines. ``--to`` takes the sinks' URLs and their cl
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from logmagic.transport.retry import Reject, Retry
 from logmagic.transport.urls import CollectorUrl, parse_collector_url
 
-__all__ = ["Destination", "Reject", "Retry", "open_destination"]
+__all__ = ["Destination", "Reject", "Retry", "open_destination", "shown_url"]
 
 #: The schemes ``--to`` takes: collectors that acknowledge what they took.
 SCHEMES = ("scribe", "http", "https")
@@ -26,6 +27,9 @@ class Destination(Protocol):
 
     #: The category used when a source has none of its own (Scribe); "" when the URL has none.
     category: str
+    #: ``--to`` as the user gave it, a password in it hidden (``shown_url``): what the log and
+    #: ``--status`` name.
+    url: str
 
     def send(self, category: str, lines: list[bytes]) -> None: ...
 
@@ -33,6 +37,8 @@ class Destination(Protocol):
 
 
 class _Scribe:
+    url = ""
+
     def __init__(self, url: CollectorUrl) -> None:
         from logmagic.transport.scribe import ScribeClient
 
@@ -51,6 +57,7 @@ class _Scribe:
 
 class _Http:
     category = ""
+    url = ""
 
     def __init__(self, url: CollectorUrl) -> None:
         from logmagic.transport.http import HttpClient, safe_url
@@ -70,6 +77,15 @@ class _Http:
         return self.where
 
 
+def shown_url(url: str) -> str:
+    """``url`` as given, with the password of a ``user:password@`` part replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    where = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{where}"))
+
+
 def open_destination(url: str) -> Destination:
     """The destination for ``scribe://host:port[/category]`` or ``http(s)://…`` (with their options)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
@@ -77,6 +93,8 @@ def open_destination(url: str) -> Destination:
         raise ValueError(f"--to {url!r}: expected scribe://host:port[/category] or http(s)://host/path")
     parsed = parse_collector_url(url, label="--to")
     try:
-        return _Scribe(parsed) if scheme == "scribe" else _Http(parsed)
+        destination: Destination = _Scribe(parsed) if scheme == "scribe" else _Http(parsed)
     except ValueError as exc:
         raise ValueError(f"--to {url!r}: {exc}") from None
+    destination.url = shown_url(url)
+    return destination

@@ -159,7 +159,7 @@ class Shipper:
         log.info(
             "shipping",
             sources=sorted(self.sources),
-            destination=repr(self.destination),
+            destination=self.destination.url,
             state=self.state.path,
         )
         try:
@@ -386,7 +386,7 @@ class Shipper:
         return {
             "pid": os.getpid(),
             "time": time.time(),
-            "destination": repr(self.destination),
+            "destination": self.destination.url,
             "collector_down_s": round(time.monotonic() - self._down_since, 1) if self._down_since else 0,
             "lines_sent": self.totals.lines,
             "bytes_sent": self.totals.bytes,
