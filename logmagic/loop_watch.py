@@ -2,14 +2,16 @@
 
 One blocking call in one handler (``time.sleep``, a synchronous database driver, a CPU-bound
 loop) stalls every request on an asyncio loop. ``watch_event_loop(loop, threshold)`` runs a
-heartbeat callback on the loop every ``threshold / 4`` seconds and a daemon thread that looks
-at it as often. When the next heartbeat is more than ``threshold`` late, the
-thread writes one WARNING record (facility ``logmagic.loop``): ``event loop blocked for 512
-ms``, with ``blocked_ms``, the running task's name (``task``), its txnId and ``context``
-fields, and the stack of the loop's thread at that moment in ``full_message``. When the
-heartbeat runs again it writes one more record with the whole duration. A stall of many
-seconds is two records, not one per heartbeat. ``blocked_ms`` counts from when the missed
-heartbeat was due, so it is at most ``threshold / 4`` short of the real stall.
+heartbeat callback on the loop every ``threshold / 2`` seconds and a daemon thread that wakes
+when the next heartbeat would be ``threshold`` late (about once per threshold while the loop
+keeps its beat). When the heartbeat is that late, the thread writes one WARNING record
+(facility ``logmagic.loop``): ``event loop blocked for 512 ms``, with ``blocked_ms``, the
+running task's name (``task``), its txnId and ``context`` fields, and the stack of the loop's
+thread at that moment in ``full_message``. When the heartbeat runs again it writes one more
+record with the whole duration. A stall of many seconds is two records, not one per
+heartbeat. ``blocked_ms`` counts from when the missed heartbeat was due, so it is at most
+``threshold / 2`` short of the real stall; a stall shorter than one and a half thresholds may
+go unseen.
 
 The running task's transaction is read from the task's context: ``Task.get_context()`` where
 Python has it (3.12+); on 3.11 the watch installs a task factory on the loop (chaining the
@@ -77,7 +79,7 @@ class LoopWatch:
     def __init__(self, loop: asyncio.AbstractEventLoop, threshold: float) -> None:
         self.loop = loop
         self.threshold = threshold
-        self.interval = threshold / 4
+        self.interval = threshold / 2
         #: When the next heartbeat is due (monotonic seconds), written on the loop only.
         self.due = time.monotonic() + self.interval
         #: The loop's thread, known from the first heartbeat.
@@ -97,7 +99,7 @@ class LoopWatch:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop watching (the thread ends within ``threshold / 4``)."""
+        """Stop watching: the thread ends at once, the heartbeat with its next beat."""
         self.stopped = True
         self._wake.set()
         handle = self._handle
@@ -115,10 +117,12 @@ class LoopWatch:
             self._handle = self.loop.call_later(self.interval, self._heartbeat)
 
     def _run(self) -> None:
-        """The watchdog thread."""
-        pause = max(self.interval, 0.001)
+        """The watchdog thread. While the loop keeps its beat it sleeps until the first moment
+        a stall could be seen (the next heartbeat's due time plus the threshold), so it wakes
+        about once per threshold; during a stall it looks every ``interval`` for its end."""
         stall: tuple[float, dict[str, Any]] | None = None  # (the missed heartbeat's due time, fields)
-        while not self._wake.wait(pause):
+        pause = self.interval
+        while not self._wake.wait(max(pause, 0.001)):
             loop = self.loop
             if loop.is_closed():
                 break
@@ -128,11 +132,14 @@ class LoopWatch:
                 if due != stall[0]:  # the heartbeat ran again, at ``due - interval``
                     self._end(due - self.interval - stall[0], stall[1])
                     stall = None
+                pause = self.interval
                 continue
             late = now - due
             if late >= self.threshold and loop.is_running():
-                fields = self._detected(late)
-                stall = (due, fields)
+                stall = (due, self._detected(late))
+                pause = self.interval
+            else:
+                pause = due + self.threshold - now
         self.stopped = True
 
     def _detected(self, late: float) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_a_blocking_call_is_one_record_at_detection_and_one_at_the_end(sink: Lis
     assert first.full_message is not None and "time.sleep(0.6)" in first.full_message
     assert "in blocking_handler" in first.full_message
     assert last.fields["stall_ended"] is True and last.fields["task"] == "request-7"
-    assert 600 - 25 - 5 <= last.fields["blocked_ms"] <= 600 + 400  # at most threshold/4 short
+    assert 600 - 50 - 5 <= last.fields["blocked_ms"] <= 600 + 400  # at most threshold/2 short
 
 
 def test_awaiting_never_counts_as_a_stall(sink: ListSink) -> None:
