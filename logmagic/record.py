@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["Record"]
+
+TYPE_CHECKING = False  # typing's constant without importing typing: the host tools start faster
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Record:

@@ -36,6 +36,10 @@
  * marks(buf, start, end, units, short) -> (list[int], list[int])
  *     escape_lines and odd_lines at once, in one pass over the buffer.
  *
+ * bodies_at(buf, spans) -> list[bytes]
+ *     bodies() of the lines buf[spans[0]:spans[1]], buf[spans[2]:spans[3]], ...: each made once,
+ *     already without its prefix.
+ *
  * bodies(lines) -> list[bytes]
  *     Each line (bytes) without its svlogd timestamp prefix, as strip_prefix takes it off
  *     (logmagic.tools.logfiles.prefix.body_start): -t's always, -tt's and -ttt's when they
@@ -107,6 +111,21 @@ append_index(PyObject *list, Py_ssize_t value)
     return rc;
 }
 
+/* Where the line holding buf[i] starts, not before ``start``. */
+static Py_ssize_t
+line_start_of(const unsigned char *buf, Py_ssize_t start, Py_ssize_t i)
+{
+#ifdef __GLIBC__
+    const unsigned char *nl = i > start ? memrchr(buf + start, '\n', (size_t)(i - start)) : NULL;
+    return nl == NULL ? start : nl - buf + 1;
+#else
+    while (i > start && buf[i - 1] != '\n') {
+        i--;
+    }
+    return i;
+#endif
+}
+
 /* The buffer of args[0] and the range args[1]:args[2], clamped to it as slicing would be. */
 static int
 get_buffer(PyObject *const *args, Py_buffer *view, Py_ssize_t *start, Py_ssize_t *end)
@@ -153,6 +172,67 @@ get_escapes(PyObject *const *args, const unsigned char **units, const char **sho
     return 0;
 }
 
+/* The first ``needle`` (``m`` bytes, m >= 1) in ``h`` (``n`` bytes), or NULL: the C library's
+ * memmem, which for a short needle looks at every byte or two; with SSE2/AVX2, candidates are
+ * the places where the needle's first and last bytes both are (16 or 32 at a time), and only
+ * those are compared whole (the "packed pair" search). */
+#ifdef HAVE_AVX2_TARGET
+__attribute__((target("avx2"))) static const unsigned char *
+find_avx2(const unsigned char *h, size_t n, const unsigned char *needle, size_t m, size_t *done)
+{
+    const __m256i first = _mm256_set1_epi8((char)needle[0]), last = _mm256_set1_epi8((char)needle[m - 1]);
+    size_t i = 0;
+    for (; i + m - 1 + 32 <= n; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(h + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(h + i + m - 1));
+        unsigned int mask = (unsigned int)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
+        while (mask) {
+            size_t k = i + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (memcmp(h + k + 1, needle + 1, m - 2) == 0) {
+                return h + k;
+            }
+        }
+    }
+    *done = i;
+    return NULL;
+}
+#endif
+
+static const unsigned char *
+find_needle(const unsigned char *h, size_t n, const unsigned char *needle, size_t m)
+{
+    if (m < 2 || n < m) {
+        return memmem(h, n, needle, m);
+    }
+    size_t i = 0;
+#ifdef HAVE_SSE2
+#ifdef HAVE_AVX2_TARGET
+    if (cpu_has_avx2) {
+        const unsigned char *found = find_avx2(h, n, needle, m, &i);
+        if (found != NULL) {
+            return found;
+        }
+    }
+#endif
+    const __m128i first = _mm_set1_epi8((char)needle[0]), last = _mm_set1_epi8((char)needle[m - 1]);
+    for (; i + m - 1 + 16 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(h + i + m - 1));
+        unsigned int mask = (unsigned int)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+        while (mask) {
+            size_t k = i + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (memcmp(h + k + 1, needle + 1, m - 2) == 0) {
+                return h + k;
+            }
+        }
+    }
+#endif
+    const unsigned char *found = memmem(h + i, n - i, needle, m);
+    return found;
+}
+
 static PyObject *
 lines_with(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -179,14 +259,11 @@ lines_with(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     const unsigned char *buf = (const unsigned char *)view.buf;
     Py_ssize_t p = start;
     while (end - p >= n_needle) {
-        const unsigned char *q = memmem(buf + p, (size_t)(end - p), needle, (size_t)n_needle);
+        const unsigned char *q = find_needle(buf + p, (size_t)(end - p), (const unsigned char *)needle, (size_t)n_needle);
         if (q == NULL) {
             break;
         }
-        Py_ssize_t i = q - buf, line_start = i;
-        while (line_start > start && buf[line_start - 1] != '\n') {
-            line_start--;
-        }
+        Py_ssize_t i = q - buf, line_start = line_start_of(buf, start, i);
         const unsigned char *nl = memchr(q, '\n', (size_t)(end - i));
         Py_ssize_t line_stop = nl == NULL ? end : nl - buf;
         if (append_index(out, line_start) < 0 || append_index(out, line_stop) < 0) {
@@ -323,10 +400,7 @@ level_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             p = i + 1;
             continue;
         }
-        Py_ssize_t line_start = i;
-        while (line_start > start && buf[line_start - 1] != '\n') {
-            line_start--;
-        }
+        Py_ssize_t line_start = line_start_of(buf, start, i);
         const unsigned char *nl = memchr(q, '\n', (size_t)(end - i));
         Py_ssize_t line_stop = nl == NULL ? end : nl - buf;
         if (append_index(out, line_start) < 0 || append_index(out, line_stop) < 0) {
@@ -405,6 +479,50 @@ body_start(const unsigned char *s, Py_ssize_t len)
     }
     int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     return day <= days[month - 1] + (month == 2 && leap) ? k : 0;
+}
+
+static PyObject *
+bodies_at(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[1]) || PyList_GET_SIZE(args[1]) % 2) {
+        PyErr_SetString(PyExc_TypeError, "bodies_at(buf, spans) takes a buffer and a list of start, stop pairs");
+        return NULL;
+    }
+    PyObject *spans = args[1];
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(spans) / 2;
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t start = PyLong_AsSsize_t(PyList_GET_ITEM(spans, 2 * i));
+        Py_ssize_t stop = PyLong_AsSsize_t(PyList_GET_ITEM(spans, 2 * i + 1));
+        if ((start == -1 || stop == -1) && PyErr_Occurred()) {
+            goto error;
+        }
+        if (start < 0 || stop < start || stop > view.len) {
+            PyErr_SetString(PyExc_ValueError, "a span outside the buffer");
+            goto error;
+        }
+        Py_ssize_t k = stop > start && buf[start] != '{' ? body_start(buf + start, stop - start) : 0;
+        PyObject *body = PyBytes_FromStringAndSize((const char *)buf + start + k, stop - start - k);
+        if (body == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(out, i, body);
+    }
+    PyBuffer_Release(&view);
+    return out;
+error:
+    Py_DECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
 }
 
 static PyObject *
@@ -592,10 +710,7 @@ on_escape_event(Pass *s, Py_ssize_t i)
     if ((i - k) & 1 || !escape_found(s, i, &size)) {
         return 0;
     }
-    Py_ssize_t line_start = i;
-    while (line_start > s->start && b[line_start - 1] != '\n') {
-        line_start--;
-    }
+    Py_ssize_t line_start = line_start_of(b, s->start, i);
     const unsigned char *nl = memchr(b + i, '\n', (size_t)(s->end - i));
     Py_ssize_t line_stop = nl == NULL ? s->end : nl - b;
     s->skip = line_stop;
@@ -794,6 +909,8 @@ static PyMethodDef speedups_methods[] = {
     {"level_lines", (PyCFunction)(void (*)(void))level_lines, METH_FASTCALL,
      "level_lines(buf, start, end, ints, names) -> list[int]: [start, stop, ...] of the lines whose level "
      "may pass"},
+    {"bodies_at", (PyCFunction)(void (*)(void))bodies_at, METH_FASTCALL,
+     "bodies_at(buf, spans) -> list[bytes]: the lines at spans, each without its svlogd prefix"},
     {"bodies", (PyCFunction)bodies, METH_O,
      "bodies(lines) -> list[bytes]: each line without its svlogd prefix, as strip_prefix takes it off"},
     {"marks", (PyCFunction)(void (*)(void))marks, METH_FASTCALL,

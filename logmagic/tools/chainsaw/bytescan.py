@@ -11,7 +11,8 @@
   taken off (blank lines aside). Lines the prefilter skips are never parsed; among them,
   these are the ones counted as "not JSON objects".
 * ``marks``: both of the above, in one pass.
-* ``bodies``: lines without their svlogd prefix (``prefix.body_start``), before they are parsed.
+* ``bodies``: lines without their svlogd prefix (``prefix.body_start``), before they are parsed;
+  ``bodies_at``: the same for the lines at spans of a buffer.
 
 The functions below are the definitions. Each costs a Python step per hit, per backslash or per
 line, so all are also written in C (``_speedups.c``, compiled when logmagic is installed and a C
@@ -34,6 +35,8 @@ __all__ = [
     "ACCELERATED",
     "UNITS_BYTES",
     "bodies",
+    "bodies_at",
+    "bodies_at_py",
     "bodies_py",
     "escape_lines",
     "escape_lines_py",
@@ -61,6 +64,7 @@ EscapeLines = Callable[[Buffer, int, int, bytes, bytes], list[int]]
 OddLines = Callable[[Buffer, int, int], list[int]]
 LevelLines = Callable[[Buffer, int, int, tuple[bytes, ...], tuple[bytes, ...]], list[int]]
 Bodies = Callable[[list[bytes]], list[bytes]]
+BodiesAt = Callable[[Buffer, list[int]], list[bytes]]
 Marks = Callable[[Buffer, int, int, bytes, bytes], tuple[list[int], list[int]]]
 
 
@@ -186,14 +190,20 @@ def bodies_py(lines: list[bytes]) -> list[bytes]:
     return out
 
 
-_PYTHON = (lines_with_py, level_lines_py, escape_lines_py, odd_lines_py, marks_py, bodies_py, False)
+def bodies_at_py(buf: Buffer, spans: list[int]) -> list[bytes]:
+    """``bodies`` of the lines ``buf[spans[0]:spans[1]]``, ``buf[spans[2]:spans[3]]``, ..."""
+    return bodies_py([bytes(buf[spans[i] : spans[i + 1]]) for i in range(0, len(spans), 2)])
 
 
-def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies, bool]:
+_PYTHON = (lines_with_py, level_lines_py, escape_lines_py, odd_lines_py, marks_py, bodies_py, bodies_at_py, False)
+
+
+def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies, BodiesAt, bool]:
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
         return _PYTHON
     try:
         from logmagic.tools.chainsaw._speedups import bodies as fast_bodies
+        from logmagic.tools.chainsaw._speedups import bodies_at as fast_bodies_at
         from logmagic.tools.chainsaw._speedups import escape_lines as fast_escape_lines
         from logmagic.tools.chainsaw._speedups import level_lines as fast_level_lines
         from logmagic.tools.chainsaw._speedups import lines_with as fast_lines_with
@@ -201,8 +211,17 @@ def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies
         from logmagic.tools.chainsaw._speedups import odd_lines as fast_odd_lines
     except ImportError:
         return _PYTHON
-    return fast_lines_with, fast_level_lines, fast_escape_lines, fast_odd_lines, fast_marks, fast_bodies, True
+    return (
+        fast_lines_with,
+        fast_level_lines,
+        fast_escape_lines,
+        fast_odd_lines,
+        fast_marks,
+        fast_bodies,
+        fast_bodies_at,
+        True,
+    )
 
 
 #: The implementations in use, and whether they are the C ones.
-lines_with, level_lines, escape_lines, odd_lines, marks, bodies, ACCELERATED = _load()
+lines_with, level_lines, escape_lines, odd_lines, marks, bodies, bodies_at, ACCELERATED = _load()

@@ -9,7 +9,6 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
 
 from logmagic.tools.chainsaw import render
 from logmagic.tools.chainsaw.inputs import streams_for
@@ -18,7 +17,10 @@ from logmagic.tools.chainsaw.scan import Scan
 from logmagic.tools.logfiles.streams import Stream, regions
 from logmagic.tools.version import VersionAction
 
+TYPE_CHECKING = False  # typing's constant without importing typing: the host tools start faster
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from logmagic.tools.chainsaw.render import Renderer
 
 EPILOG = """query terms (ANDed):

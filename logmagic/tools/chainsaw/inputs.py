@@ -12,7 +12,6 @@ import errno
 import os
 import stat
 
-from logmagic.tools.logfiles import svlogd
 from logmagic.tools.logfiles.streams import Report, Stream, why_unreadable
 
 __all__ = ["streams_for"]
@@ -105,6 +104,8 @@ def _dir_streams(top: str, recursive: bool, report: Report) -> tuple[list[Stream
 def _look_into(path: str) -> tuple[list[str], list[str]]:
     """A directory's svlogd files in reading order (none when it is not an svlogd directory),
     the finished output of a rotation being processed, and its subdirectories in name order."""
+    from logmagic.tools.logfiles import svlogd  # for directories only: a search of files starts without it
+
     files, subdirs = [], []
     with os.scandir(path) as entries:
         for entry in entries:

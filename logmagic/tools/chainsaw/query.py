@@ -23,7 +23,6 @@ import datetime
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 
@@ -62,6 +61,10 @@ _SHORT_ESCAPES = {
     "\r": r"\\r",
     "\t": r"\\t",
 }
+TYPE_CHECKING = False  # typing's constant without importing typing: the host tools start faster
+if TYPE_CHECKING:
+    from typing import Any
+
 MISSING = object()
 Buffer = bytes | bytearray
 

@@ -20,16 +20,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import IO, Any
 
 import orjson
 
-from logmagic.tools.chainsaw.bytescan import bodies, marks
+from logmagic.tools.chainsaw.bytescan import bodies, bodies_at, marks
 from logmagic.tools.chainsaw.query import MISSING, Buffer, Query, as_text, lookup, record_time
 from logmagic.tools.chainsaw.render import Renderer, json_line
 from logmagic.tools.logfiles.prefix import strip_prefix
 
 __all__ = ["Scan", "judge"]
+
+TYPE_CHECKING = False  # typing's constant without importing typing: the host tools start faster
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 #: Bytes of output gathered before they are written.
 _FLUSH_AT = 1 << 18
@@ -49,6 +52,24 @@ def judge(raw: bytes, query: Query) -> tuple[dict[str, Any] | None, bytes, float
     if not isinstance(obj, dict):
         return None, body, when, False
     return obj, body, when, query.matches(obj, when)
+
+
+class _Spans:
+    """Lines where they are: ``buf[spans[2i]:spans[2i + 1]]`` is line ``i``."""
+
+    __slots__ = ("buf", "spans")
+
+    def __init__(self, buf: Buffer, spans: list[int]) -> None:
+        self.buf = buf
+        self.spans = spans
+
+    def __getitem__(self, i: int) -> bytes:
+        return bytes(self.buf[self.spans[2 * i] : self.spans[2 * i + 1]])
+
+    def lines(self) -> list[bytes]:
+        spans = self.spans
+        with memoryview(self.buf) as view:
+            return [view[spans[i] : spans[i + 1]].tobytes() for i in range(0, len(spans), 2)]
 
 
 class Scan:
@@ -134,17 +155,17 @@ class Scan:
         if odd:  # lines not JSON; those the prefilter passed are counted when parsed
             self.bad += len(set(odd).difference(spans[::2]))
         if spans:
-            with memoryview(buf) as view:
-                self._judge([view[spans[i] : spans[i + 1]].tobytes() for i in range(0, len(spans), 2)])
+            self._judge(_Spans(buf, spans))
         self._settle()
 
-    def _judge(self, lines: list[bytes]) -> None:
-        """``judge`` on each line, written out in one loop, then the matches handled."""
+    def _judge(self, lines: list[bytes] | _Spans) -> None:
+        """``judge`` on each line, written out in one loop, then the matches handled. ``lines``:
+        the lines, or where they are in the buffer read (made into bytes only as needed)."""
         if self.needs_time:
-            self._judge_timed(lines)
+            self._judge_timed(lines if isinstance(lines, list) else lines.lines())
             return
         loads, error, test = orjson.loads, orjson.JSONDecodeError, self.test
-        texts = bodies(lines)
+        texts = bodies(lines) if isinstance(lines, list) else bodies_at(lines.buf, lines.spans)
         found: list[int] = []
         bad = 0
         if (self.render is json_line and not self.order) or (self.render is None and self.by_field is None):

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import os
 import zlib
-from typing import BinaryIO, Protocol
 
-from logmagic.tools.logfiles.identity import open_regular
+__all__ = ["GZIP_MAGIC", "GzipReader", "head", "is_gzip", "open_content", "read_whole"]
 
-__all__ = ["GZIP_MAGIC", "GzipReader", "Readable", "head", "is_gzip", "open_content", "read_whole"]
+TYPE_CHECKING = False  # typing's constant without importing typing: the host tools start faster
+if TYPE_CHECKING:
+    from typing import BinaryIO, Protocol
+
+    class Readable(Protocol):
+        """What the readers here hand out: ``read(size)``, ``b""`` at the end, and ``close``
+        (a protocol for type checkers only)."""
+
+        def read(self, size: int = -1, /) -> bytes: ...
+
+        def close(self) -> None: ...
+
 
 #: The first bytes of a gzip file.
 GZIP_MAGIC = b"\x1f\x8b"
@@ -23,14 +33,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 _READ = 1 << 16
 #: zlib's window bits for the gzip format.
 _GZIP = 31
-
-
-class Readable(Protocol):
-    """What the readers here hand out: ``read(size)``, ``b""`` at the end, and ``close``."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def close(self) -> None: ...
 
 
 def is_gzip(path: str | os.PathLike[str]) -> bool:
@@ -98,6 +100,8 @@ def read_whole(path: str | os.PathLike[str]) -> bytes:
     """What the regular file at ``path`` holds (a file found in a directory: never a FIFO, a
     link is followed), decompressed when it is gzip (``OSError``, ``EOFError`` or
     ``zlib.error`` when it cannot be read to its end)."""
+    from logmagic.tools.logfiles.identity import open_regular  # imported when used: see streams
+
     reader = open_content(open_regular(path, follow_links=True))
     try:
         return reader.read()
@@ -112,6 +116,8 @@ def head(path: str, size: int) -> bytes | None:
     The format is known by content: gzip, bzip2 (``BZh``) and xz.
     """
     try:
+        from logmagic.tools.logfiles.identity import open_regular
+
         with open(open_regular(path), "rb") as raw:
             magic = raw.read(6)
             raw.seek(0)

@@ -22,8 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from logmagic.tools.logfiles.compressed import GzipReader, Readable, is_gzip, open_content
-from logmagic.tools.logfiles.identity import open_regular
+from logmagic.tools.logfiles.compressed import GzipReader, is_gzip, open_content
 from logmagic.tools.logfiles.lines import Cutter
 
 __all__ = ["CHUNK", "MAX_LINE", "Report", "Stream", "blocks", "regions", "why_unreadable"]
@@ -35,6 +34,10 @@ CHUNK = 1 << 17
 #: file) would otherwise be held whole in memory: its start is passed on as a line, and the
 #: rest of it, up to the next newline, is skipped.
 MAX_LINE = 1 << 24
+
+TYPE_CHECKING = False  # typing's constant without importing typing: the host tools start faster
+if TYPE_CHECKING:
+    from logmagic.tools.logfiles.compressed import Readable
 
 #: Where a file that cannot be read is reported: one line naming it and saying why. Reading
 #: goes on with the next file; the caller decides what the error means for the whole run.
@@ -89,6 +92,9 @@ def _open(path: str, listed: bool) -> Readable:
     would read it.
     """
     if listed:
+        # imported here: a search of plain files has no use for the shipper's file identities
+        from logmagic.tools.logfiles.identity import open_regular
+
         return open_content(open_regular(path, follow_links=True))
     if is_gzip(path):
         return GzipReader(open(path, "rb"))

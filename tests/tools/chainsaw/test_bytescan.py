@@ -60,7 +60,11 @@ PIECES = [
     b"@400000006b0398b411646674 ",
     b"x" * 40,
 ]
-BUFFERS = st.lists(st.sampled_from(PIECES), max_size=60).map(b"".join)
+#: Short buffers, and long ones that the 16- and 32-byte loops of the C code go through.
+BUFFERS = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=60).map(b"".join),
+    st.lists(st.sampled_from(PIECES), min_size=60, max_size=600).map(b"".join),
+)
 TEXTS = st.sampled_from(["A.", "txn-1", "/v1/x", "é", "\U0001f600", "level", "\\", "u", ""])
 SHORTS = st.sampled_from([b"", b"/", b"u\n", b"/u\\"])
 
@@ -102,7 +106,7 @@ def ranges(data: bytes, cut: tuple[int, int]) -> tuple[int, int]:
     return start, min(max(start, cut[1]), len(data))
 
 
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS
@@ -121,7 +125,24 @@ def test_escape_and_odd_lines_are_their_definitions(
 
 
 @SETTINGS
-@given(data=BUFFERS, needle=st.sampled_from([b"\\", b"u0", b"{", b"a\n", b"2026", b"txn-1", b"level"]))
+@given(
+    data=BUFFERS,
+    needle=st.sampled_from(
+        [
+            b"\\",
+            b"u0",
+            b"{",
+            b"a\n",
+            b"2026",
+            b"txn-1",
+            b"level",
+            b"ac7",
+            b'level":3',
+            b"x" * 40,
+            b"2026-11-22_06:28:03.46035 ",
+        ]
+    ),
+)
 def test_lines_with_is_its_definition(fast: ModuleType, data: bytes, needle: bytes) -> None:
     assert fast.lines_with(data, 0, len(data), needle) == bytescan.lines_with_py(data, 0, len(data), needle)
 
@@ -142,6 +163,14 @@ def test_level_lines_is_the_level_pattern(fast: ModuleType, data: bytes, query: 
 @given(lines=st.lists(BUFFERS.map(lambda b: b.replace(b"\n", b"")), max_size=8))
 def test_bodies_is_body_start(fast: ModuleType, lines: list[bytes]) -> None:
     assert fast.bodies(lines) == bytescan.bodies_py(lines)
+
+
+@SETTINGS
+@given(data=BUFFERS)
+def test_bodies_at_is_bodies_of_the_lines_at_the_spans(fast: ModuleType, data: bytes) -> None:
+    spans = bytescan.lines_with_py(data, 0, len(data), b"2") + bytescan.lines_with_py(data, 0, len(data), b"{")
+    assert fast.bodies_at(data, spans) == bytescan.bodies_at_py(data, spans)
+    assert fast.bodies_at(bytearray(data), spans) == bytescan.bodies_at_py(data, spans)
 
 
 @given(line=BUFFERS.map(lambda b: b.replace(b"\n", b"")))
