@@ -1,5 +1,11 @@
 /*
- * logmagic.encode._speedups: the start of a GELF line for a plain record, in C.
+ * logmagic.encode._speedups: the log call's hot steps in C, each the twin of a Python function
+ * of logmagic.encode._plain (the tests compare each pair over generated input):
+ *
+ *  - plain_gelf_dict and plain_gelf_line: a plain record's GELF dict, and its line;
+ *  - write_counted: the direct path's write, counted when whole;
+ *  - plain_size, keep_plain and trim_kept: the flight recorder's test for fields it may keep
+ *    as they are, its append of a kept record, and its caps.
  *
  * plain_gelf_dict(host, msg, ts, level, facility, fields, names, txn, empty) does what
  * logmagic.encode._plain.plain_gelf_dict_py does: build the GELF dict of a record whose fields
@@ -488,7 +494,7 @@ static PyMethodDef speedups_methods[] = {
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     "logmagic.encode._speedups",
-    "The start of a plain record's GELF line in C (optional: logmagic.encode._plain falls back to Python).",
+    "The log call's hot steps in C (optional: logmagic.encode._plain holds their Python twins).",
     -1,
     speedups_methods,
     NULL,
