@@ -46,7 +46,8 @@
  *     name a real date and time (a line whose prefix does not is kept whole). A line without a
  *     prefix is the same object.
  *
- * None runs Python code while it scans, and none raises for any content of the buffer. The pass
+ * None runs Python code while it scans, and none raises for any content of the buffer; the
+ * scans run with the GIL released (what they find is kept in C arrays until they are done). The pass
  * uses SSE2 where the compiler has it (every x86-64), and AVX2 when the CPU has it too, else
  * two memchr streams; defining LOGMAGIC_NO_SIMD at compile time picks the latter (the tests
  * build both).
@@ -99,16 +100,47 @@ is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0b' || c == '\x0c';
 }
 
+/* Indexes found while the GIL is released (no Python object can be made then), made into a
+ * list of ints once it is taken again. */
+typedef struct {
+    Py_ssize_t *v;
+    Py_ssize_t n, cap;
+} Ints;
+
 static int
-append_index(PyObject *list, Py_ssize_t value)
+ints_add(Ints *a, Py_ssize_t value)
 {
-    PyObject *n = PyLong_FromSsize_t(value);
-    if (n == NULL) {
-        return -1;
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? 2 * a->cap : 64;
+        Py_ssize_t *v = PyMem_RawRealloc(a->v, (size_t)cap * sizeof(Py_ssize_t));
+        if (v == NULL) {
+            return -1;
+        }
+        a->v = v;
+        a->cap = cap;
     }
-    int rc = PyList_Append(list, n);
-    Py_DECREF(n);
-    return rc;
+    a->v[a->n++] = value;
+    return 0;
+}
+
+/* The list of ``a``'s indexes (a new reference, NULL with an exception set); ``a`` is freed.
+ * ``failed``: an allocation failed while the indexes were found. */
+static PyObject *
+ints_list(Ints *a, int failed)
+{
+    PyObject *out = failed ? PyErr_NoMemory() : PyList_New(a->n);
+    for (Py_ssize_t i = 0; out != NULL && i < a->n; i++) {
+        PyObject *n = PyLong_FromSsize_t(a->v[i]);
+        if (n == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, n);
+    }
+    PyMem_RawFree(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+    return out;
 }
 
 /* Where the line holding buf[i] starts, not before ``start``. */
@@ -251,12 +283,10 @@ lines_with(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (get_buffer(args, &view, &start, &end) < 0) {
         return NULL;
     }
-    PyObject *out = PyList_New(0);
-    if (out == NULL) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     const unsigned char *buf = (const unsigned char *)view.buf;
+    Ints out = {0};
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
     Py_ssize_t p = start;
     while (end - p >= n_needle) {
         const unsigned char *q = find_needle(buf + p, (size_t)(end - p), (const unsigned char *)needle, (size_t)n_needle);
@@ -266,15 +296,15 @@ lines_with(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_ssize_t i = q - buf, line_start = line_start_of(buf, start, i);
         const unsigned char *nl = memchr(q, '\n', (size_t)(end - i));
         Py_ssize_t line_stop = nl == NULL ? end : nl - buf;
-        if (append_index(out, line_start) < 0 || append_index(out, line_stop) < 0) {
-            Py_DECREF(out);
-            PyBuffer_Release(&view);
-            return NULL;
+        if (ints_add(&out, line_start) < 0 || ints_add(&out, line_stop) < 0) {
+            failed = 1;
+            break;
         }
         p = line_stop + 1;
     }
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    return out;
+    return ints_list(&out, failed);
 }
 
 static inline int
@@ -283,9 +313,45 @@ is_blank(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* Allowed integers or names of level_lines, as C strings (pointers into the caller's bytes). */
+typedef struct {
+    Py_ssize_t n;
+    const char **text;
+    Py_ssize_t *size;
+} Words;
+
+static int
+get_words(PyObject *tuple, Words *w)
+{
+    w->n = PyTuple_GET_SIZE(tuple);
+    w->text = PyMem_Malloc((size_t)(w->n ? w->n : 1) * sizeof(char *));
+    w->size = PyMem_Malloc((size_t)(w->n ? w->n : 1) * sizeof(Py_ssize_t));
+    if (w->text == NULL || w->size == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < w->n; k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
+        if (!PyBytes_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "ints and names must be tuples of bytes");
+            return -1;
+        }
+        w->text[k] = PyBytes_AS_STRING(item);
+        w->size[k] = PyBytes_GET_SIZE(item);
+    }
+    return 0;
+}
+
+static void
+free_words(Words *w)
+{
+    PyMem_Free(w->text);
+    PyMem_Free(w->size);
+}
+
 /* Whether the value after a 'level"' at ``i`` matches (see level_lines). */
 static int
-level_value(const unsigned char *b, Py_ssize_t i, Py_ssize_t end, PyObject *ints, PyObject *names)
+level_value(const unsigned char *b, Py_ssize_t i, Py_ssize_t end, const Words *ints, const Words *names)
 {
     while (i < end && is_blank(b[i])) {
         i++;
@@ -312,9 +378,8 @@ level_value(const unsigned char *b, Py_ssize_t i, Py_ssize_t end, PyObject *ints
         if (j - i >= 3) {
             return 1;
         }
-        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(ints); k++) {
-            PyObject *n = PyTuple_GET_ITEM(ints, k);
-            if (PyBytes_GET_SIZE(n) == j - i && memcmp(PyBytes_AS_STRING(n), b + i, (size_t)(j - i)) == 0) {
+        for (Py_ssize_t k = 0; k < ints->n; k++) {
+            if (ints->size[k] == j - i && memcmp(ints->text[k], b + i, (size_t)(j - i)) == 0) {
                 return 1;
             }
         }
@@ -330,10 +395,9 @@ level_value(const unsigned char *b, Py_ssize_t i, Py_ssize_t end, PyObject *ints
     if (s < end && (b[s] == '-' || is_digit(b[s]))) {
         return 1;
     }
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(names); k++) {
-        PyObject *name = PyTuple_GET_ITEM(names, k);
-        const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(name);
-        Py_ssize_t n = PyBytes_GET_SIZE(name), m = 0;
+    for (Py_ssize_t k = 0; k < names->n; k++) {
+        const unsigned char *t = (const unsigned char *)names->text[k];
+        Py_ssize_t n = names->size[k], m = 0;
         if (s + n >= end) {
             continue;
         }
@@ -363,55 +427,54 @@ level_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "level_lines(buf, start, end, ints, names) takes 5 arguments");
         return NULL;
     }
-    PyObject *ints = args[3], *names = args[4];
-    if (!PyTuple_Check(ints) || !PyTuple_Check(names)) {
+    if (!PyTuple_Check(args[3]) || !PyTuple_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError, "ints and names must be tuples of bytes");
         return NULL;
     }
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(ints) + PyTuple_GET_SIZE(names); k++) {
-        PyObject *item = k < PyTuple_GET_SIZE(ints) ? PyTuple_GET_ITEM(ints, k)
-                                                    : PyTuple_GET_ITEM(names, k - PyTuple_GET_SIZE(ints));
-        if (!PyBytes_Check(item)) {
-            PyErr_SetString(PyExc_TypeError, "ints and names must be tuples of bytes");
-            return NULL;
-        }
+    Words ints = {0}, names = {0};
+    if (get_words(args[3], &ints) < 0 || get_words(args[4], &names) < 0) {
+        free_words(&ints);
+        free_words(&names);
+        return NULL;
     }
     Py_buffer view;
     Py_ssize_t start, end;
     if (get_buffer(args, &view, &start, &end) < 0) {
-        return NULL;
-    }
-    PyObject *out = PyList_New(0);
-    if (out == NULL) {
-        PyBuffer_Release(&view);
+        free_words(&ints);
+        free_words(&names);
         return NULL;
     }
     const unsigned char *buf = (const unsigned char *)view.buf;
     static const char key[] = "level\"";
     const Py_ssize_t n_key = 6;
+    Ints out = {0};
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
     Py_ssize_t p = start;
     while (end - p >= n_key) {
-        const unsigned char *q = memmem(buf + p, (size_t)(end - p), key, (size_t)n_key);
+        const unsigned char *q = find_needle(buf + p, (size_t)(end - p), (const unsigned char *)key, (size_t)n_key);
         if (q == NULL) {
             break;
         }
         Py_ssize_t i = q - buf;
-        if (!level_value(buf, i + n_key, end, ints, names)) {
+        if (!level_value(buf, i + n_key, end, &ints, &names)) {
             p = i + 1;
             continue;
         }
         Py_ssize_t line_start = line_start_of(buf, start, i);
         const unsigned char *nl = memchr(q, '\n', (size_t)(end - i));
         Py_ssize_t line_stop = nl == NULL ? end : nl - buf;
-        if (append_index(out, line_start) < 0 || append_index(out, line_stop) < 0) {
-            Py_DECREF(out);
-            PyBuffer_Release(&view);
-            return NULL;
+        if (ints_add(&out, line_start) < 0 || ints_add(&out, line_stop) < 0) {
+            failed = 1;
+            break;
         }
         p = line_stop + 1;
     }
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    return out;
+    free_words(&ints);
+    free_words(&names);
+    return ints_list(&out, failed);
 }
 
 /* How many bytes at ``s`` an svlogd timestamp prefix takes (0: none), reading at most ``len``.
@@ -569,8 +632,8 @@ typedef struct {
     const unsigned char *units; /* NULL: no escape search */
     const char *shorts;
     size_t n_shorts;
-    PyObject *escapes; /* flat spans, or NULL */
-    PyObject *odd;     /* line starts, or NULL */
+    Ints *escapes; /* flat spans, or NULL */
+    Ints *odd;     /* line starts, or NULL */
     Py_ssize_t line_start;
     int line_found; /* the current line holds an escape searched for: the rest of it is skipped */
     Py_ssize_t skip; /* bytes before this are part of an escape already read, or of a line found */
@@ -591,7 +654,7 @@ line_begins(Pass *s, Py_ssize_t at)
     }
     for (Py_ssize_t j = 0; j < room && p[j] != '\n'; j++) {
         if (!is_space(p[j])) {
-            return append_index(s->odd, at);
+            return ints_add(s->odd, at);
         }
     }
     return 0; /* blank */
@@ -622,7 +685,7 @@ static int
 on_newline(Pass *s, Py_ssize_t i)
 {
     if (s->line_found) {
-        if (append_index(s->escapes, s->line_start) < 0 || append_index(s->escapes, i) < 0) {
+        if (ints_add(s->escapes, s->line_start) < 0 || ints_add(s->escapes, i) < 0) {
             return -1;
         }
         s->line_found = 0;
@@ -674,7 +737,7 @@ memchr_pass(Pass *s, Py_ssize_t p)
         }
     }
     if (s->line_found) {
-        return append_index(s->escapes, s->line_start) < 0 || append_index(s->escapes, end) < 0 ? -1 : 0;
+        return ints_add(s->escapes, s->line_start) < 0 || ints_add(s->escapes, end) < 0 ? -1 : 0;
     }
     return 0;
 }
@@ -714,7 +777,7 @@ on_escape_event(Pass *s, Py_ssize_t i)
     const unsigned char *nl = memchr(b + i, '\n', (size_t)(s->end - i));
     Py_ssize_t line_stop = nl == NULL ? s->end : nl - b;
     s->skip = line_stop;
-    return append_index(s->escapes, line_start) < 0 || append_index(s->escapes, line_stop) < 0 ? -1 : 0;
+    return ints_add(s->escapes, line_start) < 0 || ints_add(s->escapes, line_stop) < 0 ? -1 : 0;
 }
 
 static int
@@ -847,24 +910,28 @@ scan(PyObject *const *args, int want_escapes, int want_odd)
     s.buf = (const unsigned char *)view.buf;
     s.start = start;
     s.end = end;
-    s.escapes = want_escapes ? PyList_New(0) : NULL;
-    s.odd = want_odd ? PyList_New(0) : NULL;
-    PyObject *result = NULL;
-    if ((want_escapes && s.escapes == NULL) || (want_odd && s.odd == NULL) || run_pass(&s) < 0) {
-        goto done;
+    Ints escapes = {0}, odd = {0};
+    s.escapes = want_escapes ? &escapes : NULL;
+    s.odd = want_odd ? &odd : NULL;
+    int failed;
+    Py_BEGIN_ALLOW_THREADS
+    failed = run_pass(&s) < 0;
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *found_escapes = want_escapes ? ints_list(&escapes, failed) : NULL;
+    PyObject *found_odd = want_odd ? ints_list(&odd, failed) : NULL;
+    if ((want_escapes && found_escapes == NULL) || (want_odd && found_odd == NULL)) {
+        Py_XDECREF(found_escapes);
+        Py_XDECREF(found_odd);
+        return NULL;
     }
     if (want_escapes && want_odd) {
-        result = PyTuple_Pack(2, s.escapes, s.odd);
+        PyObject *result = PyTuple_Pack(2, found_escapes, found_odd);
+        Py_DECREF(found_escapes);
+        Py_DECREF(found_odd);
+        return result;
     }
-    else {
-        result = want_escapes ? s.escapes : s.odd;
-        Py_INCREF(result);
-    }
-done:
-    Py_XDECREF(s.escapes);
-    Py_XDECREF(s.odd);
-    PyBuffer_Release(&view);
-    return result;
+    return want_escapes ? found_escapes : found_odd;
 }
 
 static PyObject *

@@ -19,12 +19,9 @@ never drops a matching line.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import re
 from collections.abc import Callable
-
-import orjson
 
 from logmagic.levels import LEVELS_BY_NAME
 from logmagic.tools.chainsaw.bytescan import escape_lines, level_lines, level_value, lines_with, units_of
@@ -66,7 +63,19 @@ if TYPE_CHECKING:
     from typing import Any
 
 MISSING = object()
+#: How orjson writes the characters of a JSON string that it escapes (json.dumps with
+#: ensure_ascii=False writes them the same way); every other character is its UTF-8 bytes.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x20)}
+_JSON_ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"})
 Buffer = bytes | bytearray
+
+
+def json_text(text: str) -> bytes:
+    """``text`` as the inside of a JSON string, as orjson writes it (``orjson.dumps(text)[1:-1]``,
+    which tests/tools/chainsaw/test_query.py checks), without importing orjson: the byte
+    prefilter is made before the files are read, orjson is loaded while they are.
+    ``UnicodeEncodeError`` for text that is not Unicode (a lone surrogate)."""
+    return text.translate(_JSON_ESCAPES).encode("utf-8")
 
 
 class QueryError(ValueError):
@@ -126,6 +135,8 @@ def as_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dict, list)):
+        import orjson  # imported when needed: a search that finds nothing parses no JSON
+
         return orjson.dumps(value).decode()
     return str(value)
 
@@ -429,6 +440,8 @@ def _iso_seconds(text: str) -> float | None:
         return None
     try:
         year, month, day, hour, minute, second = (int(m[i] or 0) for i in range(1, 7))
+        import datetime  # only for times written as text
+
         when = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
     except ValueError:  # no such day or hour
         return None
@@ -468,9 +481,9 @@ class LineFilter:
         """Lines holding ``text`` inside a JSON string (or as a number's digits); None if
         ``text`` cannot be written in UTF-8 (a lone surrogate from a mangled argument)."""
         try:
-            plain = orjson.dumps(text)[1:-1]  # as orjson and json.dumps(ensure_ascii=False) write it
+            plain = json_text(text)  # as orjson and json.dumps(ensure_ascii=False) write it
             escaped = _json_text_pattern(text)
-        except (TypeError, UnicodeEncodeError):
+        except UnicodeEncodeError:
             return None
         return cls(plain, escaped, units_of(text), b"/" if "/" in text else b"")
 

@@ -15,11 +15,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-import orjson
-
 from logmagic.levels import INFO
 from logmagic.record import Record
-from logmagic.tools.chainsaw.query import MISSING, QueryError, as_number, as_text, lookup, record_time
+from logmagic.tools.chainsaw.query import (
+    MISSING,
+    QueryError,
+    as_number,
+    as_text,
+    json_text,
+    lookup,
+    record_time,
+)
 
 __all__ = [
     "TIME_NAMES",
@@ -128,10 +134,11 @@ def json_with_source(obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: 
 
     The object's text is kept as it was written; the field goes before its closing brace. A
     record that has a ``_source`` of its own then has two: readers keep the last (jq,
-    Python's json, orjson).
+    Python's json, orjson). A name that is not UTF-8 has its bytes written as ``\\xff``.
     """
+    name = json_text(source.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
     text = body.strip(b" \t\r\n")
-    return text[:-1] + (b',"_source":' if obj else b'"_source":') + orjson.dumps(source) + b"}\n"
+    return text[:-1] + (b',"_source":"' if obj else b'"_source":"') + name + b'"}\n'
 
 
 def raw_line(obj: dict[str, Any], raw: bytes, body: bytes, prefix_time: float | None, source: str) -> bytes:
@@ -175,7 +182,7 @@ class Columns:
             if value is MISSING:
                 cells.append("-")
             elif isinstance(value, (dict, list)):
-                cells.append(self.escape(orjson.dumps(value).decode()))
+                cells.append(self.escape(as_text(value)))
             else:
                 cells.append(self.escape(as_text(value)))
         return ("\t".join(cells) + "\n").encode("utf-8", "backslashreplace")

@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-import orjson
-
 from logmagic.tools.chainsaw.bytescan import bodies, bodies_at, marks
 from logmagic.tools.chainsaw.query import MISSING, Buffer, Query, as_text, lookup, record_time
 from logmagic.tools.chainsaw.render import Renderer, json_line
@@ -41,6 +39,8 @@ _FLUSH_AT = 1 << 18
 def judge(raw: bytes, query: Query) -> tuple[dict[str, Any] | None, bytes, float | None, bool]:
     """What the line ``raw`` (no newline) is to ``query``: its JSON object (None when it is not
     one), the line without its svlogd prefix, the prefix's time, and whether it matches."""
+    import orjson
+
     if raw[:1] == b"{":  # no svlogd prefix: the usual case, without a call
         body, when = raw, None
     else:
@@ -164,6 +164,8 @@ class Scan:
         if self.needs_time:
             self._judge_timed(lines if isinstance(lines, list) else lines.lines())
             return
+        import orjson  # imported at the first line to parse: a search that finds nothing needs none
+
         loads, error, test = orjson.loads, orjson.JSONDecodeError, self.test
         texts = bodies(lines) if isinstance(lines, list) else bodies_at(lines.buf, lines.spans)
         found: list[int] = []
@@ -207,6 +209,8 @@ class Scan:
 
     def _judge_timed(self, lines: list[bytes]) -> None:
         """``_judge`` where the prefix's time matters (a time window, pretty output, ``--txn``)."""
+        import orjson
+
         loads, error, matches = orjson.loads, orjson.JSONDecodeError, self.query.matches
         strip = strip_prefix
         for raw in lines:

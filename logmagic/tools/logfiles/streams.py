@@ -20,7 +20,6 @@ import os
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from logmagic.tools.logfiles.compressed import GzipReader, is_gzip, open_content
 from logmagic.tools.logfiles.lines import Cutter
@@ -46,18 +45,31 @@ Report = Callable[[str], None]
 ReadInto = Callable[[memoryview], int]
 
 
-@dataclass
 class Stream:
     """Files read as one byte stream; ``name`` is what messages call it. No files means stdin.
 
     ``directory`` is the svlogd directory the files come from, if they do: following it means
     following its ``current`` and catching up on the files rotated meanwhile. Paths are text
-    (``os.path``): reading needs no ``pathlib``.
+    (``os.path``): reading needs no ``pathlib``. (A plain class: a dataclass would have every
+    search load ``dataclasses`` and ``inspect``, some 7 ms.)
     """
 
-    name: str
-    files: list[str] = field(default_factory=list)
-    directory: str | None = None
+    __slots__ = ("directory", "files", "name")
+
+    def __init__(self, name: str, files: list[str] | None = None, directory: str | None = None) -> None:
+        self.name = name
+        self.files = [] if files is None else files
+        self.directory = directory
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r}, {self.files!r}, {self.directory!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stream):
+            return NotImplemented
+        return (self.name, self.files, self.directory) == (other.name, other.files, other.directory)
+
+    __hash__ = None  # type: ignore[assignment]  # as a dataclass's: equal by value, so not hashable
 
     def size(self) -> int:
         """Bytes on disk (compressed size for .gz), for progress reports."""

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from logmagic.tools.chainsaw.cli import parse_time
-from logmagic.tools.chainsaw.query import Query, QueryError, parse_term
+from logmagic.tools.chainsaw.query import Query, QueryError, json_text, parse_term
 from logmagic.tools.logfiles.prefix import strip_prefix
 
 from .helpers import jl, scan_lines
@@ -445,3 +450,28 @@ def test_a_prefix_with_an_impossible_date_is_left_in_place() -> None:
 def test_a_presence_term_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(QueryError, match="bad query term"):
         parse_term("txnId?\n")
+
+
+@given(st.text())
+def test_json_text_is_how_orjson_writes_a_string(text: str) -> None:
+    """The prefilter's bytes for a value are made without orjson; they must be orjson's."""
+    try:
+        want = orjson.dumps(text)[1:-1]
+    except TypeError:  # a lone surrogate: not Unicode, and no prefilter is made for it
+        with pytest.raises(UnicodeEncodeError):
+            json_text(text)
+        return
+    assert json_text(text) == want
+
+
+def test_a_search_that_finds_nothing_does_not_load_orjson(tmp_path: Path) -> None:
+    """Parsing starts at the first line that may match: "no record of ... here" costs no JSON
+    parser's start-up."""
+    path = tmp_path / "x.log"
+    path.write_bytes(b'{"short_message": "nothing to see", "level": 6}\n' * 1000)
+    code = (
+        "import sys; from logmagic.tools.chainsaw.cli import main; sys.stdout = open('/dev/null', 'w');"
+        f" rc = main(['--txn', 'no-such-id', {str(path)!r}]); print('orjson' in sys.modules, rc, file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stderr.splitlines()[-1] == "False 1", proc.stderr
