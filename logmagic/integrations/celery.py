@@ -24,6 +24,9 @@
   succeeded", "raised unexpected", "retry") once ``stdlib.capture()`` sends ``logging`` to
   logmagic. A task run eagerly (``task.apply()``, ``task_always_eager``) is not published: it
   runs in the caller's transaction when there is one.
+* Celery's "Task … received" record, written when the worker takes the message and before
+  the task runs, gets the message's txnId, ``trace_id`` and task fields from a filter on its
+  logger (``_Received``).
 * ``task_postrun`` (worker, after the task, whatever its outcome: Celery sends it from a
   ``finally``): what ``task_prerun`` put in force is undone, so the next task in the same
   process or thread starts from nothing.
@@ -38,8 +41,10 @@ Nothing is wrapped: the task functions and classes are left as they are.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any
 
 try:
@@ -51,8 +56,8 @@ from logmagic import _propagation, txn
 from logmagic._report import warn_once
 from logmagic.integrations import stdlib
 from logmagic.integrations._bridge import logger_for
-from logmagic.trace_context import TRACEPARENT, TRACESTATE
-from logmagic.web._common import Options, begin
+from logmagic.trace_context import TRACEPARENT, TRACESTATE, parse_traceparent
+from logmagic.web._common import Options, begin, valid_inbound
 from logmagic.web.outbound import txn_headers
 
 __all__ = ["FACILITY", "TASK_FIELD", "TASK_ID_FIELD", "install", "installed", "outgoing_headers", "uninstall"]
@@ -183,6 +188,49 @@ def _on_setup_logging(loglevel: Any = None, logfile: Any = None, **_: Any) -> No
         )
 
 
+#: The logger of Celery's "Task … received" record, and the function that writes it.
+_RECEIVED_LOGGER = "celery.worker.strategy"
+_RECEIVED_IN = "task_message_handler"
+
+
+class _Received(logging.Filter):
+    """Celery's "Task … received" record is written when the worker takes a message, before
+    the task's transaction begins. This filter (on Celery's ``celery.worker.strategy`` logger)
+    gives it the txnId, ``trace_id``, ``celeryTaskId`` and ``celeryTask`` of the message, read
+    from the worker's request object in the frame that writes the record
+    (``task_message_handler``'s ``req``). A txnId that is not valid is left out (the task's own
+    records say what replaced it). Anything unexpected leaves the record as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            frame: FrameType | None = sys._getframe(1)
+            for _ in range(16):  # logging's own frames lie between the handler and the filter
+                if frame is None or frame.f_code.co_name == _RECEIVED_IN:
+                    break
+                frame = frame.f_back
+            request = frame.f_locals.get("req") if frame is not None else None
+            headers = getattr(request, "_request_dict", None)
+            if not isinstance(headers, Mapping):
+                return True
+            found = {k.lower(): v for k, v in headers.items() if isinstance(k, str) and isinstance(v, str)}
+            txn_id = found.get(_propagation.ACTIVE.txn_header.lower())
+            if txn_id is not None and valid_inbound(txn_id):
+                record.txnId = txn_id
+            trace = parse_traceparent(found.get(TRACEPARENT), found.get(TRACESTATE))
+            if trace is not None:
+                record.trace_id = trace.trace_id
+            if isinstance(found.get("id"), str):
+                record.__dict__[TASK_ID_FIELD] = found["id"]
+            if isinstance(found.get("task"), str):
+                record.__dict__[TASK_FIELD] = found["task"]
+        except Exception:  # never in the way of Celery's own logging
+            pass
+        return True
+
+
+_RECEIVED = _Received()
+
+
 def install(*, take_over_logging: bool = True) -> None:
     """Connect the receivers of Celery's signals (see the module docs); call it where the Celery
     app is defined, so that producers and workers both run it.
@@ -198,6 +246,9 @@ def install(*, take_over_logging: bool = True) -> None:
         signals.before_task_publish.connect(_on_publish, weak=False, dispatch_uid=_UIDS["publish"])
         signals.task_prerun.connect(_on_prerun, weak=False, dispatch_uid=_UIDS["prerun"])
         signals.task_postrun.connect(_on_postrun, weak=False, dispatch_uid=_UIDS["postrun"])
+        received = logging.getLogger(_RECEIVED_LOGGER)
+        if _RECEIVED not in received.filters:
+            received.addFilter(_RECEIVED)
         if take_over_logging:
             signals.setup_logging.connect(_on_setup_logging, weak=False, dispatch_uid=_UIDS["logging"])
         else:
@@ -213,6 +264,7 @@ def uninstall() -> None:
         signals.task_prerun.disconnect(_on_prerun, dispatch_uid=_UIDS["prerun"])
         signals.task_postrun.disconnect(_on_postrun, dispatch_uid=_UIDS["postrun"])
         signals.setup_logging.disconnect(_on_setup_logging, dispatch_uid=_UIDS["logging"])
+        logging.getLogger(_RECEIVED_LOGGER).removeFilter(_RECEIVED)
         _state["installed"] = False
 
 

@@ -156,9 +156,11 @@ def test_a_failing_task_logs_its_error_in_its_transaction_and_the_next_task_star
     # What was current in the worker thread just before the next task's scope opened: nothing.
     probe = one(worker, lambda r: r["short_message"] == "prerun probe" and r.get("_probeTaskId") == following)
     assert "_txnId" not in probe and "_celeryTaskId" not in probe and "_celeryTask" not in probe
-    # The consumer's "received" record (in the solo pool, the thread that ran the failed task).
+    # The consumer's "received" record (in the solo pool, the thread that ran the failed task)
+    # carries its own message's task, and no id of the failed one (its message had none).
     received = one(worker, lambda r: r.get("_facility") == "celery.worker.strategy" and following in r["short_message"])
-    assert "_txnId" not in received and "_celeryTaskId" not in received
+    assert "_txnId" not in received
+    assert received["_celeryTaskId"] == following and received["_celeryTask"] == "e2e.work"
 
 
 def test_a_retried_task_runs_again_in_the_same_transaction(worker: Worker, producer: Celery) -> None:

@@ -68,8 +68,8 @@ def test_one_txn_id_and_one_trace_id_on_every_record_of_all_four_processes(
         # The readiness probes of the test's start-up are requests of their own.
         "api": [r for r in api.records() if r.get("_path") != "/ready"],
         "flask": [r for r in flask.records() if r.get("_path") != "/ready"],
-        # The worker's own start-up and the record of a message received, written before the
-        # task's transaction begins (docs/jobs.md), are not records of the request.
+        # The worker's own start-up records are not records of the request; Celery's "received"
+        # record, written before the task runs, is.
         "worker": [r for r in worker.records() if r.get("_celeryTaskId") == task],
     }
     for name, records in logs.items():
@@ -85,3 +85,4 @@ def test_one_txn_id_and_one_trace_id_on_every_record_of_all_four_processes(
     assert {"placing an order", "the order service answered"} <= set(messages["api"])
     assert {"queueing the order's work", "queued"} <= set(messages["flask"])
     assert "work" in messages["worker"] and "work via logging chain" in messages["worker"]
+    assert any(m.endswith(f"[{task}] received") for m in messages["worker"])
