@@ -1,13 +1,16 @@
-"""The start of a GELF line for a plain record: the dict ``orjson.dumps`` turns into the line.
+"""The log call's hot steps for a plain record, each in Python here and in C where it was built.
 
-Both the loggers' direct path (``logmagic.call_paths.make_gelf_line``) and ``GelfEncoder.encode``
-start here; when ``plain_gelf_dict`` answers None, the record takes the encoder's careful
-path, which copes with anything. This is most of what an enabled call costs beyond building
-the dict by hand, so it is also written in C (``_speedups.c``, compiled when logmagic is
-installed and a C compiler is there; see ``hatch_build.py``). ``plain_gelf_dict`` is the C one
-when it was built and loads, else the Python one; both make the same dicts
-(tests/encode/test_plain.py compares them). ``LOGMAGIC_PURE_PYTHON=1`` in the environment
-keeps the Python one.
+``plain_gelf_line`` makes a plain record's GELF line (the dict of ``plain_gelf_dict_py``
+through ``orjson.dumps``): both the loggers' direct path (``logmagic.call_paths.make_gelf_line``)
+and ``GelfEncoder.encode`` start there, and when it answers None the record takes the
+encoder's careful path, which copes with anything. ``write_counted`` writes the direct path's
+line and counts it; ``plain_size``, ``keep_plain`` and ``trim_kept`` are the flight
+recorder's (``logmagic.flight_recorder``). These steps are most of what an enabled call costs
+beyond building the line by hand, so they are also written in C (``_speedups.c``, compiled
+when logmagic is installed and a C compiler is there; see ``hatch_build.py``). The names
+below are the C functions when they were built and load, else their Python twins (``*_py``);
+tests/encode/test_plain.py compares each pair. ``LOGMAGIC_PURE_PYTHON=1`` in the environment
+keeps the Python ones.
 """
 
 from __future__ import annotations
@@ -17,10 +20,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from logmagic._safe import MAX_FIELDS, MAX_STRING
-
-PlainGelfDict = Callable[
-    [str, str, float, int, str, Mapping[Any, Any], Mapping[Any, str], Any, str], "dict[str, Any] | None"
-]
 
 
 def _is_plain(v: object) -> bool:
@@ -226,14 +225,13 @@ PlainSize = Callable[[Mapping[Any, Any], Mapping[Any, str]], int]
 WriteCounted = Callable[[int, bytes, Iterator[int]], int]
 
 
-def _load() -> tuple[PlainGelfDict, PlainGelfLine, PlainSize, KeepPlain, TrimKept, WriteCounted, bool]:
-    python = (plain_gelf_dict_py, plain_gelf_line_py, plain_size_py, keep_plain_py, trim_kept_py, write_counted_py)
+def _load() -> tuple[PlainGelfLine, PlainSize, KeepPlain, TrimKept, WriteCounted, bool]:
+    python = (plain_gelf_line_py, plain_size_py, keep_plain_py, trim_kept_py, write_counted_py)
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
         return (*python, False)
     try:
         from logmagic.encode._speedups import (
             keep_plain,
-            plain_gelf_dict,
             plain_gelf_line,
             plain_size,
             trim_kept,
@@ -241,8 +239,8 @@ def _load() -> tuple[PlainGelfDict, PlainGelfLine, PlainSize, KeepPlain, TrimKep
         )
     except ImportError:
         return (*python, False)
-    return plain_gelf_dict, plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, True
+    return plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, True
 
 
 #: The implementations in use, and whether they are the C ones.
-plain_gelf_dict, plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, ACCELERATED = _load()
+plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, ACCELERATED = _load()

@@ -110,21 +110,29 @@ class GelfEncoder:
         """The record as a GELF line. Never raises.
 
         Most records hold only plain values (text, numbers, booleans, None) under names seen
-        before: their dict is made by ``_plain.plain_gelf_dict``, as on the loggers'
-        direct path (``logmagic.call_paths.make_gelf_line``). Anything else starts over on
-        the careful path.
+        before: their line is made by ``_plain.plain_gelf_line``, as on the loggers' direct
+        path (``logmagic.call_paths.make_gelf_line``). Anything else (``None`` from it) starts
+        over on the careful path.
         """
         try:
             level = rec.level
             if level <= 7 and rec.full_message is None:
-                d = _plain.plain_gelf_dict(
-                    IDENTITY.host, rec.msg, rec.timestamp, level, rec.facility, rec.fields, NAMES, None, EMPTY_MESSAGE
+                line = _plain.plain_gelf_line(
+                    IDENTITY.host,
+                    rec.msg,
+                    rec.timestamp,
+                    level,
+                    rec.facility,
+                    rec.fields,
+                    NAMES,
+                    None,
+                    EMPTY_MESSAGE,
+                    orjson.dumps,
+                    _NEWLINE,
                 )
-                if d is not None:
-                    line = orjson.dumps(d, option=_NEWLINE)  # TypeError: a big int, a lone surrogate
-                    if len(line) <= MAX_STRING:  # then no string in it can be over the cap
-                        return line
-        except Exception:  # TypeError from orjson, or a hostile record: the careful path copes
+                if line is not None:
+                    return line
+        except Exception:  # a hostile record: the careful path copes
             pass
         return _careful(rec)
 

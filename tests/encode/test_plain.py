@@ -247,7 +247,7 @@ def test_the_encoder_writes_the_same_line_either_way(
 def test_logmagic_pure_python_keeps_the_python_twin() -> None:
     code = (
         "from logmagic.encode import _plain;"
-        "print(_plain.ACCELERATED, _plain.plain_gelf_dict is _plain.plain_gelf_dict_py)"
+        "print(_plain.ACCELERATED, _plain.plain_gelf_line is _plain.plain_gelf_line_py)"
     )
     env = {**os.environ, "LOGMAGIC_PURE_PYTHON": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
