@@ -234,7 +234,10 @@ def test_python_answers_none_for_a_key_whose_comparison_raises() -> None:
 def test_the_encoder_writes_the_same_line_either_way(
     monkeypatch: pytest.MonkeyPatch, c_make: Make, accelerated: bool, ts: float
 ) -> None:
-    monkeypatch.setattr(_plain, "plain_gelf_dict", c_make if accelerated else _plain.plain_gelf_dict_py)
+    from logmagic.encode import _speedups
+
+    line_maker = _speedups.plain_gelf_line if accelerated else _plain.plain_gelf_line_py
+    monkeypatch.setattr(_plain, "plain_gelf_line", line_maker)
     fields = {"accountId": "ac42", "status": 200, "ratio": 0.5, "ok": True, "gone": None, "bad": math.nan}
     rec = Record("svc.api", 6, "Something is wrong", fields, ts)
     encoder = GelfEncoder()
