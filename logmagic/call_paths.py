@@ -410,6 +410,7 @@ def make_recorded(
     """
     when: object = trigger if rewrite is not None and trigger is not None else _NEVER
     careful = template or extra != 0 or (rewrite is not None and trigger is None)
+    spec = (facility, level, emits)  # flight_recorder.Spec
 
     def method(
         self: Any, msg: object = NO_MESSAGE, fields: Mapping[Any, Any] | None = None, /, *args: Any, **kw: Any
@@ -429,7 +430,7 @@ def make_recorded(
                 msg = message(msg, level)
             if not careful and when not in f:  # Recorder.keep, inlined, for plain fields
                 entries = recorder.entries
-                size = _keep_plain(entries, f, NAMES, facility, level, msg, emits, t, _ENTRY_SIZE, _now)
+                size = _keep_plain(entries, f, NAMES, spec, msg, t, _ENTRY_SIZE, _now)
                 if size >= 0:
                     if size > big or len(entries) > recorder.check_at:
                         recorder.account()
@@ -445,7 +446,7 @@ def make_recorded(
             _learn_names(f)  # the next record with these names may skip this
             if template:
                 msg = interpolate(msg, {**t.fields, **f})
-            keep(recorder, t, Record(facility, level, msg, f, _now(), full), emits)
+            keep(recorder, t, Record(facility, level, msg, f, _now(), full), spec)
         except Exception as exc:
             try:
                 _internal_error(exc)
@@ -455,11 +456,10 @@ def make_recorded(
     return method
 
 
-def keep(recorder: Any, scope: txn.Scope, rec: Record, emits: tuple[Emit, ...]) -> None:
+def keep(recorder: Any, scope: txn.Scope, rec: Record, spec: tuple[str, int, tuple[Emit, ...]]) -> None:
     """Keep ``rec`` (rewritten and redacted; its txnId and context fields come from ``scope``
-    when it is written) in a flight recorder, for ``emits``."""
-    size = _estimate(rec.msg, rec.fields)
-    recorder.keep((rec.facility, rec.level, rec.msg, rec.fields, rec.timestamp, rec.full_message, emits, scope, size))
+    when it is written) in a flight recorder, for the sinks of ``spec`` (``flight_recorder.Spec``)."""
+    recorder.keep((spec, rec.msg, rec.fields, rec.timestamp, rec.full_message, scope, _estimate(rec.msg, rec.fields)))
 
 
 def with_replay(method: Method) -> Method:

@@ -49,10 +49,13 @@ MAX_TOTAL = 64 * 1024 * 1024
 FACILITY = "logmagic.flight_recorder"
 
 Emit = Callable[[Record], None]
-#: A kept record: facility, level, message, fields (rewritten and redacted), timestamp,
-#: full_message, the sinks' emits, the ``txn.Scope`` it was made in (its txnId and context
-#: fields are added when it is written), estimated size.
-Entry = tuple[str, int, str, "dict[Any, Any]", float, "str | None", "tuple[Emit, ...]", "txn.Scope", int]
+#: Where a kept record goes: its facility, its level and the emits of its route's sinks (one
+#: tuple per level method, shared by all the records it keeps).
+Spec = tuple[str, int, "tuple[Emit, ...]"]
+#: A kept record: its ``Spec``, message, fields (rewritten and redacted), timestamp,
+#: full_message, the ``txn.Scope`` it was made in (its txnId and context fields are added when
+#: it is written), and its estimated size, always the last item (``_plain.trim_kept`` reads it).
+Entry = tuple[Spec, str, "dict[Any, Any]", float, "str | None", "txn.Scope", int]
 #: What a kept record counts for besides its message and fields.
 ENTRY_SIZE = 200
 
@@ -150,7 +153,7 @@ class Recorder:
         """Keep a record for a replay (the level methods inline this)."""
         entries = self.entries
         entries.append(entry)
-        if entry[8] > self.big or len(entries) > self.check_at:
+        if entry[-1] > self.big or len(entries) > self.check_at:
             self.account()
 
     def account(self) -> None:
@@ -219,9 +222,9 @@ class Recorder:
             return
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         fields: dict[str, Any] = {"flight_recorder": True, "error": describe_exception(error)}
-        txn.add_scope(last[7], fields)
+        txn.add_scope(last[5], fields)
         rec = Record(FACILITY, ERR, "transaction ended with an unhandled exception", fields, time.time(), tb)
-        _emit(last[6], rec)
+        _emit(last[0][2], rec)
 
 
 def _write(taken: list[Entry], dropped: int) -> None:
@@ -231,10 +234,10 @@ def _write(taken: list[Entry], dropped: int) -> None:
     first = taken[0]
     if dropped:
         fields: dict[str, Any] = {"flight_recorder": True, "dropped": dropped}
-        txn.add_scope(first[7], fields)
+        txn.add_scope(first[5], fields)
         msg = f"flight recorder: {dropped} earlier record(s) of this transaction were dropped to stay within its caps"
-        _emit(first[6], Record(FACILITY, WARNING, msg, fields, first[4], None))
-    for facility, level, msg, kept, ts, full, emits, scope, _size in taken:
+        _emit(first[0][2], Record(FACILITY, WARNING, msg, fields, first[3], None))
+    for (facility, level, emits), msg, kept, ts, full, scope, _size in taken:
         fields = dict(kept)
         txn.add_scope(scope, fields)
         # The redaction stage again, over the txnId and context fields too (and a nested value

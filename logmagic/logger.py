@@ -195,7 +195,7 @@ class LocalLogger:
                 f.setdefault("logmagic_error", bad_time)
             rec = Record(self.facility, level, msg, f, ts, full)
             if scope is not None:  # below the threshold: kept by the flight recorder
-                call_paths.keep(scope.recorder, scope, rec, emits)
+                call_paths.keep(scope.recorder, scope, rec, (self.facility, level, emits))
                 return
             for emit in emits:
                 emit(rec)

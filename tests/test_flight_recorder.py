@@ -220,7 +220,7 @@ def test_secrets_are_masked_when_kept_also_once_names_are_cached(out: ListSink) 
             log.debug("login", user="u1", password="hunter2", url="https://h/cb?token=abc123")
             log.debug("plain", user="u1", attempt=1)
         recorder = logmagic.txn.get_current().recorder  # type: ignore[union-attr]
-        held = [entry[3] for entry in recorder.entries]
+        held = [entry[2] for entry in recorder.entries]
         log.err("failed")
     assert all("hunter2" not in repr(f) and "abc123" not in repr(f) for f in held)  # masked in memory
     logins = [r for r in out.records if r.msg == "login"]

@@ -166,23 +166,21 @@ def keep_plain_py(
     entries: Any,
     fields: Mapping[Any, Any],
     names: Mapping[Any, str],
-    facility: str,
-    level: int,
+    spec: Any,
     msg: str,
-    emits: Any,
     scope: Any,
     base: int,
     now: Callable[[], float],
 ) -> int:
     """The flight recorder's fast keep: when ``fields`` are plain (``plain_size_py``) and
-    ``msg`` is exactly ``str``, append the entry ``(facility, level, msg, fields, now(), None,
-    emits, scope, size)`` to ``entries`` and return ``size`` (``base``, the message's length
-    and the fields' size); else -1, appending nothing (``logmagic.flight_recorder.Entry``)."""
+    ``msg`` is exactly ``str``, append the entry ``(spec, msg, fields, now(), None, scope,
+    size)`` to ``entries`` and return ``size`` (``base``, the message's length and the fields'
+    size); else -1, appending nothing (``logmagic.flight_recorder.Entry``)."""
     size = plain_size_py(fields, names)
     if size < 0 or type(msg) is not str:
         return -1
     size += base + len(msg)
-    entries.append((facility, level, msg, fields, now(), None, emits, scope, size))
+    entries.append((spec, msg, fields, now(), None, scope, size))
     return size
 
 
@@ -190,7 +188,8 @@ def trim_kept_py(
     entries: Any, accounted: int, size: int, held: int, max_records: int, max_bytes: int, max_total: int
 ) -> tuple[int, int, int, int, int, int]:
     """The flight recorder's caps (``Recorder._account``): count the entries of ``entries`` (a
-    deque) after the first ``accounted`` (their sizes, item 8, added to ``size`` and ``held``),
+    deque) after the first ``accounted`` (their sizes, each entry's last item, added to
+    ``size`` and ``held``),
     then drop the oldest while there are more than ``max_records``, or ``size`` is over
     ``max_bytes``, or ``held`` over ``max_total``. A drop only the process cap asks for is
     ``not_kept``; any other is ``dropped``. Returns (accounted, size, held, new, dropped,
@@ -198,12 +197,12 @@ def trim_kept_py(
     n = len(entries)
     new = max(n - accounted, 0)
     for i in range(n - new, n):
-        size += entries[i][8]
-        held += entries[i][8]
+        size += entries[i][-1]
+        held += entries[i][-1]
     accounted += new
     dropped = not_kept = 0
     while accounted and (accounted > max_records or size > max_bytes or held > max_total):
-        gone = entries.popleft()[8]
+        gone = entries.popleft()[-1]
         if held > max_total and accounted <= max_records and size <= max_bytes:
             not_kept += 1
         else:
@@ -214,9 +213,7 @@ def trim_kept_py(
     return accounted, size, held, new, dropped, not_kept
 
 
-KeepPlain = Callable[
-    [Any, Mapping[Any, Any], Mapping[Any, str], str, int, str, Any, Any, int, Callable[[], float]], int
-]
+KeepPlain = Callable[[Any, Mapping[Any, Any], Mapping[Any, str], Any, str, Any, int, Callable[[], float]], int]
 
 
 TrimKept = Callable[[Any, int, int, int, int, int, int], "tuple[int, int, int, int, int, int]"]

@@ -239,41 +239,40 @@ plain_size(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
- * keep_plain(entries, fields, names, facility, level, msg, emits, scope, base, now): what
+ * keep_plain(entries, fields, names, spec, msg, scope, base, now): what
  * logmagic.encode._plain.keep_plain_py does. When the fields are plain (``fields_size``),
- * append the flight recorder's entry (facility, level, msg, fields, now(), None, emits, scope,
- * size) to ``entries`` and return its size (``base`` + the message's length + the fields');
- * else return -1 and append nothing. Raises what ``now()`` or ``entries.append`` raise.
+ * append the flight recorder's entry (spec, msg, fields, now(), None, scope, size) to
+ * ``entries`` and return its size (``base`` + the message's length + the fields'); else
+ * return -1 and append nothing. Raises what ``now()`` or ``entries.append`` raise.
  */
 static PyObject *
 keep_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 10) {
+    if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError,
-                        "keep_plain(entries, fields, names, facility, level, msg, emits, scope, base, now) "
-                        "takes exactly 10 arguments");
+                        "keep_plain(entries, fields, names, spec, msg, scope, base, now) takes exactly 8 arguments");
         return NULL;
     }
-    PyObject *msg = args[5];
+    PyObject *msg = args[4];
     Py_ssize_t size = fields_size(args[1], args[2]);
     if (size < 0 || !PyUnicode_CheckExact(msg)) {
         return PyLong_FromLong(-1);
     }
-    Py_ssize_t base = PyLong_AsSsize_t(args[8]);
+    Py_ssize_t base = PyLong_AsSsize_t(args[6]);
     if (base == -1 && PyErr_Occurred()) {
         return NULL;
     }
     size += base + PyUnicode_GET_LENGTH(msg);
     PyObject *ts;
     struct timespec now;
-    if (args[9] == time_time && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+    if (args[7] == time_time && clock_gettime(CLOCK_REALTIME, &now) == 0) {
         /* time.time() itself, without the call: the same clock and the same rounding (nanoseconds
          * as a C double, divided by 1e9). Any other clock (a test's frozen time) is called. */
         ts = PyFloat_FromDouble((double)((long long)now.tv_sec * 1000000000LL + now.tv_nsec) / 1e9);
     }
     else {
-        ts = PyObject_CallNoArgs(args[9]);
+        ts = PyObject_CallNoArgs(args[7]);
     }
     if (ts == NULL) {
         return NULL;
@@ -283,7 +282,7 @@ keep_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(ts);
         return NULL;
     }
-    PyObject *entry = PyTuple_Pack(9, args[3], args[4], msg, args[1], ts, Py_None, args[6], args[7], n);
+    PyObject *entry = PyTuple_Pack(7, args[3], msg, args[1], ts, Py_None, args[5], n);
     Py_DECREF(ts);
     if (entry == NULL) {
         Py_DECREF(n);
@@ -299,15 +298,15 @@ keep_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return n;
 }
 
-/* The size (item 8) of a flight recorder entry; -1 with an exception for anything else. */
+/* The size (the last item) of a flight recorder entry; -1 with an exception for anything else. */
 static Py_ssize_t
 entry_size(PyObject *entry)
 {
-    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 9) {
-        PyErr_SetString(PyExc_TypeError, "a flight recorder entry is a tuple of 9 items");
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 1) {
+        PyErr_SetString(PyExc_TypeError, "a flight recorder entry is a tuple ending with its size");
         return -1;
     }
-    return PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 8));
+    return PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, PyTuple_GET_SIZE(entry) - 1));
 }
 
 /*
@@ -487,7 +486,7 @@ static PyMethodDef speedups_methods[] = {
     {"plain_size", (PyCFunction)(void (*)(void))plain_size, METH_FASTCALL,
      "plain_size(fields, names) -> int: the fields' estimated size, or -1 when they need care"},
     {"keep_plain", (PyCFunction)(void (*)(void))keep_plain, METH_FASTCALL,
-     "keep_plain(entries, fields, names, facility, level, msg, emits, scope, base, now) -> int"},
+     "keep_plain(entries, fields, names, spec, msg, scope, base, now) -> int"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -317,10 +317,11 @@ def test_c_and_python_keep_the_same_flight_recorder_entry(c_speedups: Any, field
     kept_py: list[Any] = []
     clock = iter([TS, TS])
     scope = Scope(".t", {})
-    got_c = c_speedups.keep_plain(kept_c, fields, NAMES, FACILITY, 7, msg, (), scope, 200, lambda: next(clock))
-    got_py = _plain.keep_plain_py(kept_py, fields, NAMES, FACILITY, 7, msg, (), scope, 200, lambda: next(clock))
+    spec = (FACILITY, 7, ())
+    got_c = c_speedups.keep_plain(kept_c, fields, NAMES, spec, msg, scope, 200, lambda: next(clock))
+    got_py = _plain.keep_plain_py(kept_py, fields, NAMES, spec, msg, scope, 200, lambda: next(clock))
     assert got_c == got_py == (size_c + 200 + len(msg) if plain else -1)
-    assert kept_c == kept_py == ([(FACILITY, 7, msg, fields, TS, None, (), scope, got_c)] if plain else [])
+    assert kept_c == kept_py == ([(spec, msg, fields, TS, None, scope, got_c)] if plain else [])
 
 
 @settings(max_examples=400, deadline=None)
@@ -347,7 +348,7 @@ def test_c_and_python_apply_the_flight_recorder_s_caps_alike(
     accounted = min(accounted, len(sizes))
     size = sum(sizes[:accounted])
     held = size + held_else  # what the other open transactions hold
-    made = [deque(("f", 7, "m", {}, 0.0, None, (), None, n) for n in sizes) for _ in range(2)]
+    made = [deque((("f", 7, ()), "m", {}, 0.0, None, None, n) for n in sizes) for _ in range(2)]
     out_c = c_speedups.trim_kept(made[0], accounted, size, held, max_records, max_bytes, max_total)
     out_py = _plain.trim_kept_py(made[1], accounted, size, held, max_records, max_bytes, max_total)
     assert out_c == out_py
@@ -355,9 +356,9 @@ def test_c_and_python_apply_the_flight_recorder_s_caps_alike(
     kept, size_after, held_after, new, dropped, not_kept = out_c
     assert new == len(sizes) - accounted and kept == len(made[0])
     assert dropped + not_kept == len(sizes) - kept
-    assert size_after == sum(e[8] for e in made[0]) and held_after == size_after + held_else
+    assert size_after == sum(e[-1] for e in made[0]) and held_after == size_after + held_else
     assert kept <= max_records and (kept == 0 or (size_after <= max_bytes and held_after <= max_total))
-    assert [e[8] for e in made[0]] == sizes[len(sizes) - kept :]  # the oldest went first
+    assert [e[-1] for e in made[0]] == sizes[len(sizes) - kept :]  # the oldest went first
 
 
 #: Text values that make a line just under or over MAX_STRING bytes.
