@@ -17,6 +17,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from logmagic.tools.chainsaw.query import Query, parse_term
+
 from .helpers import scan_lines
 
 # --- the reference ----------------------------------------------------------------------------
@@ -422,3 +424,23 @@ def test_the_prefilter_never_drops_a_matching_line(
     lines, query = scenario
     raw = [line for line, _ in lines]
     assert scan_lines(as_args(query), raw) == scan_lines(as_args(query), raw, prefilter=False)
+
+
+@PROPERTY
+@given(scenario=scenarios())
+def test_the_generated_test_of_a_query_answers_as_its_terms_do(
+    scenario: tuple[list[tuple[bytes, bytes]], list[tuple[str, str, str]]],
+) -> None:
+    """``Query.timeless`` (code generated from the terms, what a scan calls per line) against
+    ``Query.matches`` (the terms one after the other), on every record of the lines."""
+    lines, terms_ = scenario
+    query = Query([parse_term(t) for t in as_args(terms_)])
+    generated = query.timeless()
+    assert generated is not None
+    for _, body in lines:
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            assert generated(obj) == query.matches(obj, None), (as_args(terms_), body)
