@@ -217,3 +217,22 @@ def test_pure_python_is_chosen_by_the_environment() -> None:
     env = {**os.environ, "LOGMAGIC_PURE_PYTHON": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_the_build_hook_compiles_this_accelerator_too(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        import hatch_build
+    except ImportError as exc:  # hatchling is only there while pip builds logmagic
+        pytest.skip(f"hatchling is not installed here: {exc}")
+    finally:
+        sys.path.remove(str(ROOT))
+    assert hatch_build.CHAINSAW_SOURCE in hatch_build.SOURCES
+    output = tmp_path / ("_speedups" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    assert hatch_build._compile(str(ROOT / hatch_build.CHAINSAW_SOURCE), str(output)) is None
+    spec = importlib.util.spec_from_file_location("logmagic.tools.chainsaw._speedups", output)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    data = b'{"t":"\\u0041"}\n{"t":"B"}\n'
+    assert module.escape_lines(data, 0, len(data), bytescan.units_of("A"), b"") == [0, 14]
