@@ -471,8 +471,8 @@ def report(out: dict[str, Any]) -> str:
                 goal = None
                 if question == "txn: lines" and peer["tool"] == "grep -F":
                     goal = GOAL_TXN.get(round(mb / 10) * 10 if mb < 500 else 1000)
-                elif question in ("level<=3", "status>=500 accountId=ac7") and peer["tool"] == "jq":
-                    goal = GOAL_JQ
+                elif question in ("level<=3", "status>=500 accountId=ac7") and peer["tool"] == "jq" and mb >= 100:
+                    goal = GOAL_JQ  # the goals are for 120 MB and 1 GB files
                 if goal is not None:
                     goals.append(
                         f"* {c['shape']} {mb:,.0f} MB, {question}: {ratio:.2f}x {peer['tool']} "
