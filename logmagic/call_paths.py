@@ -402,7 +402,7 @@ def make_recorded(
     as the general path makes it up to the redaction stage and kept in the transaction's
     recorder with the sinks it would go to, instead of being written; the txnId and context
     fields (its ``Scope``) are added when it is written (``flight_recorder``). Fields that are
-    plain values under names known to be harmless (``_plain.plain_size``, the direct GELF
+    plain values under names known to be harmless (``_plain.keep_plain``, the direct GELF
     path's test) are kept as they are: the rewriters (unless ``trigger`` is among them) and the
     redaction stage would leave them so. Anything else takes ``rewrite`` and ``redact.stage``.
     ``big``: a record estimated larger has the recorder's caps applied at once

@@ -37,14 +37,17 @@ def test_a_blocking_call_is_one_record_at_detection_and_one_at_the_end(sink: Lis
     asyncio.run(main())
     first, last = stall_records(sink)
     assert first.level == logmagic.WARNING and first.msg == f"event loop blocked for {first.fields['blocked_ms']} ms"
-    assert 100 <= first.fields["blocked_ms"] < 600
+    assert first.fields["blocked_ms"] >= 100  # reported only once the threshold has passed
     if sys.version_info >= (3, 11):
         assert first.fields["txnId"] == ".t-block" and first.fields["accountId"] == "ac1"
     assert first.fields["task"] == "request-7"
     assert first.full_message is not None and "time.sleep(0.6)" in first.full_message
     assert "in blocking_handler" in first.full_message
     assert last.fields["stall_ended"] is True and last.fields["task"] == "request-7"
-    assert 600 - 50 - 5 <= last.fields["blocked_ms"] <= 600 + 400  # at most threshold/2 short
+    # The loop was held at least 600 ms; the count starts when the missed beat was due, at most
+    # threshold/2 (50 ms) after the stall began. No upper bound: a loaded machine only adds.
+    assert last.fields["blocked_ms"] >= 600 - 50 - 5
+    assert last.fields["blocked_ms"] >= first.fields["blocked_ms"]
 
 
 def test_awaiting_never_counts_as_a_stall(sink: ListSink) -> None:

@@ -4,7 +4,7 @@
 through ``orjson.dumps``): both the loggers' direct path (``logmagic.call_paths.make_gelf_line``)
 and ``GelfEncoder.encode`` start there, and when it answers None the record takes the
 encoder's careful path, which copes with anything. ``write_counted`` writes the direct path's
-line and counts it; ``plain_size``, ``keep_plain`` and ``trim_kept`` are the flight
+line and counts it; ``keep_plain`` (with ``plain_size_py``) and ``trim_kept`` are the flight
 recorder's (``logmagic.flight_recorder``). These steps are most of what an enabled call costs
 beyond building the line by hand, so they are also written in C (``_speedups.c``, compiled
 when logmagic is installed and a C compiler is there; see ``hatch_build.py``). The names
@@ -218,26 +218,24 @@ KeepPlain = Callable[[Any, Mapping[Any, Any], Mapping[Any, str], Any, str, Any, 
 
 TrimKept = Callable[[Any, int, int, int, int, int, int], "tuple[int, int, int, int, int, int]"]
 PlainGelfLine = Callable[..., "bytes | None"]
-PlainSize = Callable[[Mapping[Any, Any], Mapping[Any, str]], int]
 WriteCounted = Callable[[int, bytes, Iterator[int]], int]
 
 
-def _load() -> tuple[PlainGelfLine, PlainSize, KeepPlain, TrimKept, WriteCounted, bool]:
-    python = (plain_gelf_line_py, plain_size_py, keep_plain_py, trim_kept_py, write_counted_py)
+def _load() -> tuple[PlainGelfLine, KeepPlain, TrimKept, WriteCounted, bool]:
+    python = (plain_gelf_line_py, keep_plain_py, trim_kept_py, write_counted_py)
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
         return (*python, False)
     try:
         from logmagic.encode._speedups import (
             keep_plain,
             plain_gelf_line,
-            plain_size,
             trim_kept,
             write_counted,
         )
     except ImportError:
         return (*python, False)
-    return plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, True
+    return plain_gelf_line, keep_plain, trim_kept, write_counted, True
 
 
 #: The implementations in use, and whether they are the C ones.
-plain_gelf_line, plain_size, keep_plain, trim_kept, write_counted, ACCELERATED = _load()
+plain_gelf_line, keep_plain, trim_kept, write_counted, ACCELERATED = _load()
