@@ -181,14 +181,16 @@ def logmagic_stderr_pipe() -> Iterator[None]:
 
 @contextlib.contextmanager
 def logmagic_python_loop() -> Iterator[None]:
-    """The file row again, with the GELF line made in Python: logmagic installed without a compiler."""
-    saved = call_paths._plain_gelf_line
-    call_paths._plain_gelf_line = _plain.plain_gelf_line_py
+    """The file row again, in pure Python: the level method logmagic makes without its C
+    accelerator (installed without a compiler, or ``LOGMAGIC_PURE_PYTHON=1``), with the
+    Python twins of the C steps written into it."""
+    saved = call_paths.make_direct
+    call_paths.make_direct = call_paths.python_gelf_line_maker()
     try:
         with logmagic_file():
             yield
     finally:
-        call_paths._plain_gelf_line = saved
+        call_paths.make_direct = saved
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from logmagic import redact, rewriters, txn
 from logmagic._fdio import EXIT as _EXIT
 from logmagic._forklocks import renew_after_fork
 from logmagic._identity import IDENTITY
+from logmagic._inline import InlineError, inline_calls
 from logmagic._report import REPORTER, warn_once
 from logmagic._safe import describe_exception, safe_key, safe_str
 from logmagic.encode import _plain
@@ -383,6 +384,26 @@ def make_gelf_line(
                 _internal["dropped"] += 1
 
     return method
+
+
+def python_gelf_line_maker() -> Callable[..., Method]:
+    """``make_gelf_line`` with the Python twins of its C steps (``_plain.plain_gelf_line_py``,
+    ``_plain.write_counted_py``) written into its level method by ``logmagic._inline``: what a
+    process without the C accelerator makes its direct methods with. It is generated from the
+    two definitions, never written a second time, so the tests of both hold for it; a call of
+    eleven arguments would cost about what the work inside it costs. ``make_gelf_line`` itself
+    (calling the twins) when a source cannot be read."""
+    try:
+        return inline_calls(
+            make_gelf_line,
+            {"_plain_gelf_line": _plain.plain_gelf_line_py, "_write_counted": _plain.write_counted_py},
+        )
+    except InlineError:
+        return make_gelf_line
+
+
+#: What the loggers make a direct GELF method with (``logmagic.logger``).
+make_direct: Callable[..., Method] = make_gelf_line if _plain.ACCELERATED else python_gelf_line_maker()
 
 
 def make_recorded(

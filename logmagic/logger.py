@@ -236,7 +236,7 @@ class LocalLogger:
                     if extra:
                         plain = call_paths.make_rich(facility, level, rewrite, emits, template=False, extra=extra)
                     elif direct is not None:
-                        plain = call_paths.make_gelf_line(facility, level, rewrite, trigger, direct)
+                        plain = call_paths.make_direct(facility, level, rewrite, trigger, direct)
                     else:
                         plain = call_paths.make_plain(facility, level, rewrite, trigger, emits)
                     templated = call_paths.make_rich(facility, level, rewrite, emits, template=True, extra=extra)

@@ -36,6 +36,16 @@ NOW = 1_700_000_000.1234
 PIPE_BUF = 4096  # Linux
 
 
+@pytest.fixture(autouse=True, params=["as installed", "generated pure Python"])
+def direct_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with the direct methods this process makes, and again with the ones a
+    process without the C accelerator makes (the Python twins written into the method)."""
+    if request.param != "as installed":
+        made = call_paths.python_gelf_line_maker()
+        assert made is not call_paths.make_gelf_line  # generated, not the fallback
+        monkeypatch.setattr(call_paths, "make_direct", made)
+
+
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> float:
     monkeypatch.setattr(call_paths, "_now", lambda: NOW)
@@ -433,7 +443,7 @@ def test_a_network_sink_gets_the_lines_the_general_path_sends(frozen: float, rec
     direct, general = Collected(), Collected()
     assert call_paths.direct_gelf(direct) is direct
     logs = {
-        "direct": lab_logger("svc.api", call_paths.make_gelf_line("svc.api", logmagic.INFO, rewrite, trigger, direct)),
+        "direct": lab_logger("svc.api", call_paths.make_direct("svc.api", logmagic.INFO, rewrite, trigger, direct)),
         "general": lab_logger(
             "svc.api", call_paths.make_plain("svc.api", logmagic.INFO, rewrite, trigger, (general.emit,))
         ),

@@ -10,7 +10,18 @@ from __future__ import annotations
 from .test_import_cycles import PACKAGE, import_edges
 
 LAYERS: list[set[str]] = [
-    {"levels", "record", "_identity", "_safe", "_fdio", "_forklocks", "txn_format", "_propagation", "trace_context"},
+    {
+        "levels",
+        "record",
+        "_identity",
+        "_safe",
+        "_fdio",
+        "_forklocks",
+        "txn_format",
+        "_propagation",
+        "trace_context",
+        "_inline",
+    },
     {"txn"},
     {"encode", "redact", "_report", "flight_recorder"},
     {"sinks", "transport"},

@@ -1,8 +1,8 @@
 """The log call's hot steps for a plain record, each in Python here and in C where it was built.
 
-``plain_gelf_line`` makes a plain record's GELF line (the dict of ``plain_gelf_dict_py``
-through ``orjson.dumps``): both the loggers' direct path (``logmagic.call_paths.make_gelf_line``)
-and ``GelfEncoder.encode`` start there, and when it answers None the record takes the
+``plain_gelf_line`` makes a plain record's GELF line (its GELF dict through ``orjson.dumps``):
+both the loggers' direct path (``logmagic.call_paths.make_gelf_line``) and
+``GelfEncoder.encode`` start there, and when it answers None the record takes the
 encoder's careful path, which copes with anything. ``write_counted`` writes the direct path's
 line and counts it; ``keep_plain`` (with ``plain_size_py``) and ``trim_kept`` are the flight
 recorder's (``logmagic.flight_recorder``). These steps are most of what an enabled call costs
@@ -21,87 +21,17 @@ from typing import Any
 
 from logmagic._safe import MAX_FIELDS, MAX_STRING
 
+_os_write = os.write
+
 
 def _is_plain(v: object) -> bool:
     """A value the direct path writes as it is: exactly ``str`` without ``=`` or ``@`` (text
     the redactor must read), ``int``, ``bool``, ``None``, or a finite ``float``. The field
-    loop of ``plain_gelf_dict_py`` inlines this test, for speed."""
+    loops of ``plain_gelf_line_py`` write this test out, for speed."""
     kind = type(v)
     if kind is str:
         return "=" not in v and "@" not in v  # type: ignore[operator]
     return kind is int or kind is bool or v is None or (kind is float and v - v == 0)  # type: ignore[operator]
-
-
-def plain_gelf_dict_py(
-    host: str,
-    msg: str,
-    ts: float,
-    level: int,
-    facility: str,
-    fields: Mapping[Any, Any],
-    names: Mapping[Any, str],
-    txn: Any,
-    empty: str,
-) -> dict[str, Any] | None:
-    """The GELF dict of a record of plain fields under cached names, or None when it needs care.
-
-    A field needs care when its value is not exactly ``str``, ``int``, ``bool``, ``None`` or a
-    finite ``float``, when it is text with ``=`` or ``@`` in it (a URL or query string the
-    redactor must look at, as ``logmagic.redact.needs_scrub`` says), or when its name is not in
-    ``names`` (not seen yet, or secret); so does a record of more than ``MAX_FIELDS`` fields
-    (the careful path caps them). A blank message is sent as ``empty`` (Graylog refuses a
-    blank ``short_message``). ``txn`` is added as the txnId unless the fields hold one; it too
-    needs care when it holds ``=`` or ``@``. ``txn`` may be a ``logmagic.txn.Scope`` (the id
-    and the context fields): its fields follow the txnId, each unless the record has the name.
-    Never raises: a message that is not text, or a hostile key whose ``__eq__`` raises, answers
-    None too.
-    """
-    try:
-        if len(fields) > MAX_FIELDS:
-            return None
-        d = {
-            "version": "1.1",
-            "host": host,
-            "short_message": msg if not msg.isspace() and msg else empty,
-            "timestamp": int(ts * 1000) / 1000,
-            "level": level,
-            "_facility": facility,
-        }
-        for k in fields:  # faster than items() for a few fields
-            v = fields[k]
-            kind = type(v)
-            if kind is str:
-                if "=" in v or "@" in v:
-                    return None
-                d[names[k]] = v
-            elif kind is int or kind is bool or v is None or (kind is float and v - v == 0):
-                d[names[k]] = v
-            else:
-                return None
-        extra = None
-        if isinstance(txn, tuple):  # a logmagic.txn.Scope: the id and the context fields
-            txn, extra = txn[0], txn[1]
-            if type(extra) is not dict or len(fields) + len(extra) > MAX_FIELDS:
-                return None
-        added = False
-        if txn is not None and "txnId" not in fields:
-            if type(txn) is not str or "=" in txn or "@" in txn:
-                return None
-            d[names["txnId"]] = txn
-            added = True
-        if extra:
-            for k in extra:
-                if type(k) is not str:
-                    return None
-                if k in fields or (added and k == "txnId"):
-                    continue
-                v = extra[k]
-                if not _is_plain(v):
-                    return None
-                d[names[k]] = v
-    except Exception:
-        return None
-    return d
 
 
 def plain_gelf_line_py(
@@ -117,24 +47,83 @@ def plain_gelf_line_py(
     dumps: Callable[..., bytes],
     option: int,
 ) -> bytes | None:
-    """The GELF line of a plain record, ``dumps(plain_gelf_dict_py(...), option=option)``, or
-    None: no dict, ``dumps`` raised (an int beyond 64 bits, a lone surrogate) or the line is
-    longer than ``MAX_STRING`` bytes (a string in it might be over the encoder's cap). The
-    loggers' direct path writes it as it is."""
-    d = plain_gelf_dict_py(host, msg, ts, level, facility, fields, names, txn, empty)
-    if d is None:
-        return None
+    """The GELF line of a record of plain fields under cached names, ``dumps(the GELF dict,
+    option=option)``, or None when the record needs the encoder's care.
+
+    A field needs care when its value is not exactly ``str``, ``int``, ``bool``, ``None`` or a
+    finite ``float``, when it is text with ``=`` or ``@`` in it (a URL or query string the
+    redactor must look at, as ``logmagic.redact.needs_scrub`` says), or when its name is not in
+    ``names`` (not seen yet, or secret); so does a record of more than ``MAX_FIELDS`` fields
+    (the careful path caps them). A blank message is sent as ``empty`` (Graylog refuses a
+    blank ``short_message``). ``txn`` is added as the txnId unless the fields hold one; it too
+    needs care when it holds ``=`` or ``@``. ``txn`` may be a ``logmagic.txn.Scope`` (the id
+    and the context fields): its fields follow the txnId, each unless the record has the name.
+    The answer is None too when ``dumps`` raised (an int beyond 64 bits, a lone surrogate) or
+    the line is longer than ``MAX_STRING`` bytes (a string in it might be over the encoder's
+    cap). Never raises: a message that is not text, or a hostile key whose ``__eq__`` raises,
+    answers None.
+
+    The pure-Python direct path has this body written into it (``logmagic._inline``), so it
+    keeps the shape that module reads: one ``try`` whose handler answers None.
+    """
     try:
+        if len(fields) > MAX_FIELDS:
+            return None
+        d = {
+            "version": "1.1",
+            "host": host,
+            "short_message": msg if not msg.isspace() and msg else empty,
+            "timestamp": (ts * 1000).__trunc__() / 1000,
+            "level": level,
+            "_facility": facility,
+        }
+        for k in fields:  # faster than items() for a few fields
+            v = fields[k]
+            kind = type(v)
+            if kind is str:
+                if "=" in v or "@" in v:
+                    return None
+                d[names[k]] = v
+            elif kind is int or kind is bool or v is None or (kind is float and v - v == 0):
+                d[names[k]] = v
+            else:
+                return None
+        if txn is not None:
+            extra = None
+            if txn.__class__ is not str and isinstance(txn, tuple):  # a Scope: the id and the context fields
+                txn, extra = txn[0], txn[1]
+                if type(extra) is not dict or len(fields) + len(extra) > MAX_FIELDS:
+                    return None
+            added = False
+            if txn is not None and "txnId" not in fields:
+                if type(txn) is not str or "=" in txn or "@" in txn:
+                    return None
+                d[names["txnId"]] = txn
+                added = True
+            if extra:
+                for k in extra:
+                    if type(k) is not str:
+                        return None
+                    if k in fields or (added and k == "txnId"):
+                        continue
+                    v = extra[k]
+                    kind = type(v)
+                    if kind is str:
+                        if "=" in v or "@" in v:
+                            return None
+                    elif not (kind is int or kind is bool or v is None or (kind is float and v - v == 0)):
+                        return None
+                    d[names[k]] = v
         line = dumps(d, option=option)
+        return line if len(line) <= MAX_STRING else None
     except Exception:
         return None
-    return line if len(line) <= MAX_STRING else None
 
 
 def write_counted_py(fd: int, data: bytes, counter: Iterator[int]) -> int:
     """``os.write(fd, data)``, then ``next(counter)`` when all of ``data`` was written: the
     loggers' direct path writes a line and counts it (``FdSink.written_counter``) in one call."""
-    done = os.write(fd, data)
+    done = _os_write(fd, data)
     if done == len(data):
         next(counter)
     return done
@@ -146,7 +135,7 @@ FIELD_SIZE = 64
 
 def plain_size_py(fields: Mapping[Any, Any], names: Mapping[Any, str]) -> int:
     """The estimated size in bytes of ``fields`` when every one is a plain value (as
-    ``plain_gelf_dict_py`` means it) under a name in ``names``, so the redaction stage would
+    ``plain_gelf_line_py`` means it) under a name in ``names``, so the redaction stage would
     leave them as they are; else -1. The flight recorder keeps such fields as they are."""
     try:
         if type(fields) is not dict or len(fields) > MAX_FIELDS:
