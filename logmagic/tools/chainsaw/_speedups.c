@@ -46,14 +46,31 @@
  *     name a real date and time (a line whose prefix does not is kept whole). A line without a
  *     prefix is the same object.
  *
+ * decide(texts, plan) -> (list[int], list[int])
+ *     A query's verdict on each line of ``texts`` (JSON text, prefix taken off) that it can give
+ *     without making the line into Python objects: the indexes of the lines that match, and of
+ *     those it leaves to the parser; every other line does not match. ``plan`` is
+ *     logmagic.tools.chainsaw.query.Query.plan(): per term, the keys tried in order, the kind
+ *     (present, =, !=, >, >=, <, <=), the value's UTF-8, whether it is a JSON number, the bound.
+ *     A line is decided only when it is one JSON object that orjson reads the same way (strict
+ *     UTF-8, no control byte in a string, no escaped surrogate, numbers well within a double,
+ *     nesting at most 64 deep; any doubt: the parser) and each term's value is plain: a key
+ *     found as written (an escaped key: the parser), the last of equal keys, a compared string
+ *     without an escape, a compared number of at most 15 integer digits or a float that
+ *     converts exactly as Python's float() does. Text compared with a number, and a number
+ *     compared with = to a number, are left to the parser. Its definition is the parser itself
+ *     (scan.judge); tests/tools/chainsaw/test_decide.py holds it to that.
+ *
  * None runs Python code while it scans, and none raises for any content of the buffer; the
- * scans run with the GIL released (what they find is kept in C arrays until they are done). The pass
+ * buffer scans run with the GIL released (what they find is kept in C arrays until they are
+ * done; decide keeps it, as it reads a list of bytes objects). The pass
  * uses SSE2 where the compiler has it (every x86-64), and AVX2 when the CPU has it too, else
  * two memchr streams; defining LOGMAGIC_NO_SIMD at compile time picks the latter (the tests
  * build both).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <string.h>
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(LOGMAGIC_NO_SIMD)
 #include <immintrin.h>
@@ -964,6 +981,559 @@ marks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return scan(args, 1, 1);
 }
 
+/* ---- decide: a query's verdict on a line without parsing it into Python objects ----------- */
+
+#define DECIDE_PARSE 2 /* not decided here: the caller parses the line (it may not be JSON) */
+#define DECIDE_MAX_TERMS 16
+#define DECIDE_MAX_KEYS 8
+#define DECIDE_MAX_DEPTH 64
+
+enum { T_PRESENT, T_EQ, T_NE, T_GT, T_GE, T_LT, T_LE };
+
+typedef struct {
+    const char *key[DECIDE_MAX_KEYS];
+    Py_ssize_t key_len[DECIDE_MAX_KEYS];
+    int n_keys;
+    int kind;
+    const char *value;
+    Py_ssize_t value_len;
+    int numeric; /* the value of = or != is written as a JSON number */
+    double bound;
+    /* per line: where the last value of each key starts and ends (-1: not found) */
+    Py_ssize_t at[DECIDE_MAX_KEYS], stop[DECIDE_MAX_KEYS];
+} Term;
+
+typedef struct {
+    const unsigned char *s;
+    Py_ssize_t n, i;
+} Reader;
+
+/* 1 for the bytes a JSON string holds as they are and that need no further look */
+static unsigned char plain_string_byte[256];
+
+static void
+init_plain_string_bytes(void)
+{
+    for (int c = 0x20; c < 0x80; c++) {
+        plain_string_byte[c] = c != '"' && c != '\\';
+    }
+}
+
+static inline void
+skip_space(Reader *r)
+{
+    while (r->i < r->n) {
+        unsigned char c = r->s[r->i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            return;
+        }
+        r->i++;
+    }
+}
+
+/* The length of the UTF-8 sequence starting at s[i] (a byte >= 0x80), 0 when it is not one
+ * that a strict decoder takes (overlong forms, surrogates, beyond U+10FFFF, cut short). */
+static Py_ssize_t
+utf8_length(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
+{
+    unsigned char c = s[i];
+    unsigned char lo = 0x80, hi = 0xBF;
+    Py_ssize_t len;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) {
+            lo = 0xA0;
+        } else if (c == 0xED) {
+            hi = 0x9F;
+        }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) {
+            lo = 0x90;
+        } else if (c == 0xF4) {
+            hi = 0x8F;
+        }
+    } else {
+        return 0;
+    }
+    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) {
+        return 0;
+    }
+    for (Py_ssize_t k = 2; k < len; k++) {
+        if ((s[i + k] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+/* A string from its opening quote: 1 and r->i after the closing quote, with *escaped set when
+ * it holds an escape; 0 when it is not one orjson reads the same way (a control byte, bad
+ * UTF-8, a bad escape, an escaped surrogate). */
+static int
+read_string(Reader *r, int *escaped)
+{
+    const unsigned char *s = r->s;
+    Py_ssize_t i = r->i + 1, n = r->n;
+    *escaped = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (plain_string_byte[c]) {
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            r->i = i + 1;
+            return 1;
+        }
+        if (c == '\\') {
+            if (i + 1 >= n) {
+                return 0;
+            }
+            unsigned char e = s[i + 1];
+            *escaped = 1;
+            if (e == 'u') {
+                if (i + 6 > n) {
+                    return 0;
+                }
+                int unit = 0;
+                for (int k = 2; k < 6; k++) {
+                    int h = hex_value(s[i + k]);
+                    if (h < 0) {
+                        return 0;
+                    }
+                    unit = unit * 16 + h;
+                }
+                if (unit >= 0xD800 && unit <= 0xDFFF) {
+                    return 0; /* pairs are valid, but left to the parser */
+                }
+                i += 6;
+            } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
+                       e == 't') {
+                i += 2;
+            } else {
+                return 0;
+            }
+            continue;
+        }
+        if (c < 0x20) {
+            return 0;
+        }
+        Py_ssize_t len = utf8_length(s, i, n);
+        if (len == 0) {
+            return 0;
+        }
+        i += len;
+    }
+    return 0;
+}
+
+/* A JSON number: 1 and r->i after it, *is_int when it has no fraction nor exponent. 0 too for
+ * a number that may be beyond a double's range, which orjson refuses (digits before the point
+ * plus the exponent over 300: a margin below 1.8e308). */
+static int
+read_number(Reader *r, int *is_int)
+{
+    const unsigned char *s = r->s;
+    Py_ssize_t i = r->i, n = r->n, digits = 0, exponent = 0;
+    int negative_exponent = 0;
+    *is_int = 1;
+    if (i < n && s[i] == '-') {
+        i++;
+    }
+    if (i >= n || !is_digit(s[i])) {
+        return 0;
+    }
+    if (s[i] == '0') {
+        i++;
+    } else {
+        while (i < n && is_digit(s[i])) {
+            i++;
+            digits++;
+        }
+    }
+    if (i < n && s[i] == '.') {
+        *is_int = 0;
+        i++;
+        if (i >= n || !is_digit(s[i])) {
+            return 0;
+        }
+        while (i < n && is_digit(s[i])) {
+            i++;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        *is_int = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            negative_exponent = s[i] == '-';
+            i++;
+        }
+        if (i >= n || !is_digit(s[i])) {
+            return 0;
+        }
+        while (i < n && is_digit(s[i])) {
+            if (exponent < 100000) {
+                exponent = exponent * 10 + (s[i] - '0');
+            }
+            i++;
+        }
+    }
+    if (digits + (negative_exponent ? 0 : exponent) > 300) {
+        return 0;
+    }
+    r->i = i;
+    return 1;
+}
+
+static int read_value(Reader *r, int depth);
+
+/* An object or array from its opening bracket; keys of an object are not looked at. */
+static int
+read_container(Reader *r, int depth)
+{
+    if (depth > DECIDE_MAX_DEPTH) {
+        return 0;
+    }
+    int object = r->s[r->i] == '{';
+    unsigned char close = object ? '}' : ']';
+    int escaped;
+    r->i++;
+    skip_space(r);
+    if (r->i < r->n && r->s[r->i] == close) {
+        r->i++;
+        return 1;
+    }
+    for (;;) {
+        if (object) {
+            if (r->i >= r->n || r->s[r->i] != '"' || !read_string(r, &escaped)) {
+                return 0;
+            }
+            skip_space(r);
+            if (r->i >= r->n || r->s[r->i] != ':') {
+                return 0;
+            }
+            r->i++;
+            skip_space(r);
+        }
+        if (!read_value(r, depth + 1)) {
+            return 0;
+        }
+        skip_space(r);
+        if (r->i >= r->n) {
+            return 0;
+        }
+        if (r->s[r->i] == close) {
+            r->i++;
+            return 1;
+        }
+        if (r->s[r->i] != ',') {
+            return 0;
+        }
+        r->i++;
+        skip_space(r);
+    }
+}
+
+static int
+read_word(Reader *r, const char *word, Py_ssize_t len)
+{
+    if (r->n - r->i < len || memcmp(r->s + r->i, word, (size_t)len) != 0) {
+        return 0;
+    }
+    r->i += len;
+    return 1;
+}
+
+/* Any JSON value at r->i (after white space), r->i then after it. */
+static int
+read_value(Reader *r, int depth)
+{
+    if (r->i >= r->n) {
+        return 0;
+    }
+    int escaped, is_int;
+    switch (r->s[r->i]) {
+    case '"':
+        return read_string(r, &escaped);
+    case '{':
+    case '[':
+        return read_container(r, depth);
+    case 't':
+        return read_word(r, "true", 4);
+    case 'f':
+        return read_word(r, "false", 5);
+    case 'n':
+        return read_word(r, "null", 4);
+    default:
+        return read_number(r, &is_int);
+    }
+}
+
+/* A number token as orjson reads it, as a double: 1 when that is certain (an integer of at most
+ * 15 digits, or a finite float of at most 40 bytes that is not an underflow), else 0. */
+static int
+number_value(const unsigned char *s, Py_ssize_t len, double *out)
+{
+    char text[48];
+    int digits = 0, nonzero = 0, is_int = 1;
+    if (len <= 0 || len > 40) {
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < len; k++) {
+        if (is_digit(s[k])) {
+            digits++;
+            nonzero |= s[k] != '0';
+        } else if (s[k] != '-') {
+            is_int = 0;
+            if (s[k] == 'e' || s[k] == 'E') {
+                break; /* the exponent's digits are not the number's */
+            }
+        }
+    }
+    if (is_int && digits > 15) {
+        return 0;
+    }
+    memcpy(text, s, (size_t)len);
+    text[len] = '\0';
+    char *end;
+    double v = PyOS_string_to_double(text, &end, NULL);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (end != text + len || !isfinite(v) || (v == 0.0 && nonzero)) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* One term on the value at s[at:stop] (found), or on no value (at < 0): 1, 0, or DECIDE_PARSE. */
+static int
+term_verdict(const Term *t, const unsigned char *s, Py_ssize_t at, Py_ssize_t stop)
+{
+    if (at < 0) {
+        return t->kind == T_NE;
+    }
+    Py_ssize_t len = stop - at;
+    unsigned char c = s[at];
+    if (t->kind == T_PRESENT) {
+        return 1;
+    }
+    if (t->kind == T_EQ || t->kind == T_NE) {
+        int equal;
+        if (c == '"') {
+            if (memchr(s + at + 1, '\\', (size_t)(len - 2)) != NULL) {
+                return DECIDE_PARSE;
+            }
+            equal = len - 2 == t->value_len && memcmp(s + at + 1, t->value, (size_t)t->value_len) == 0;
+        } else if (c == 't' || c == 'f' || c == 'n') {
+            equal = len == t->value_len && memcmp(s + at, t->value, (size_t)len) == 0;
+        } else if (c == '{' || c == '[') {
+            equal = 0;
+        } else if (t->numeric) {
+            return DECIDE_PARSE; /* numbers compared as numbers: left to Python */
+        } else {
+            equal = 0;
+        }
+        return t->kind == T_EQ ? equal : !equal;
+    }
+    /* a comparison: numbers compare, text may be a number or a level name (left to Python),
+     * anything else fails */
+    if (c == '"') {
+        return DECIDE_PARSE;
+    }
+    if (c != '-' && !is_digit(c)) {
+        return 0;
+    }
+    double v;
+    if (!number_value(s + at, len, &v)) {
+        return DECIDE_PARSE;
+    }
+    switch (t->kind) {
+    case T_GT:
+        return v > t->bound;
+    case T_GE:
+        return v >= t->bound;
+    case T_LT:
+        return v < t->bound;
+    default:
+        return v <= t->bound;
+    }
+}
+
+/* The verdict of all terms on one line (a JSON object's text, with nothing after it but white
+ * space): 1 all hold, 0 one fails, DECIDE_PARSE when only the parser can tell. */
+static int
+line_verdict(Term *terms, int n_terms, const unsigned char *s, Py_ssize_t n)
+{
+    Reader r = {s, n, 0};
+    for (int t = 0; t < n_terms; t++) {
+        for (int k = 0; k < terms[t].n_keys; k++) {
+            terms[t].at[k] = -1;
+        }
+    }
+    skip_space(&r);
+    if (r.i >= n || s[r.i] != '{') {
+        return DECIDE_PARSE;
+    }
+    r.i++;
+    skip_space(&r);
+    if (r.i < n && s[r.i] == '}') {
+        r.i++;
+    } else {
+        for (;;) {
+            if (r.i >= n || s[r.i] != '"') {
+                return DECIDE_PARSE;
+            }
+            Py_ssize_t key_at = r.i + 1;
+            int escaped;
+            if (!read_string(&r, &escaped) || escaped) {
+                return DECIDE_PARSE; /* an escaped key may spell a name searched for */
+            }
+            Py_ssize_t key_len = r.i - 1 - key_at;
+            skip_space(&r);
+            if (r.i >= n || s[r.i] != ':') {
+                return DECIDE_PARSE;
+            }
+            r.i++;
+            skip_space(&r);
+            Py_ssize_t at = r.i;
+            if (!read_value(&r, 1)) {
+                return DECIDE_PARSE;
+            }
+            for (int t = 0; t < n_terms; t++) {
+                for (int k = 0; k < terms[t].n_keys; k++) {
+                    if (terms[t].key_len[k] == key_len && memcmp(terms[t].key[k], s + key_at, (size_t)key_len) == 0) {
+                        terms[t].at[k] = at; /* the last of equal keys wins, as in the parsed dict */
+                        terms[t].stop[k] = r.i;
+                    }
+                }
+            }
+            skip_space(&r);
+            if (r.i >= n) {
+                return DECIDE_PARSE;
+            }
+            if (s[r.i] == '}') {
+                r.i++;
+                break;
+            }
+            if (s[r.i] != ',') {
+                return DECIDE_PARSE;
+            }
+            r.i++;
+            skip_space(&r);
+        }
+    }
+    skip_space(&r);
+    if (r.i != n) {
+        return DECIDE_PARSE;
+    }
+    int verdict = 1;
+    for (int t = 0; t < n_terms; t++) {
+        Py_ssize_t at = -1, stop = -1;
+        for (int k = 0; k < terms[t].n_keys; k++) {
+            if (terms[t].at[k] >= 0) {
+                at = terms[t].at[k];
+                stop = terms[t].stop[k];
+                break;
+            }
+        }
+        int v = term_verdict(&terms[t], s, at, stop);
+        if (v == 0) {
+            return 0;
+        }
+        if (v == DECIDE_PARSE) {
+            verdict = DECIDE_PARSE;
+        }
+    }
+    return verdict;
+}
+
+static int
+get_terms(PyObject *plan, Term *terms, int *n_terms)
+{
+    if (!PyTuple_Check(plan) || PyTuple_GET_SIZE(plan) > DECIDE_MAX_TERMS) {
+        PyErr_SetString(PyExc_TypeError, "decide: the plan is a tuple of at most 16 terms");
+        return -1;
+    }
+    *n_terms = (int)PyTuple_GET_SIZE(plan);
+    for (int t = 0; t < *n_terms; t++) {
+        PyObject *item = PyTuple_GET_ITEM(plan, t);
+        PyObject *keys, *value;
+        int kind, numeric;
+        double bound;
+        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "O!iO!pd", &PyTuple_Type, &keys, &kind, &PyBytes_Type,
+                                                      &value, &numeric, &bound)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "decide: a term is (keys, kind, value, numeric, bound)");
+            }
+            return -1;
+        }
+        Py_ssize_t n_keys = PyTuple_GET_SIZE(keys);
+        if (n_keys < 1 || n_keys > DECIDE_MAX_KEYS || kind < T_PRESENT || kind > T_LE) {
+            PyErr_SetString(PyExc_ValueError, "decide: a term has 1 to 8 keys and a kind from 0 to 6");
+            return -1;
+        }
+        Term *term = &terms[t];
+        term->n_keys = (int)n_keys;
+        for (Py_ssize_t k = 0; k < n_keys; k++) {
+            PyObject *key = PyTuple_GET_ITEM(keys, k);
+            if (!PyBytes_Check(key)) {
+                PyErr_SetString(PyExc_TypeError, "decide: keys are bytes");
+                return -1;
+            }
+            term->key[k] = PyBytes_AS_STRING(key);
+            term->key_len[k] = PyBytes_GET_SIZE(key);
+        }
+        term->kind = kind;
+        term->value = PyBytes_AS_STRING(value);
+        term->value_len = PyBytes_GET_SIZE(value);
+        term->numeric = numeric;
+        term->bound = bound;
+    }
+    return 0;
+}
+
+static PyObject *
+decide(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "decide(texts, plan) takes a list of bytes and a plan");
+        return NULL;
+    }
+    Term terms[DECIDE_MAX_TERMS];
+    int n_terms;
+    if (get_terms(args[1], terms, &n_terms) < 0) {
+        return NULL;
+    }
+    PyObject *texts = args[0];
+    Ints found = {NULL, 0, 0}, parse = {NULL, 0, 0};
+    int failed = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(texts) && !failed; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        int v = PyBytes_Check(text) ? line_verdict(terms, n_terms, (const unsigned char *)PyBytes_AS_STRING(text),
+                                                   PyBytes_GET_SIZE(text))
+                                    : DECIDE_PARSE;
+        if (v == 1) {
+            failed = ints_add(&found, i) < 0;
+        } else if (v == DECIDE_PARSE) {
+            failed = ints_add(&parse, i) < 0;
+        }
+    }
+    PyObject *a = ints_list(&found, failed);
+    PyObject *b = ints_list(&parse, failed);
+    if (a == NULL || b == NULL) {
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", a, b);
+}
+
 static PyMethodDef speedups_methods[] = {
     {"lines_with", (PyCFunction)(void (*)(void))lines_with, METH_FASTCALL,
      "lines_with(buf, start, end, needle) -> list[int]: [start, stop, ...] of the lines holding needle"},
@@ -982,6 +1552,8 @@ static PyMethodDef speedups_methods[] = {
      "bodies(lines) -> list[bytes]: each line without its svlogd prefix, as strip_prefix takes it off"},
     {"marks", (PyCFunction)(void (*)(void))marks, METH_FASTCALL,
      "marks(buf, start, end, units, short) -> (list[int], list[int]): escape_lines and odd_lines in one pass"},
+    {"decide", (PyCFunction)(void (*)(void))decide, METH_FASTCALL,
+     "decide(texts, plan) -> (list[int], list[int]): the lines that match, and those only a parser can judge"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1004,5 +1576,6 @@ PyInit__speedups(void)
     __builtin_cpu_init();
     cpu_has_avx2 = __builtin_cpu_supports("avx2");
 #endif
+    init_plain_string_bytes();
     return PyModule_Create(&speedups_module);
 }

@@ -13,13 +13,18 @@
 * ``marks``: both of the above, in one pass.
 * ``bodies``: lines without their svlogd prefix (``prefix.body_start``), before they are parsed;
   ``bodies_at``: the same for the lines at spans of a buffer.
+* ``decide``: a query's verdict on each of those lines where it can be given without making
+  the line into Python objects (see ``Query.plan``); the others are left to the parser.
 
 The functions below are the definitions. Each costs a Python step per hit, per backslash or per
 line, so all are also written in C (``_speedups.c``, compiled when logmagic is installed and a C
 compiler is there; see ``hatch_build.py``), where they cost a ``memmem`` or one pass of 16-byte
 compares. The names without ``_py`` are the C ones when they were built and load, else these;
 both give the same answers (tests/tools/chainsaw/test_bytescan.py compares them). ``LOGMAGIC_PURE_PYTHON=1``
-in the environment keeps the Python ones.
+in the environment keeps the Python ones. ``decide`` is the exception: it is a shortcut around
+the parser, whose definition is the parser itself (``scan.judge``); its Python twin decides
+nothing, since no scanner written in Python is faster than orjson, and the tests hold the C
+one's verdicts to ``judge``'s (tests/tools/chainsaw/test_decide.py).
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ __all__ = [
     "bodies_at",
     "bodies_at_py",
     "bodies_py",
+    "decide",
+    "decide_py",
     "escape_lines",
     "escape_lines_py",
     "level_lines",
@@ -66,6 +73,11 @@ LevelLines = Callable[[Buffer, int, int, tuple[bytes, ...], tuple[bytes, ...]], 
 Bodies = Callable[[list[bytes]], list[bytes]]
 BodiesAt = Callable[[Buffer, list[int]], list[bytes]]
 Marks = Callable[[Buffer, int, int, bytes, bytes], tuple[list[int], list[int]]]
+#: A term of ``Query.plan``: (keys tried in order, kind, value as UTF-8, value is a JSON number, bound).
+PlanTerm = tuple[tuple[bytes, ...], int, bytes, bool, float]
+Decide = Callable[[list[bytes], tuple[PlanTerm, ...]], tuple[list[int], list[int]]]
+#: The kinds of a plan's terms: ``field?``, ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``.
+PRESENT, EQ, NE, GT, GE, LT, LE = range(7)
 
 
 def units_of(text: str) -> bytes:
@@ -195,15 +207,35 @@ def bodies_at_py(buf: Buffer, spans: list[int]) -> list[bytes]:
     return bodies_py([bytes(buf[spans[i] : spans[i + 1]]) for i in range(0, len(spans), 2)])
 
 
-_PYTHON = (lines_with_py, level_lines_py, escape_lines_py, odd_lines_py, marks_py, bodies_py, bodies_at_py, False)
+def decide_py(texts: list[bytes], plan: tuple[PlanTerm, ...]) -> tuple[list[int], list[int]]:
+    """``(matching, to_parse)``: the indexes of the lines of ``texts`` (JSON text without a prefix)
+    that match the query whose ``plan`` this is, and of those only a parser can judge; the
+    others do not match. Here every line is left to the parser; the C version decides each
+    line that is a JSON object it reads exactly as orjson does, with the terms' values plain
+    (no escape in a compared string, a number it converts exactly)."""
+    return [], list(range(len(texts)))
 
 
-def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies, BodiesAt, bool]:
+_PYTHON = (
+    lines_with_py,
+    level_lines_py,
+    escape_lines_py,
+    odd_lines_py,
+    marks_py,
+    bodies_py,
+    bodies_at_py,
+    decide_py,
+    False,
+)
+
+
+def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies, BodiesAt, Decide, bool]:
     if os.environ.get("LOGMAGIC_PURE_PYTHON") == "1":
         return _PYTHON
     try:
         from logmagic.tools.chainsaw._speedups import bodies as fast_bodies
         from logmagic.tools.chainsaw._speedups import bodies_at as fast_bodies_at
+        from logmagic.tools.chainsaw._speedups import decide as fast_decide
         from logmagic.tools.chainsaw._speedups import escape_lines as fast_escape_lines
         from logmagic.tools.chainsaw._speedups import level_lines as fast_level_lines
         from logmagic.tools.chainsaw._speedups import lines_with as fast_lines_with
@@ -219,9 +251,10 @@ def _load() -> tuple[LinesWith, LevelLines, EscapeLines, OddLines, Marks, Bodies
         fast_marks,
         fast_bodies,
         fast_bodies_at,
+        fast_decide,
         True,
     )
 
 
 #: The implementations in use, and whether they are the C ones.
-lines_with, level_lines, escape_lines, odd_lines, marks, bodies, bodies_at, ACCELERATED = _load()
+lines_with, level_lines, escape_lines, odd_lines, marks, bodies, bodies_at, decide, ACCELERATED = _load()

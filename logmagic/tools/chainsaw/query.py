@@ -24,7 +24,21 @@ import re
 from collections.abc import Callable
 
 from logmagic.levels import LEVELS_BY_NAME
-from logmagic.tools.chainsaw.bytescan import escape_lines, level_lines, level_value, lines_with, units_of
+from logmagic.tools.chainsaw.bytescan import (
+    EQ,
+    GE,
+    GT,
+    LE,
+    LT,
+    NE,
+    PRESENT,
+    PlanTerm,
+    escape_lines,
+    level_lines,
+    level_value,
+    lines_with,
+    units_of,
+)
 
 # Both matched with ``fullmatch``: ``$`` would also accept a trailing newline.
 _TERM = re.compile(r"([A-Za-z0-9_@$][A-Za-z0-9_.@$-]*)(!=|>=|<=|=|~|>|<)(.*)", re.DOTALL)
@@ -384,6 +398,36 @@ class Query:
         exec(compile("\n".join(code), "<gelf-chainsaw query>", "exec"), names)  # code from the terms; data in names
         test: Callable[[dict[str, Any]], bool] = names["test"]
         return test
+
+    def plan(self) -> tuple[PlanTerm, ...] | None:
+        """The terms as ``bytescan.decide`` takes them, or None when one of them is not a kind it
+        decides (a regular expression, a glob, a dotted name, ``level=`` with a level) or the
+        query has a time window.
+
+        Each term: the keys ``lookup`` tries, in order, as bytes; its kind; for ``=`` and ``!=``
+        the value as UTF-8 and whether it is written as a JSON number (numbers then compare as
+        numbers, which ``decide`` leaves to the parser); for a comparison its bound.
+        """
+        if self.since is not None or self.until is not None or len(self.terms) > 16:
+            return None
+        kinds = {"?": PRESENT, "=": EQ, "!=": NE, ">": GT, ">=": GE, "<": LT, "<=": LE}
+        out: list[PlanTerm] = []
+        for t in self.terms:
+            if "." in t.name or t.op not in kinds:
+                return None
+            value, bound = b"", 0.0
+            if t.op in ("=", "!="):
+                if "*" in t.value or (t.name == "level" and _is_level_value(t.value)):
+                    return None
+                try:
+                    value = t.value.encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate: no line holds it
+                    return None
+            elif t.compare is not None:
+                bound = t.compare[1]
+            keys = tuple(key.encode("ascii") for key in _keys(t.name))
+            out.append((keys, kinds[t.op], value, _NUMBER.fullmatch(t.value) is not None, bound))
+        return tuple(out)
 
     def prefilter(self) -> LineFilter | None:
         """The most selective byte test the terms allow, or None when every line must be parsed.

@@ -11,7 +11,10 @@ match (``query.LineFilter``), and only those are judged, by the same steps writt
 loop (no call per line, the prefix's time worked out only when something needs it). Lines the
 prefilter skips are not parsed; the ones among them that do not start with ``{`` after their
 prefix are counted as not JSON (``bytescan.odd_lines``, found in the pass that finds the
-escapes), so that count stays honest without parsing them.
+escapes), so that count stays honest without parsing them. Where only the matches' text is
+needed (``-o json``, ``--count``), the lines that pass are first judged in C without the parser
+(``bytescan.decide``, from ``Query.plan``): a line it decides is not parsed at all, and every
+other one is parsed as before.
 
 Output is gathered and written in pieces of about 256 KiB, not a system call per line.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from logmagic.tools.chainsaw.bytescan import bodies, bodies_at, marks
+from logmagic.tools.chainsaw.bytescan import bodies, bodies_at, decide, marks
 from logmagic.tools.chainsaw.query import MISSING, Buffer, Query, as_text, lookup, record_time
 from logmagic.tools.chainsaw.render import Renderer, json_line
 from logmagic.tools.logfiles.prefix import strip_prefix
@@ -104,6 +107,7 @@ class Scan:
         self.on_bad = bad
         self.needs_time = needs_time or order or query.since is not None or query.until is not None
         self.test = query.timeless() or (lambda obj: query.matches(obj, None))
+        self.plan = query.plan()  # None: every line the prefilter lets through is parsed
         self.line_by_line = line_by_line  # a terminal: each line as soon as it is found
         self.source = ""
         self.matched = 0
@@ -171,10 +175,15 @@ class Scan:
         found: list[int] = []
         bad = 0
         if (self.render is json_line and not self.order) or (self.render is None and self.by_field is None):
-            # -o json or --count: the matches' text is all that is needed
-            for i, body in enumerate(texts):
+            # -o json or --count: the matches' text is all that is needed, so the lines decide()
+            # judges without the parser are not parsed
+            todo: list[int] | range = range(len(texts))
+            if self.plan is not None:
+                found, todo = decide(texts, self.plan)
+            decided = len(found)
+            for i in todo:
                 try:
-                    obj = loads(body)
+                    obj = loads(texts[i])
                 except error:
                     if lines[i].strip():
                         bad += 1
@@ -184,6 +193,8 @@ class Scan:
                         found.append(i)
                 elif lines[i].strip():
                     bad += 1
+            if decided and len(found) > decided:
+                found.sort()  # the output keeps the lines' order
             self.bad += bad
             self.matched += len(found)
             if found and self.render is not None:
