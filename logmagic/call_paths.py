@@ -359,8 +359,11 @@ def make_gelf_line(
                         _next(written)
                 elif out.look_from <= ts < out.lock_until and not _EXIT.started:
                     # A pipe: whole lines under the lock, waiting for room. Not once the exit
-                    # flush has started: write_line then bounds every wait.
-                    with out.line_lock:
+                    # flush has started: write_line then bounds every wait. acquire/release
+                    # rather than ``with``: half the cost of taking the lock, on every line.
+                    lock = out.line_lock
+                    lock.acquire()
+                    try:
                         if ts < out.lock_until:  # no line was torn meanwhile
                             try:
                                 done = _write_counted(fd, line, written)  # counted when whole
@@ -370,6 +373,8 @@ def make_gelf_line(
                                 out.locked_write(line, done)
                         else:
                             out.write_line(line, ts)
+                    finally:
+                        lock.release()
                 else:
                     out.write_line(line, ts)  # under the sink's lock
                 return
