@@ -51,14 +51,17 @@
  *     without making the line into Python objects: the indexes of the lines that match, and of
  *     those it leaves to the parser; every other line does not match. ``plan`` is
  *     logmagic.tools.chainsaw.query.Query.plan(): per term, the keys tried in order, the kind
- *     (present, =, !=, >, >=, <, <=), the value's UTF-8, whether it is a JSON number, the bound.
+ *     (present, =, !=, >, >=, <, <=), the value's UTF-8, whether it is a JSON number, the bound,
+ *     and for a comparison on ``level`` the level names (upper case) with their numbers.
  *     A line is decided only when it is one JSON object that orjson reads the same way (strict
  *     UTF-8, no control byte in a string, no escaped surrogate, numbers well within a double,
  *     nesting at most 64 deep; any doubt: the parser) and each term's value is plain: a key
  *     found as written (an escaped key: the parser), the last of equal keys, a compared string
  *     without an escape, a compared number of at most 15 integer digits or a float that
- *     converts exactly as Python's float() does. Text compared with a number, and a number
- *     compared with = to a number, are left to the parser. Its definition is the parser itself
+ *     converts exactly as Python's float() does; compared text is a level name in any case
+ *     (ASCII only: str.upper() makes some other letters ASCII), else fails unless it starts
+ *     like a number. Text that may be a number, and a number compared with = to a number, are
+ *     left to the parser. Its definition is the parser itself
  *     (scan.judge); tests/tools/chainsaw/test_decide.py holds it to that.
  *
  * None runs Python code while it scans, and none raises for any content of the buffer; the
@@ -987,6 +990,7 @@ marks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 #define DECIDE_MAX_TERMS 16
 #define DECIDE_MAX_KEYS 8
 #define DECIDE_MAX_DEPTH 64
+#define DECIDE_MAX_NAMES 64
 
 enum { T_PRESENT, T_EQ, T_NE, T_GT, T_GE, T_LT, T_LE };
 
@@ -999,6 +1003,11 @@ typedef struct {
     Py_ssize_t value_len;
     int numeric; /* the value of = or != is written as a JSON number */
     double bound;
+    /* a comparison on ``level``: the level names (upper case) and their numbers */
+    const char *name[DECIDE_MAX_NAMES];
+    Py_ssize_t name_len[DECIDE_MAX_NAMES];
+    double name_value[DECIDE_MAX_NAMES];
+    int n_names;
     /* per line: where the last value of each key starts and ends (-1: not found) */
     Py_ssize_t at[DECIDE_MAX_KEYS], stop[DECIDE_MAX_KEYS];
 } Term;
@@ -1078,7 +1087,28 @@ read_string(Reader *r, int *escaped)
     const unsigned char *s = r->s;
     Py_ssize_t i = r->i + 1, n = r->n;
     *escaped = 0;
+#ifdef HAVE_SSE2
+    /* 16 bytes at a time while none is a quote, a backslash, a control byte or beyond ASCII
+     * (the last two: below 0x20 as signed bytes) */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+#endif
     while (i < n) {
+#ifdef HAVE_SSE2
+        while (i + 16 <= n) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                                       _mm_cmplt_epi8(x, space));
+            int bits = _mm_movemask_epi8(hit);
+            if (bits) {
+                i += __builtin_ctz((unsigned int)bits);
+                break;
+            }
+            i += 16;
+        }
+        if (i >= n) {
+            break;
+        }
+#endif
         unsigned char c = s[i];
         if (plain_string_byte[c]) {
             i++;
@@ -1341,16 +1371,36 @@ term_verdict(const Term *t, const unsigned char *s, Py_ssize_t at, Py_ssize_t st
         }
         return t->kind == T_EQ ? equal : !equal;
     }
-    /* a comparison: numbers compare, text may be a number or a level name (left to Python),
-     * anything else fails */
-    if (c == '"') {
-        return DECIDE_PARSE;
-    }
-    if (c != '-' && !is_digit(c)) {
-        return 0;
-    }
+    /* a comparison: numbers compare; text is a level name of the term's (any case), text
+     * written as a number (left to Python), or no number: the term fails; anything else fails */
     double v;
-    if (!number_value(s + at, len, &v)) {
+    if (c == '"') {
+        const unsigned char *text = s + at + 1;
+        Py_ssize_t n = len - 2, k;
+        for (k = 0; k < n && text[k] < 0x80 && text[k] != '\\'; k++) {
+        }
+        if (k < n) {
+            return DECIDE_PARSE; /* an escape, or a byte str.upper() may make a name of */
+        }
+        int named = 0;
+        for (int j = 0; j < t->n_names && !named; j++) {
+            if (t->name_len[j] != n) {
+                continue;
+            }
+            for (k = 0; k < n && (text[k] >= 'a' && text[k] <= 'z' ? text[k] - 32 : text[k]) == (unsigned char)t->name[j][k];
+                 k++) {
+            }
+            if (k == n) {
+                v = t->name_value[j];
+                named = 1;
+            }
+        }
+        if (!named) {
+            return n > 0 && (text[0] == '-' || is_digit(text[0])) ? DECIDE_PARSE : 0;
+        }
+    } else if (c != '-' && !is_digit(c)) {
+        return 0;
+    } else if (!number_value(s + at, len, &v)) {
         return DECIDE_PARSE;
     }
     switch (t->kind) {
@@ -1463,16 +1513,35 @@ get_terms(PyObject *plan, Term *terms, int *n_terms)
     *n_terms = (int)PyTuple_GET_SIZE(plan);
     for (int t = 0; t < *n_terms; t++) {
         PyObject *item = PyTuple_GET_ITEM(plan, t);
-        PyObject *keys, *value;
+        PyObject *keys, *value, *names;
         int kind, numeric;
         double bound;
-        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "O!iO!pd", &PyTuple_Type, &keys, &kind, &PyBytes_Type,
-                                                      &value, &numeric, &bound)) {
+        if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "O!iO!pdO!", &PyTuple_Type, &keys, &kind, &PyBytes_Type,
+                                                      &value, &numeric, &bound, &PyTuple_Type, &names)) {
             if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_TypeError, "decide: a term is (keys, kind, value, numeric, bound)");
+                PyErr_SetString(PyExc_TypeError, "decide: a term is (keys, kind, value, numeric, bound, names)");
             }
             return -1;
         }
+        Py_ssize_t n_names = PyTuple_GET_SIZE(names);
+        if (n_names > DECIDE_MAX_NAMES) {
+            PyErr_SetString(PyExc_ValueError, "decide: a term has at most 64 level names");
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < n_names; j++) {
+            PyObject *pair = PyTuple_GET_ITEM(names, j), *name;
+            double number;
+            if (!PyTuple_Check(pair) || !PyArg_ParseTuple(pair, "O!d", &PyBytes_Type, &name, &number)) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_TypeError, "decide: a level name is (bytes, number)");
+                }
+                return -1;
+            }
+            terms[t].name[j] = PyBytes_AS_STRING(name);
+            terms[t].name_len[j] = PyBytes_GET_SIZE(name);
+            terms[t].name_value[j] = number;
+        }
+        terms[t].n_names = (int)n_names;
         Py_ssize_t n_keys = PyTuple_GET_SIZE(keys);
         if (n_keys < 1 || n_keys > DECIDE_MAX_KEYS || kind < T_PRESENT || kind > T_LE) {
             PyErr_SetString(PyExc_ValueError, "decide: a term has 1 to 8 keys and a kind from 0 to 6");

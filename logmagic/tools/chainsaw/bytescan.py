@@ -73,8 +73,9 @@ LevelLines = Callable[[Buffer, int, int, tuple[bytes, ...], tuple[bytes, ...]], 
 Bodies = Callable[[list[bytes]], list[bytes]]
 BodiesAt = Callable[[Buffer, list[int]], list[bytes]]
 Marks = Callable[[Buffer, int, int, bytes, bytes], tuple[list[int], list[int]]]
-#: A term of ``Query.plan``: (keys tried in order, kind, value as UTF-8, value is a JSON number, bound).
-PlanTerm = tuple[tuple[bytes, ...], int, bytes, bool, float]
+#: A term of ``Query.plan``: (keys tried in order, kind, value as UTF-8, value is a JSON number,
+#: bound, level names with their numbers).
+PlanTerm = tuple[tuple[bytes, ...], int, bytes, bool, float, tuple[tuple[bytes, float], ...]]
 Decide = Callable[[list[bytes], tuple[PlanTerm, ...]], tuple[list[int], list[int]]]
 #: The kinds of a plan's terms: ``field?``, ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``.
 PRESENT, EQ, NE, GT, GE, LT, LE = range(7)

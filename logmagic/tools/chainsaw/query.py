@@ -23,7 +23,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from logmagic.levels import LEVELS_BY_NAME
+from logmagic.levels import CRIT, EMERG, LEVELS_BY_NAME
 from logmagic.tools.chainsaw.bytescan import (
     EQ,
     GE,
@@ -77,6 +77,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 MISSING = object()
+#: The level names a query reads, upper case: logmagic's names and aliases, and the names other
+#: loggers write for the same levels: ``CRITICAL`` (stdlib logging, structlog, loguru,
+#: python-json-logger) and ``FATAL`` are CRIT, ``PANIC`` (syslog's old name) is EMERG.
+LEVEL_NUMBERS: dict[str, int] = {**LEVELS_BY_NAME, "CRITICAL": CRIT, "FATAL": CRIT, "PANIC": EMERG}
+#: The same names as ``bytescan.decide`` takes them.
+_PLAN_LEVEL_NAMES = tuple((name.encode("ascii"), float(number)) for name, number in LEVEL_NUMBERS.items())
 #: How orjson writes the characters of a JSON string that it escapes (json.dumps with
 #: ensure_ascii=False writes them the same way); every other character is its UTF-8 bytes.
 _JSON_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x20)}
@@ -166,15 +172,15 @@ def as_number(value: Any, is_level: bool = False) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        if is_level and value.upper() in LEVELS_BY_NAME:
-            return float(LEVELS_BY_NAME[value.upper()])
+        if is_level and value.upper() in LEVEL_NUMBERS:
+            return float(LEVEL_NUMBERS[value.upper()])
         return float(value) if _NUMBER.fullmatch(value) else None
     return None
 
 
 def _is_level_value(value: str) -> bool:
     """A level name or a number: ``level=`` then compares levels, not text."""
-    return value.upper() in LEVELS_BY_NAME or _NUMBER.fullmatch(value) is not None
+    return value.upper() in LEVEL_NUMBERS or _NUMBER.fullmatch(value) is not None
 
 
 class Term:
@@ -333,7 +339,7 @@ def parse_term(text: str) -> Term:
     is_level = name == "level"
     bound = as_number(value, is_level)
     if bound is None:
-        number = LEVELS_BY_NAME.get(value.upper())
+        number = LEVEL_NUMBERS.get(value.upper())
         if number is not None:  # a level name under another field
             if _near_level(name):
                 raise QueryError(
@@ -406,7 +412,8 @@ class Query:
 
         Each term: the keys ``lookup`` tries, in order, as bytes; its kind; for ``=`` and ``!=``
         the value as UTF-8 and whether it is written as a JSON number (numbers then compare as
-        numbers, which ``decide`` leaves to the parser); for a comparison its bound.
+        numbers, which ``decide`` leaves to the parser); for a comparison its bound, and on
+        ``level`` the level names with their numbers (``as_number``'s, for text).
         """
         if self.since is not None or self.until is not None or len(self.terms) > 16:
             return None
@@ -426,7 +433,8 @@ class Query:
             elif t.compare is not None:
                 bound = t.compare[1]
             keys = tuple(key.encode("ascii") for key in _keys(t.name))
-            out.append((keys, kinds[t.op], value, _NUMBER.fullmatch(t.value) is not None, bound))
+            names = _PLAN_LEVEL_NAMES if t.name == "level" and t.compare is not None else ()
+            out.append((keys, kinds[t.op], value, _NUMBER.fullmatch(t.value) is not None, bound, names))
         return tuple(out)
 
     def prefilter(self) -> LineFilter | None:
@@ -544,7 +552,7 @@ class LineFilter:
             return None
         ints = tuple(str(n).encode() for n in allowed)
         names = tuple(
-            sorted((n.encode() for n in LEVELS_BY_NAME if all(t.test(n) for t in terms)), key=len, reverse=True)
+            sorted((n.encode() for n in LEVEL_NUMBERS if all(t.test(n) for t in terms)), key=len, reverse=True)
         )
         value = level_value(ints, names)
         found = cls(re.compile(b"level" + value), _json_text_pattern("level") + value, units_of("level"), b"")

@@ -44,7 +44,8 @@ numbers = st.one_of(
 )
 texts = st.one_of(
     st.text(max_size=6),
-    st.sampled_from(["ac7", "ac77", "AC7", "500", "5e2", "err", "error", "info", "ac7\n", 'a"c', "é", "東京"]),
+    st.sampled_from(["ac7", "ac77", "AC7", "500", "5e2", "-1", "ac7\n", 'a"c', "é", "東京"]),
+    st.sampled_from(["err", "Error", "info", "CRITICAL", "ınfo", "warning "]),  # level names, and near ones
 )
 values = st.recursive(
     st.one_of(numbers, texts, st.booleans(), st.none()),
@@ -100,6 +101,9 @@ TERMS = [
     "msg=ac7",
     "level<=3",
     "level>6",
+    "level<=err",
+    "level>=warning",
+    "msg<5",
 ]
 
 
@@ -150,6 +154,20 @@ def test_plain_lines_are_decided_without_the_parser(decide: bytescan.Decide) -> 
     assert 0 < len(found) < len(batch)
 
 
+def test_level_names_are_decided_without_the_parser(decide: bytescan.Decide) -> None:
+    """structlog writes levels as names: ``level<=3`` judges them in C too."""
+    rnd = random.Random(6)
+    names = ["critical", "error", "warning", "info", "debug", "ERROR", "Warning"]
+    batch = [orjson.dumps({"event": f"e{i}", "level": rnd.choice(names), "status": 200}) for i in range(500)]
+    query = Query([parse_term("level<=3")])
+    plan = query.plan()
+    assert plan is not None
+    found, todo = decide(batch, plan)
+    assert todo == []
+    assert found == [i for i, line in enumerate(batch) if judge(line, query)[3]]
+    assert 0 < len(found) < len(batch)
+
+
 def test_the_python_twin_leaves_every_line_to_the_parser() -> None:
     plan = Query([parse_term("status>=500")]).plan()
     assert plan is not None
@@ -181,14 +199,17 @@ def test_a_query_with_a_time_window_has_no_plan() -> None:
 def test_the_plan_tries_the_keys_lookup_tries() -> None:
     plan = Query([parse_term("message=done"), parse_term("level<=3")]).plan()
     assert plan is not None
-    (keys, kind, value, numeric, _), (level_keys, level_kind, _, _, bound) = plan
+    (keys, kind, value, numeric, _, names), (level_keys, level_kind, _, _, bound, level_names) = plan
     assert keys == (b"message", b"_message", b"short_message", b"_short_message", b"msg", b"_msg")
-    assert (kind, value, numeric) == (bytescan.EQ, b"done", False)
+    assert (kind, value, numeric, names) == (bytescan.EQ, b"done", False, ())
     assert level_keys == (b"_exact_level", b"level", b"_level") and level_kind == bytescan.LE and bound == 3.0
+    assert (b"ERR", 3.0) in level_names and (b"CRITICAL", 2.0) in level_names
 
 
 def test_a_bad_plan_is_a_type_error(decide: bytescan.Decide) -> None:
     with pytest.raises(TypeError):
-        decide([b"{}"], (("status", 4, b"", False, 500.0),))  # type: ignore[arg-type]
+        decide([b"{}"], (("status", 4, b"", False, 500.0, ()),))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        decide([b"{}"], (((b"level",), 4, b"", False, 3.0, (("ERR", 3.0),)),))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="1 to 8 keys"):
-        decide([b"{}"], (((), 4, b"", False, 500.0),))
+        decide([b"{}"], (((), 4, b"", False, 500.0, ()),))

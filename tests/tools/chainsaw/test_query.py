@@ -195,6 +195,24 @@ def test_level_written_as_a_name_in_the_record() -> None:
     assert select(["level>=warn"], lines) == lines[2:]
 
 
+def test_level_names_other_loggers_write_are_read() -> None:
+    """stdlib logging, structlog and loguru write ``critical``; log4j and logrus ``fatal``;
+    syslog's old name for emerg is ``panic``."""
+    lines = [
+        jl({"level": "critical", "event": "disk full"}),
+        jl({"level": "CRITICAL"}),
+        jl({"level": "fatal"}),
+        jl({"level": "panic"}),
+        jl({"level": "error"}),
+        jl({"level": "info"}),
+    ]
+    assert select(["level<=3"], lines) == lines[:5]
+    assert select(["level<=crit"], lines) == lines[:4]
+    assert select(["level=critical"], lines) == lines[:3]
+    assert select(["level=2"], lines) == lines[:3]
+    assert select(["level<1"], lines) == lines[3:4]
+
+
 def test_level_equal_to_a_name_finds_numeric_levels() -> None:
     """``level=err`` is ``level=3``: a GELF line says ``"level":3``, never the bytes ``err``."""
     lines = [jl({"level": 3, "short_message": "boom"}), jl({"level": 4, "short_message": "hm"})]
