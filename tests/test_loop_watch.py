@@ -51,9 +51,11 @@ def test_a_blocking_call_is_one_record_at_detection_and_one_at_the_end(sink: Lis
 
 
 def test_awaiting_never_counts_as_a_stall(sink: ListSink) -> None:
+    # Awaits four times the threshold; the threshold is far above what a loaded machine's
+    # scheduler delays a loop by, so a stall here could only be the awaiting counted as one.
     async def main() -> int:
-        watch = logmagic.watch_event_loop(threshold=0.05)
-        await asyncio.gather(*(asyncio.sleep(0.5) for _ in range(10)))
+        watch = logmagic.watch_event_loop(threshold=0.25)
+        await asyncio.gather(*(asyncio.sleep(1.0) for _ in range(10)))
         watch.stop()
         return watch.stalls
 
@@ -63,11 +65,11 @@ def test_awaiting_never_counts_as_a_stall(sink: ListSink) -> None:
 
 def test_watching_twice_is_one_watch_and_a_closed_loop_ends_it() -> None:
     loop = asyncio.new_event_loop()
-    first = logmagic.watch_event_loop(loop, threshold=0.05)
-    assert logmagic.watch_event_loop(loop, threshold=0.2) is first
+    first = logmagic.watch_event_loop(loop, threshold=0.25)
+    assert logmagic.watch_event_loop(loop, threshold=0.5) is first
     threads = [t for t in threading.enumerate() if t.name == "logmagic-loop-watch" and t.is_alive()]
     loop.run_until_complete(asyncio.sleep(0.05))
-    time.sleep(0.2)  # not running between run_until_complete calls: not a stall
+    time.sleep(0.6)  # not running between run_until_complete calls, past the threshold: not a stall
     assert first.stalls == 0
     loop.close()
     first._thread.join(1.0)
@@ -125,10 +127,11 @@ def test_a_forked_child_starts_a_watch_of_its_own() -> None:
         if pid == 0:
             alive = [t.name for t in threading.enumerate() if t.name == "logmagic-loop-watch"]
             async def child():
-                watch = logmagic.watch_event_loop(threshold=0.05)
+                # one stall of four thresholds; the threshold far above scheduling delays
+                watch = logmagic.watch_event_loop(threshold=0.2)
                 await asyncio.sleep(0.02)
-                time.sleep(0.3)
-                await asyncio.sleep(0.1)
+                time.sleep(0.8)
+                await asyncio.sleep(0.3)
                 return watch.stalls
             stalls = asyncio.run(child())
             print(f"child threads={alive} stalls={stalls}", flush=True)
