@@ -15,6 +15,7 @@ __all__ = [
     "EMERG",
     "ERR",
     "ERROR",
+    "FOREIGN_NAMES",
     "INFO",
     "LEVELS_BY_NAME",
     "LEVEL_NAMES",
@@ -87,6 +88,12 @@ ALIASES: dict[str, str] = {
 #: Every accepted name (canonical or alias, upper case) -> level number.
 LEVELS_BY_NAME: dict[str, int] = {name: num for num, name in LEVEL_NAMES.items()}
 LEVELS_BY_NAME.update({alias: LEVELS_BY_NAME[canon] for alias, canon in ALIASES.items()})
+
+#: Names other logging libraries write for these levels (upper case), read where their records
+#: are (structlog's methods, gelf-chainsaw's queries) but never loggers' methods: stdlib
+#: logging, structlog and loguru write CRITICAL, log4j and logrus FATAL, both CRIT; PANIC is
+#: syslog's old name for EMERG.
+FOREIGN_NAMES: dict[str, int] = {"CRITICAL": CRIT, "FATAL": CRIT, "PANIC": EMERG}
 
 #: Logger method name -> level number: every lower-case level name and alias.
 METHOD_LEVELS: dict[str, int] = {name.lower(): num for name, num in LEVELS_BY_NAME.items()}

@@ -35,7 +35,7 @@ from logmagic._report import REPORTER
 from logmagic._safe import describe_exception, safe_str
 from logmagic.encode.gelf import GelfEncoder
 from logmagic.integrations._bridge import logger_for
-from logmagic.levels import CRIT, ERR, INFO, METHOD_LEVELS
+from logmagic.levels import ERR, FOREIGN_NAMES, INFO, METHOD_LEVELS
 from logmagic.record import Record
 from logmagic.txn import current_txn_id
 
@@ -47,7 +47,7 @@ EventDict = MutableMapping[str, Any]
 DEFAULT_FACILITY = "structlog"
 
 #: structlog method name -> level: logmagic's own names, and structlog's that logmagic lacks.
-_METHOD_LEVELS = {**METHOD_LEVELS, "critical": CRIT, "fatal": CRIT, "exception": ERR}
+_METHOD_LEVELS = {**METHOD_LEVELS, **{name.lower(): n for name, n in FOREIGN_NAMES.items()}, "exception": ERR}
 
 
 def _level(method_name: str) -> int:

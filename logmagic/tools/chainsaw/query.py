@@ -23,7 +23,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from logmagic.levels import CRIT, EMERG, LEVELS_BY_NAME
+from logmagic.levels import FOREIGN_NAMES, LEVELS_BY_NAME
 from logmagic.tools.chainsaw.bytescan import (
     EQ,
     GE,
@@ -78,9 +78,8 @@ if TYPE_CHECKING:
 
 MISSING = object()
 #: The level names a query reads, upper case: logmagic's names and aliases, and the names other
-#: loggers write for the same levels: ``CRITICAL`` (stdlib logging, structlog, loguru,
-#: python-json-logger) and ``FATAL`` are CRIT, ``PANIC`` (syslog's old name) is EMERG.
-LEVEL_NUMBERS: dict[str, int] = {**LEVELS_BY_NAME, "CRITICAL": CRIT, "FATAL": CRIT, "PANIC": EMERG}
+#: loggers write for the same levels (``critical``, ``fatal``, ``panic``).
+LEVEL_NUMBERS: dict[str, int] = {**LEVELS_BY_NAME, **FOREIGN_NAMES}
 #: The same names as ``bytescan.decide`` takes them.
 _PLAN_LEVEL_NAMES = tuple((name.encode("ascii"), float(number)) for name, number in LEVEL_NUMBERS.items())
 #: How orjson writes the characters of a JSON string that it escapes (json.dumps with

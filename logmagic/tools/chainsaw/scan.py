@@ -168,19 +168,21 @@ class Scan:
         if self.needs_time:
             self._judge_timed(lines if isinstance(lines, list) else lines.lines())
             return
-        import orjson  # imported at the first line to parse: a search that finds nothing needs none
-
-        loads, error, test = orjson.loads, orjson.JSONDecodeError, self.test
         texts = bodies(lines) if isinstance(lines, list) else bodies_at(lines.buf, lines.spans)
+        # -o json or --count: the matches' text is all that is needed, so the lines decide()
+        # judges without the parser are not parsed; other outputs need each match's object
+        text_only = (self.render is json_line and not self.order) or (self.render is None and self.by_field is None)
         found: list[int] = []
+        todo: list[int] | range = range(len(texts))
+        if text_only and self.plan is not None:
+            found, todo = decide(texts, self.plan)
+        decided = len(found)
+        objs: list[dict[str, Any]] = []
         bad = 0
-        if (self.render is json_line and not self.order) or (self.render is None and self.by_field is None):
-            # -o json or --count: the matches' text is all that is needed, so the lines decide()
-            # judges without the parser are not parsed
-            todo: list[int] | range = range(len(texts))
-            if self.plan is not None:
-                found, todo = decide(texts, self.plan)
-            decided = len(found)
+        if todo:
+            import orjson  # imported at the first line to parse: a search that parses none needs none
+
+            loads, error, test = orjson.loads, orjson.JSONDecodeError, self.test
             for i in todo:
                 try:
                     obj = loads(texts[i])
@@ -191,32 +193,19 @@ class Scan:
                 if type(obj) is dict:
                     if test(obj):
                         found.append(i)
+                        objs.append(obj)
                 elif lines[i].strip():
                     bad += 1
-            if decided and len(found) > decided:
-                found.sort()  # the output keeps the lines' order
-            self.bad += bad
-            self.matched += len(found)
-            if found and self.render is not None:
-                self.pending.append(b"\n".join([texts[i] for i in found]) + b"\n")
-            return
-        objs: list[dict[str, Any]] = []
-        for i, body in enumerate(texts):
-            try:
-                obj = loads(body)
-            except error:
-                if lines[i].strip():
-                    bad += 1
-                continue
-            if type(obj) is dict:
-                if test(obj):
-                    found.append(i)
-                    objs.append(obj)
-            elif lines[i].strip():
-                bad += 1
         self.bad += bad
-        for i, obj in zip(found, objs, strict=True):
-            self._hit(obj, lines[i], texts[i], None)
+        if not text_only:
+            for i, obj in zip(found, objs, strict=True):
+                self._hit(obj, lines[i], texts[i], None)
+            return
+        if decided and len(found) > decided:
+            found.sort()  # the output keeps the lines' order
+        self.matched += len(found)
+        if found and self.render is not None:
+            self.pending.append(b"\n".join([texts[i] for i in found]) + b"\n")
 
     def _judge_timed(self, lines: list[bytes]) -> None:
         """``_judge`` where the prefix's time matters (a time window, pretty output, ``--txn``)."""
