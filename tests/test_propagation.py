@@ -6,12 +6,9 @@ The middleware against real servers: tests/e2e/test_trace_servers.py.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -29,6 +26,7 @@ from logmagic.trace_context import TraceParent
 from logmagic.web._common import Options, begin
 
 from .conftest import ListSink
+from .echo_server import serve_echo
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -195,36 +193,20 @@ def test_set_scope_sets_id_and_fields_in_one_step() -> None:
 # -- outbound --------------------------------------------------------------------------------
 
 
-class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps([[k.lower(), v] for k, v in self.headers.items()]).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def echo() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    yield from serve_echo()
 
 
 def sent_with_httpx(url: str, **headers: str) -> dict[str, str]:
     with httpx.Client(event_hooks={"request": [logmagic.web.httpx_hook]}) as client:
-        return dict(client.get(url, headers=headers).json())
+        return dict(client.get(url, headers=headers).json()["headers"])
 
 
 def sent_with_requests(url: str, **headers: str) -> dict[str, str]:
     with requests.Session() as session:
         session.mount("http://", logmagic.web.requests_adapter())
-        return dict(session.get(url, headers=headers, timeout=10).json())
+        return dict(session.get(url, headers=headers, timeout=10).json()["headers"])
 
 
 SENDERS = [sent_with_httpx, sent_with_requests]

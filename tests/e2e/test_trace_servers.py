@@ -7,12 +7,9 @@ real HTTP server in this process that answers the headers it received.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import pytest
 
 import logmagic
 
+from ..echo_server import serve_echo
 from .servers import Record, Server, gunicorn, uvicorn
 
 HOST = "trace-e2e.local"
@@ -36,27 +34,9 @@ WARNING = 4
 # -- a backend that says what it received --------------------------------------------------
 
 
-class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps({"headers": [[k.lower(), v] for k, v in self.headers.items()]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def backend() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from serve_echo()
 
 
 def received(answer: dict[str, Any]) -> dict[str, str]:

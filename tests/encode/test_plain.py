@@ -9,12 +9,10 @@ of a key or a value.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import subprocess
 import sys
-import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -32,7 +30,8 @@ from logmagic.record import Record
 from logmagic.redact import needs_scrub
 from logmagic.txn import Scope
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import build_hook
+
 REQUIRE_ALL = os.environ.get("LOGMAGIC_REQUIRE_ALL") == "1"
 
 try:
@@ -273,31 +272,12 @@ def test_logmagic_pure_python_keeps_the_python_twin() -> None:
 
 
 def test_the_build_hook_compiles_a_module_that_loads(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        import hatch_build
-    except ImportError as exc:  # hatchling is only there while pip builds logmagic
-        pytest.skip(f"hatchling is not installed here: {exc}")
-    finally:
-        sys.path.remove(str(ROOT))
-    output = tmp_path / ("_speedups" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
-    error = hatch_build._compile(str(ROOT / hatch_build.SOURCE), str(output))
-    assert error is None
-    spec = importlib.util.spec_from_file_location("logmagic.encode._speedups", output)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = build_hook.build(build_hook.hatch_build().SOURCE, "logmagic.encode._speedups", tmp_path)
     assert make(module.plain_gelf_dict, {"a": "x"}) == expected({"a": "x"}, "m", TS, None)
 
 
 def test_the_build_hook_reports_a_compiler_error(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        import hatch_build
-    except ImportError as exc:
-        pytest.skip(f"hatchling is not installed here: {exc}")
-    finally:
-        sys.path.remove(str(ROOT))
+    hatch_build = build_hook.hatch_build()
     broken = tmp_path / "broken.c"
     broken.write_text("this is not C\n")
     error = hatch_build._compile(str(broken), str(tmp_path / "out.so"))
